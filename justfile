@@ -1,0 +1,37 @@
+# Thin shortcuts over cargo and the scripts in scripts/. `just --list` shows them.
+# Nothing here is required: every recipe is one or two commands you can run by hand.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Run every test (what CI runs): moto is bootstrapped on first use.
+test:
+    cargo test --workspace
+
+# Reproduce the first-apply failure in a fresh account, then show both fixes.
+repro:
+    cargo run -p harness -- repro
+
+# Emulator + fault proxy in the foreground; prints AWS_ENDPOINT_URL first. Extra args go to `harness up`.
+up *ARGS:
+    cargo run -p harness -- up {{ARGS}}
+
+# Stop the docker-compose stack (the foreground `up` stops with Ctrl-C).
+down:
+    docker-compose -f docker-compose.yml down --remove-orphans
+
+# Benchmarks: writes target/bench/results.json and results.md.
+bench:
+    cargo run --release -p harness --bin bench
+
+# Format check and clippy with warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Build the emulator and proxy images locally, without pulling anything.
+images:
+    bash scripts/build-images.sh
+
+# Exactly what CI runs.
+ci:
+    bash .ci/run
