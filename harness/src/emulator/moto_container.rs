@@ -1,0 +1,119 @@
+//! Why this file exists: the moto-in-a-container backend (`HARNESS_BACKEND=moto-container`).
+//! The image description (name, tag, port, environment, readiness) is here; starting, waiting,
+//! logs and cleanup are the shared runner's job (`container.rs`).
+//!
+//! Image: `HARNESS_MOTO_IMAGE`, default `motoserver/moto:5.2.5` (pulled as usual on a machine
+//! with a registry). Machines without a registry build `harness-moto:5.2.5` with
+//! `scripts/build-images.sh` and set `HARNESS_MOTO_IMAGE=harness-moto:5.2.5`; both images run
+//! `moto_server -H 0.0.0.0` on port 5000.
+
+use std::path::Path;
+use std::time::Duration;
+
+use testcontainers::core::IntoContainerPort;
+use testcontainers::GenericImage;
+
+use super::container::{self, ContainerSpec, ImageRef, RunningContainer};
+use super::{Backend, Emulator, EmulatorError, Endpoint};
+use crate::proxy::UpstreamFlavor;
+
+/// Environment variable naming the image (`name[:tag]`).
+pub const IMAGE_ENV: &str = "HARNESS_MOTO_IMAGE";
+/// The image users get by default: moto's own, same version as the process backend pins.
+pub const DEFAULT_IMAGE: &str = "motoserver/moto:5.2.5";
+/// The image `scripts/build-images.sh` builds here, from Debian and PyPI packages.
+pub const LOCAL_IMAGE: &str = "harness-moto:5.2.5";
+/// moto's port inside the container.
+pub const PORT: u16 = 5000;
+/// Answers 200 once moto serves requests.
+pub const READY_PATH: &str = "/moto-api/";
+
+/// The container description for moto, from the environment.
+pub fn spec() -> Result<ContainerSpec, EmulatorError> {
+    Ok(ContainerSpec {
+        backend: Backend::MotoContainer,
+        image: ImageRef::from_env_or_local(IMAGE_ENV, DEFAULT_IMAGE, LOCAL_IMAGE)?,
+        port: PORT,
+        env: vec![
+            // AWS managed policies (AmazonECSTaskExecutionRolePolicy, ...) exist only with this.
+            ("MOTO_IAM_LOAD_MANAGED_POLICIES".into(), "true".into()),
+            ("MOTO_PORT".into(), PORT.to_string()),
+        ],
+        secret_env: Vec::new(),
+        ready_path: READY_PATH.into(),
+        ready_timeout: container::DEFAULT_CONTAINER_READY_TIMEOUT,
+        image_hint: format!(
+            "On a machine without a registry, build it: `scripts/build-images.sh moto` (tags {LOCAL_IMAGE}), then set {IMAGE_ENV}={LOCAL_IMAGE}"
+        ),
+    })
+}
+
+/// The testcontainers image for a spec: moto's port exposed, readiness left to the runner's
+/// HTTP probe (moto prints its banner before it serves).
+pub fn image(spec: &ContainerSpec) -> GenericImage {
+    GenericImage::new(spec.image.name.clone(), spec.image.tag.clone())
+        .with_exposed_port(spec.port.tcp())
+}
+
+/// moto running in a container.
+#[derive(Debug)]
+pub struct MotoContainer {
+    container: RunningContainer,
+    endpoint: Endpoint,
+}
+
+impl MotoContainer {
+    /// Starts moto in a container and waits until it answers.
+    pub async fn start() -> Result<MotoContainer, EmulatorError> {
+        let spec = spec()?;
+        let container = container::run(image(&spec), spec).await?;
+        let endpoint = Endpoint {
+            url: container.url().clone(),
+            flavor: UpstreamFlavor::Moto,
+            serves_ecs: true,
+        };
+        Ok(MotoContainer {
+            container,
+            endpoint,
+        })
+    }
+
+    /// The running container (id, image, mapped port, start-up time).
+    pub fn container(&self) -> &RunningContainer {
+        &self.container
+    }
+
+    /// From container creation to the first 2xx answer.
+    pub fn startup_time(&self) -> Duration {
+        self.container.startup_time()
+    }
+}
+
+impl Emulator for MotoContainer {
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+    fn backend(&self) -> Backend {
+        Backend::MotoContainer
+    }
+    fn log_path(&self) -> Option<&Path> {
+        Some(self.container.log_path())
+    }
+    fn describe(&self) -> String {
+        format!(
+            "container {} of {}, port {} -> {}, ready in {:.1?}",
+            self.container.short_id(),
+            self.container.image(),
+            PORT,
+            self.container.host_port(),
+            self.container.startup_time()
+        )
+    }
+}
+
+/// Starts moto in a container (called by `emulator::start`).
+pub async fn start() -> Result<Box<dyn Emulator>, EmulatorError> {
+    MotoContainer::start()
+        .await
+        .map(|m| Box::new(m) as Box<dyn Emulator>)
+}
