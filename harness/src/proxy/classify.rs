@@ -1,0 +1,350 @@
+//! Classification: who is calling what.
+//!
+//! Every decision the proxy makes — which rule matches, which behaviour model reacts, which moto
+//! account serves the call, what the journal records — needs the request's account, region,
+//! service, operation and wire protocol. They come from the SigV4 credential scope
+//! (`Credential=AKID/date/region/service/aws4_request`), the `X-Amz-Target` header (awsJson) or the
+//! form `Action` parameter (awsQuery / EC2 query). Anything that fits none of them is still
+//! forwarded; it is simply journaled as unknown. Malformed input yields `None`s, never a panic.
+
+use http::{HeaderMap, Method, Uri};
+
+/// The wire protocol of a request, which decides how an injected error is encoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// awsJson1_0 / awsJson1_1 (`X-Amz-Target`): ECS, ECR, CloudWatch Logs, ...
+    AwsJson,
+    /// awsQuery with the `ErrorResponse` XML document: IAM, STS.
+    Query,
+    /// EC2 query protocol with the `Response/Errors` XML document.
+    Ec2Query,
+    /// Anything else (REST protocols, health checks, garbage).
+    #[default]
+    Unknown,
+}
+
+/// What the proxy knows about one request. Holds no credential: the access key id is kept only
+/// when it is a 12-digit account number (the convention all backends share).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// 12-digit account id taken from the access key id of the credential scope.
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// Lower-case service name: `ecs`, `ecr`, `logs`, `iam`, `ec2`, `sts`, or the signing name.
+    pub service: Option<String>,
+    /// Operation name as AWS spells it, e.g. `CreateCluster`.
+    pub operation: Option<String>,
+    pub protocol: Protocol,
+}
+
+impl RequestInfo {
+    /// True when service and operation equal the given ones.
+    pub fn is(&self, service: &str, operation: &str) -> bool {
+        self.service.as_deref() == Some(service) && self.operation.as_deref() == Some(operation)
+    }
+}
+
+/// `X-Amz-Target` prefixes of the awsJson services the project uses.
+const TARGET_PREFIXES: &[(&str, &str)] = &[
+    ("AmazonEC2ContainerServiceV20141113", "ecs"),
+    ("AmazonEC2ContainerRegistry_V20150921", "ecr"),
+    ("Logs_20140328", "logs"),
+];
+
+/// Query-protocol API versions, used when a request carries no credential scope.
+const QUERY_VERSIONS: &[(&str, &str)] = &[
+    ("2010-05-08", "iam"),
+    ("2011-06-15", "sts"),
+    ("2016-11-15", "ec2"),
+];
+
+/// Classifies a request from its head and (buffered) body.
+pub fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> RequestInfo {
+    let mut info = RequestInfo::default();
+
+    let scope = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(scope_from_authorization)
+        .or_else(|| uri.query().and_then(scope_from_presigned_query));
+    if let Some(scope) = &scope {
+        if is_account_id(&scope.access_key) {
+            info.account = Some(scope.access_key.clone());
+        }
+        info.region = non_empty(&scope.region);
+        info.service = non_empty(&scope.service).map(|s| s.to_ascii_lowercase());
+    }
+
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        info.protocol = Protocol::AwsJson;
+        if let Some((prefix, op)) = target.rsplit_once('.') {
+            if let Some((_, svc)) = TARGET_PREFIXES.iter().find(|(p, _)| *p == prefix) {
+                info.service = Some((*svc).to_string());
+            }
+            if is_operation_name(op) {
+                info.operation = Some(op.to_string());
+            }
+        }
+        return info;
+    }
+
+    let is_form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let form_source: Option<&[u8]> = if is_form && method == Method::POST {
+        Some(body)
+    } else if method == Method::GET {
+        uri.query().map(str::as_bytes)
+    } else {
+        None
+    };
+    if let Some(form) = form_source {
+        let mut action = None;
+        let mut version = None;
+        for (k, v) in form_urlencoded::parse(form) {
+            match &*k {
+                "Action" if action.is_none() => action = Some(v.into_owned()),
+                "Version" if version.is_none() => version = Some(v.into_owned()),
+                _ => {}
+            }
+            if action.is_some() && version.is_some() {
+                break;
+            }
+        }
+        if let Some(action) = action.filter(|a| is_operation_name(a)) {
+            if info.service.is_none() {
+                info.service = version
+                    .as_deref()
+                    .and_then(|v| QUERY_VERSIONS.iter().find(|(ver, _)| *ver == v))
+                    .map(|(_, s)| (*s).to_string());
+            }
+            info.protocol = if info.service.as_deref() == Some("ec2") {
+                Protocol::Ec2Query
+            } else {
+                Protocol::Query
+            };
+            info.operation = Some(action);
+        }
+    }
+    info
+}
+
+/// The parts of a SigV4 credential scope the proxy uses.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct CredentialScope {
+    pub access_key: String,
+    pub region: String,
+    pub service: String,
+}
+
+/// Parses `AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ecs/aws4_request, ...`.
+pub(crate) fn scope_from_authorization(value: &str) -> Option<CredentialScope> {
+    let start = value.find("Credential=")? + "Credential=".len();
+    let rest = &value[start..];
+    let end = rest
+        .find(|c: char| c == ',' || c.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    parse_scope(&rest[..end])
+}
+
+fn scope_from_presigned_query(query: &str) -> Option<CredentialScope> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "X-Amz-Credential")
+        .and_then(|(_, v)| parse_scope(&v))
+}
+
+fn parse_scope(credential: &str) -> Option<CredentialScope> {
+    let mut parts = credential.split('/');
+    let access_key = parts.next()?;
+    let _date = parts.next()?;
+    let region = parts.next()?;
+    let service = parts.next()?;
+    if parts.next()? != "aws4_request" || parts.next().is_some() {
+        return None;
+    }
+    Some(CredentialScope {
+        access_key: access_key.to_string(),
+        region: region.to_string(),
+        service: service.to_string(),
+    })
+}
+
+/// A 12-digit account number.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_operation_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// First value of a form (query protocol) parameter, for the behaviour models.
+pub(crate) fn form_param(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    const AUTH_ECS: &str = "AWS4-HMAC-SHA256 Credential=123456789012/20240101/ap-northeast-1/ecs/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcdef";
+
+    #[test]
+    fn awsjson_ecs_request() {
+        let h = headers(&[
+            ("authorization", AUTH_ECS),
+            (
+                "x-amz-target",
+                "AmazonEC2ContainerServiceV20141113.CreateCluster",
+            ),
+        ]);
+        let info = classify(&Method::POST, &"/".parse().unwrap(), &h, b"{}");
+        assert_eq!(info.account.as_deref(), Some("123456789012"));
+        assert_eq!(info.region.as_deref(), Some("ap-northeast-1"));
+        assert_eq!(info.service.as_deref(), Some("ecs"));
+        assert_eq!(info.operation.as_deref(), Some("CreateCluster"));
+        assert_eq!(info.protocol, Protocol::AwsJson);
+    }
+
+    #[test]
+    fn ecr_and_logs_targets_map_to_services_without_scope() {
+        let h = headers(&[(
+            "x-amz-target",
+            "AmazonEC2ContainerRegistry_V20150921.SetRepositoryPolicy",
+        )]);
+        let info = classify(&Method::POST, &"/".parse().unwrap(), &h, b"");
+        assert_eq!(info.service.as_deref(), Some("ecr"));
+        assert_eq!(info.operation.as_deref(), Some("SetRepositoryPolicy"));
+        assert_eq!(info.account, None);
+        let h = headers(&[("x-amz-target", "Logs_20140328.CreateLogGroup")]);
+        let info = classify(&Method::POST, &"/".parse().unwrap(), &h, b"");
+        assert_eq!(info.service.as_deref(), Some("logs"));
+    }
+
+    #[test]
+    fn query_protocols() {
+        let h = headers(&[
+            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=210987654321/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
+            ),
+        ]);
+        let info = classify(
+            &Method::POST,
+            &"/".parse().unwrap(),
+            &h,
+            b"Action=GetRole&Version=2010-05-08&RoleName=x",
+        );
+        assert_eq!(info.service.as_deref(), Some("iam"));
+        assert_eq!(info.operation.as_deref(), Some("GetRole"));
+        assert_eq!(info.protocol, Protocol::Query);
+        assert_eq!(info.account.as_deref(), Some("210987654321"));
+
+        let h = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+        let info = classify(
+            &Method::POST,
+            &"/".parse().unwrap(),
+            &h,
+            b"Action=DescribeVpcs&Version=2016-11-15",
+        );
+        assert_eq!(info.service.as_deref(), Some("ec2"));
+        assert_eq!(info.protocol, Protocol::Ec2Query);
+    }
+
+    #[test]
+    fn non_numeric_access_key_is_not_an_account() {
+        let h = headers(&[(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/sts/aws4_request, Signature=1",
+        )]);
+        let info = classify(&Method::POST, &"/".parse().unwrap(), &h, b"");
+        assert_eq!(info.account, None);
+        assert_eq!(info.service.as_deref(), Some("sts"));
+        assert_eq!(info.operation, None);
+    }
+
+    #[test]
+    fn malformed_inputs_do_not_panic() {
+        for auth in [
+            "",
+            "Credential=",
+            "Credential=a/b",
+            "Credential=////",
+            "Credential=1/2/3/4/aws4_request/extra",
+            "AWS4-HMAC-SHA256 Credential=\u{7f}",
+        ] {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(auth) {
+                h.insert("authorization", v);
+            }
+            h.insert("x-amz-target", HeaderValue::from_static("..."));
+            let _ = classify(
+                &Method::POST,
+                &"/".parse().unwrap(),
+                &h,
+                &[0xff, 0xfe, b'=', b'&'],
+            );
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let info = classify(
+            &Method::POST,
+            &"/".parse().unwrap(),
+            &h,
+            &[0xff, b'%', b'=', 0x00],
+        );
+        assert_eq!(info.operation, None);
+        let info = classify(
+            &Method::POST,
+            &"/".parse().unwrap(),
+            &h,
+            b"Action=Drop%20Table&Version=x",
+        );
+        assert_eq!(info.operation, None, "operation names are alphanumeric");
+    }
+
+    #[test]
+    fn scope_parsing() {
+        assert_eq!(
+            scope_from_authorization(AUTH_ECS),
+            Some(CredentialScope {
+                access_key: "123456789012".into(),
+                region: "ap-northeast-1".into(),
+                service: "ecs".into()
+            })
+        );
+        let q = "X-Amz-Credential=123456789012%2F20240101%2Fus-east-1%2Fec2%2Faws4_request&Action=DescribeVpcs";
+        let info = classify(
+            &Method::GET,
+            &format!("/?{q}").parse().unwrap(),
+            &HeaderMap::new(),
+            b"",
+        );
+        assert_eq!(info.service.as_deref(), Some("ec2"));
+        assert_eq!(info.operation.as_deref(), Some("DescribeVpcs"));
+        assert_eq!(info.account.as_deref(), Some("123456789012"));
+    }
+}

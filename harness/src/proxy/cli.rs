@@ -1,0 +1,93 @@
+//! `harness proxy`: run the proxy alone in front of an emulator that is already running
+//! (docker-compose uses it). Prints `AWS_ENDPOINT_URL=http://ADDR` as the first stdout line once
+//! listening, then serves until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use clap::Args;
+
+use super::{detect_flavor, start, Preset, ProxyConfig, UpstreamFlavor};
+
+#[derive(Debug, Clone, Args)]
+pub struct ProxyArgs {
+    /// The emulator to forward to, e.g. http://127.0.0.1:5000
+    #[arg(long, env = "HARNESS_UPSTREAM")]
+    pub upstream: url::Url,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "HARNESS_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Fault preset, repeatable: slr-delay[=DURATION], iam-propagation[=DURATION],
+    /// throttle[=PERCENT], flaky[=PERCENT], latency=MS[±JITTER], seed=N, slr-model=on|off
+    #[arg(long = "preset", value_name = "NAME[=VALUE]", value_parser = Preset::parse)]
+    pub presets: Vec<Preset>,
+    /// Global seed: makes probabilistic presets and rules reproducible.
+    #[arg(long, env = "HARNESS_SEED")]
+    pub seed: Option<u64>,
+    /// Upstream kind: moto, localstack, other, or auto (probe the upstream).
+    #[arg(long, env = "HARNESS_FLAVOR", default_value = "auto", value_parser = parse_flavor)]
+    pub flavor: Option<UpstreamFlavor>,
+}
+
+fn parse_flavor(s: &str) -> Result<Option<UpstreamFlavor>, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        Ok(None)
+    } else {
+        s.parse().map(Some)
+    }
+}
+
+/// Runs the proxy until a shutdown signal.
+pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
+    let flavor = match args.flavor {
+        Some(f) => f,
+        None => detect_flavor(&args.upstream).await,
+    };
+    let mut cfg = ProxyConfig::new(args.upstream.clone(), flavor);
+    cfg.listen = args.listen;
+    cfg.presets = args.presets.clone();
+    if let Some(seed) = args.seed {
+        cfg = cfg.with_seed(seed);
+    }
+    let proxy = start(cfg).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "AWS_ENDPOINT_URL={}", proxy.url())?;
+        out.flush()?;
+    }
+    let presets: Vec<String> = args.presets.iter().map(ToString::to_string).collect();
+    tracing::info!(
+        listen = %proxy.addr(),
+        upstream = %args.upstream,
+        %flavor,
+        presets = %presets.join(" "),
+        "fault proxy ready; control API under /_harness/"
+    );
+    wait_for_shutdown_signal().await;
+    tracing::info!("shutting down");
+    proxy.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,163 @@
+//! The control API, served on the proxy's own listener under `/_harness/`, so any tool (curl,
+//! a Python test, docker-compose users) can drive the proxy the way Rust tests do in-process.
+//!
+//! | method | path | |
+//! |---|---|---|
+//! | GET | `/_harness/faults` | the rules, in order (JSON array) |
+//! | POST | `/_harness/faults` | replace the rules with a JSON array (`[]` clears) |
+//! | PATCH | `/_harness/faults` | append rules |
+//! | DELETE | `/_harness/faults[?name=N]` | remove all rules, or those named N |
+//! | GET | `/_harness/journal[?account=A]` | the journal (JSON array) |
+//! | POST | `/_harness/reset` | back to the start-up state |
+//! | GET | `/_harness/presets` | model settings, seed, accepted preset forms |
+//! | POST | `/_harness/presets` | apply presets (body `slr-delay=5s`, several separated by spaces, commas or lines) |
+//! | GET | `/_harness/health` | `{"status":"ok"}` |
+//!
+//! Bad input answers 400 with `{"error": "..."}` naming what is wrong.
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde::Serialize;
+
+use super::presets::{Preset, ACCEPTED_FORMS};
+use super::rules::parse_rules;
+use super::server::Shared;
+
+pub(crate) const PREFIX: &str = "/_harness/";
+const MAX_CONTROL_BODY: usize = 1024 * 1024;
+
+const ENDPOINTS: &str = "GET|POST|PATCH|DELETE /_harness/faults, GET /_harness/journal[?account=], POST /_harness/reset, GET|POST /_harness/presets, GET /_harness/health";
+
+pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path()[PREFIX.len()..]
+        .trim_end_matches('/')
+        .to_string();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let body = match Limited::new(body, MAX_CONTROL_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("control request body over {MAX_CONTROL_BODY} bytes or unreadable"),
+            )
+        }
+    };
+    let text = || std::str::from_utf8(&body).map_err(|_| "request body is not UTF-8".to_string());
+
+    match (&parts.method, path.as_str()) {
+        (&Method::GET, "faults") => json(StatusCode::OK, &shared.rules.list()),
+        (&Method::POST, "faults") | (&Method::PUT, "faults") | (&Method::PATCH, "faults") => {
+            let rules = match text().and_then(|t| parse_rules(t).map_err(|e| e.to_string())) {
+                Ok(r) => r,
+                Err(e) => return error(StatusCode::BAD_REQUEST, e),
+            };
+            if parts.method == Method::PATCH {
+                shared.rules.add(rules);
+            } else {
+                shared.rules.set(rules);
+            }
+            json(StatusCode::OK, &shared.rules.list())
+        }
+        (&Method::DELETE, "faults") => {
+            let removed = shared.rules.remove(param("name").as_deref());
+            json(StatusCode::OK, &serde_json::json!({ "removed": removed }))
+        }
+        (&Method::GET, "journal") => json(
+            StatusCode::OK,
+            &shared.journal.entries(param("account").as_deref()),
+        ),
+        (&Method::DELETE, "journal") => {
+            shared.journal.clear();
+            json(StatusCode::OK, &serde_json::json!({ "cleared": true }))
+        }
+        (&Method::POST, "reset") => {
+            shared.reset();
+            json(StatusCode::OK, &serde_json::json!({ "reset": true }))
+        }
+        (&Method::GET, "presets") => json(StatusCode::OK, &presets_view(shared)),
+        (&Method::POST, "presets") => {
+            let presets =
+                match text().and_then(|t| Preset::parse_list(t).map_err(|e| e.to_string())) {
+                    Ok(p) if !p.is_empty() => p,
+                    Ok(_) => {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            format!("no preset in the body. Accepted presets: {ACCEPTED_FORMS}"),
+                        )
+                    }
+                    Err(e) => return error(StatusCode::BAD_REQUEST, e),
+                };
+            // The seed first, so that rule presets in the same request derive from it.
+            let (seeds, others): (Vec<&Preset>, Vec<&Preset>) =
+                presets.iter().partition(|p| matches!(p, Preset::Seed(_)));
+            for p in seeds.into_iter().chain(others) {
+                shared.apply_preset(p);
+            }
+            json(StatusCode::OK, &presets_view(shared))
+        }
+        (&Method::GET, "health") => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
+        (_, "faults" | "journal" | "reset" | "presets" | "health") => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!(
+                "{} not allowed on {PREFIX}{path}; endpoints: {ENDPOINTS}",
+                parts.method
+            ),
+        ),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            format!("no control endpoint {PREFIX}{path}; endpoints: {ENDPOINTS}"),
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct PresetsView {
+    models: super::models::ModelSettings,
+    seed: Option<u64>,
+    flavor: super::upstream::UpstreamFlavor,
+    rules: Vec<String>,
+    accepted: &'static str,
+}
+
+fn presets_view(shared: &Shared) -> PresetsView {
+    PresetsView {
+        models: shared.models.settings(),
+        seed: shared.rules.global_seed(),
+        flavor: shared.flavor(),
+        rules: shared
+            .rules
+            .list()
+            .into_iter()
+            .filter_map(|r| r.name)
+            .collect(),
+        accepted: ACCEPTED_FORMS,
+    }
+}
+
+fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes());
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response<Full<Bytes>> {
+    json(status, &serde_json::json!({ "error": message.into() }))
+}

@@ -1,0 +1,30 @@
+//! `throttle`: answer with the throttling error of the request's own service (ECS/ECR/Logs
+//! `ThrottlingException` 400, IAM/STS `Throttling` 400, EC2 `RequestLimitExceeded` 503), which
+//! SDKs retry with backoff.
+
+use super::{Fault, FaultAction, FaultContext};
+use crate::proxy::wire::throttling_error;
+
+#[derive(Debug)]
+pub struct ThrottleFault {
+    message: Option<String>,
+}
+
+impl ThrottleFault {
+    pub fn new(message: Option<String>) -> Self {
+        Self { message }
+    }
+}
+
+impl Fault for ThrottleFault {
+    fn kind(&self) -> &'static str {
+        "throttle"
+    }
+    fn apply(&self, cx: &FaultContext<'_>) -> FaultAction {
+        let mut err = throttling_error(cx.info.service.as_deref());
+        if let Some(m) = &self.message {
+            err.message = m.clone();
+        }
+        FaultAction::Respond(err)
+    }
+}

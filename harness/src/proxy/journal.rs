@@ -1,0 +1,270 @@
+//! The journal: one entry per proxied request, so tests can assert exactly what happened.
+//!
+//! It records who called what (account, region, service, operation), what the client got
+//! (upstream status, or the injected fault with its rule), and how long it took. It is built from
+//! the classified request only, so it can never contain a credential, a signature, a session token
+//! or the `Authorization` header.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+/// Entries kept before the oldest are discarded (a ring), so a long benchmark cannot exhaust memory.
+pub const JOURNAL_CAPACITY: usize = 200_000;
+
+/// A fault the proxy injected instead of (or before) forwarding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InjectedFault {
+    /// Rule name (`preset:throttle`, `rule-3`, ...) or model (`model:slr-delay`, ...).
+    pub rule: String,
+    /// `error`, `throttle`, `drop`, `latency`.
+    pub kind: String,
+    /// AWS error code sent, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// One request as the proxy saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// 1-based arrival order (restarts at 1 after a reset).
+    pub seq: u64,
+    /// Milliseconds from proxy start (or the last reset) to the request's arrival.
+    pub at_ms: u64,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    /// HTTP status the client received (upstream's, a model's, or an injected error's);
+    /// `None` when the connection was dropped or the upstream was unreachable.
+    pub status: Option<u16>,
+    /// The injected fault, if any.
+    pub fault: Option<InjectedFault>,
+    /// Set when a behaviour model answered instead of the upstream (`model:service-linked-role`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_by: Option<String>,
+    /// Milliseconds from arrival until the response head was sent (or the connection dropped).
+    pub duration_ms: f64,
+}
+
+const MUTATING_PREFIXES: &[&str] = &[
+    "Create",
+    "Put",
+    "Delete",
+    "Update",
+    "Register",
+    "Deregister",
+    "Attach",
+    "Detach",
+    "Set",
+    "Tag",
+    "Untag",
+    "Run",
+    "Start",
+    "Stop",
+];
+
+impl JournalEntry {
+    /// True for operations that change state (by AWS naming convention).
+    pub fn is_mutating(&self) -> bool {
+        self.operation.as_deref().is_some_and(|op| {
+            MUTATING_PREFIXES.iter().any(|p| {
+                op.strip_prefix(p).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
+                })
+            })
+        })
+    }
+
+    /// True when the client got an injected failure (error, throttle, drop — not mere latency).
+    pub fn is_injected_failure(&self) -> bool {
+        self.fault.as_ref().is_some_and(|f| f.kind != "latency")
+    }
+
+    /// A stable one-line description without timing or account, for comparing two runs:
+    /// `ecs:CreateCluster -> 200`, `iam:GetRole -> throttle Throttling (preset:throttle)`.
+    pub fn summary(&self) -> String {
+        let what = format!(
+            "{}:{}",
+            self.service.as_deref().unwrap_or("?"),
+            self.operation.as_deref().unwrap_or("?")
+        );
+        match (&self.fault, self.status) {
+            (Some(f), _) if f.kind != "latency" => format!(
+                "{what} -> {} {} ({})",
+                f.kind,
+                f.code.as_deref().unwrap_or("-"),
+                f.rule
+            ),
+            (_, Some(s)) => format!("{what} -> {s}"),
+            (_, None) => format!("{what} -> no response"),
+        }
+    }
+}
+
+struct Inner {
+    start: Instant,
+    next_seq: u64,
+    entries: VecDeque<JournalEntry>,
+}
+
+/// Thread-safe journal; the lock is held only to push or copy, never across an await.
+pub(crate) struct Journal {
+    inner: Mutex<Inner>,
+}
+
+/// Arrival stamp handed out when a request comes in.
+pub(crate) struct Arrival {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub instant: Instant,
+}
+
+impl Journal {
+    pub fn new() -> Journal {
+        Journal {
+            inner: Mutex::new(Inner {
+                start: Instant::now(),
+                next_seq: 1,
+                entries: VecDeque::new(),
+            }),
+        }
+    }
+
+    pub fn arrive(&self) -> Arrival {
+        let instant = Instant::now();
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = g.next_seq;
+        g.next_seq += 1;
+        Arrival {
+            seq,
+            at_ms: instant.saturating_duration_since(g.start).as_millis() as u64,
+            instant,
+        }
+    }
+
+    pub fn push(&self, entry: JournalEntry) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.entries.len() >= JOURNAL_CAPACITY {
+            g.entries.pop_front();
+        }
+        g.entries.push_back(entry);
+    }
+
+    /// Entries in arrival order, optionally for one account.
+    pub fn entries(&self, account: Option<&str>) -> Vec<JournalEntry> {
+        let mut v: Vec<JournalEntry> = {
+            let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            g.entries
+                .iter()
+                .filter(|e| account.is_none() || e.account.as_deref() == account)
+                .cloned()
+                .collect()
+        };
+        v.sort_by_key(|e| e.seq);
+        v
+    }
+
+    pub fn clear(&self) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.entries.clear();
+        g.next_seq = 1;
+        g.start = Instant::now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(op: &str) -> JournalEntry {
+        JournalEntry {
+            seq: 1,
+            at_ms: 0,
+            account: None,
+            region: None,
+            service: Some("ecs".into()),
+            operation: Some(op.into()),
+            status: Some(200),
+            fault: None,
+            handled_by: None,
+            duration_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn mutating_operations() {
+        for op in [
+            "CreateCluster",
+            "PutRetentionPolicy",
+            "DeleteRole",
+            "TagResource",
+            "SetRepositoryPolicy",
+            "AttachRolePolicy",
+            "DeregisterTaskDefinition",
+            "RunTask",
+            "StopTask",
+            "StartTask",
+            "UntagResource",
+        ] {
+            assert!(entry(op).is_mutating(), "{op}");
+        }
+        for op in [
+            "DescribeClusters",
+            "GetRole",
+            "ListClusters",
+            "Settings",
+            "Stopwatch",
+        ] {
+            assert!(!entry(op).is_mutating(), "{op}");
+        }
+    }
+
+    #[test]
+    fn injected_failure_and_summary() {
+        let mut e = entry("CreateService");
+        assert!(!e.is_injected_failure());
+        assert_eq!(e.summary(), "ecs:CreateService -> 200");
+        e.fault = Some(InjectedFault {
+            rule: "r".into(),
+            kind: "latency".into(),
+            code: None,
+        });
+        assert!(!e.is_injected_failure());
+        e.fault = Some(InjectedFault {
+            rule: "r".into(),
+            kind: "error".into(),
+            code: Some("X".into()),
+        });
+        e.status = Some(400);
+        assert!(e.is_injected_failure());
+        assert_eq!(e.summary(), "ecs:CreateService -> error X (r)");
+    }
+
+    #[test]
+    fn ring_and_order() {
+        let j = Journal::new();
+        let a = j.arrive();
+        let b = j.arrive();
+        assert_eq!((a.seq, b.seq), (1, 2));
+        j.push(JournalEntry {
+            seq: b.seq,
+            ..entry("B")
+        });
+        j.push(JournalEntry {
+            seq: a.seq,
+            ..entry("A")
+        });
+        let ops: Vec<_> = j
+            .entries(None)
+            .into_iter()
+            .map(|e| e.operation.unwrap())
+            .collect();
+        assert_eq!(ops, ["A", "B"]);
+        j.clear();
+        assert!(j.entries(None).is_empty());
+        assert_eq!(j.arrive().seq, 1);
+    }
+}

@@ -1,0 +1,236 @@
+//! The AWS-aware fault-injecting reverse proxy.
+//!
+//! Emulators make every resource visible at once; real AWS does not. This proxy sits between AWS
+//! SDK clients and an emulator (moto, LocalStack, anything HTTP), classifies every request
+//! (account, region, service, operation), injects faults in the service's own wire protocol
+//! according to ordered [`Rule`]s, runs behaviour models that reproduce what the emulators lack
+//! (the ECS service-linked-role lifecycle and its visibility delay, IAM propagation to ECR), and
+//! journals every call without secrets. It is driven in-process through [`ProxyHandle`] or over
+//! HTTP under `/_harness/` (see [`control`]).
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use harness::proxy::{self, Preset, ProxyConfig, Rule, UpstreamFlavor};
+//! let mut cfg = ProxyConfig::new("http://127.0.0.1:5000".parse()?, UpstreamFlavor::Moto);
+//! cfg.presets.push(Preset::parse("slr-delay=5s")?);
+//! let proxy = proxy::start(cfg).await?;
+//! proxy.add_rules(vec![Rule::named("throttle-ecs").for_service("ecs").with_probability(0.2, Some(7)).with_throttle()]);
+//! println!("AWS_ENDPOINT_URL={}", proxy.url());
+//! # Ok(()) }
+//! ```
+
+pub mod classify;
+pub mod cli;
+pub mod control;
+pub mod faults;
+pub mod journal;
+pub mod models;
+pub mod presets;
+pub mod rules;
+mod server;
+mod upstream;
+pub mod wire;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use journal::{InjectedFault, JournalEntry};
+pub use models::ModelSettings;
+pub use presets::{Preset, PresetError};
+pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
+pub use server::MAX_REQUEST_BODY;
+pub use upstream::{detect_flavor, UpstreamFlavor};
+
+/// How to start a proxy.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// The emulator, `http://host:port` (a path prefix is kept).
+    pub upstream: url::Url,
+    /// Where to listen; `127.0.0.1:0` picks a free loopback port.
+    pub listen: SocketAddr,
+    /// How the account is passed on (moto needs `x-moto-account-id`).
+    pub flavor: UpstreamFlavor,
+    /// Presets applied at start (and again by `reset`). `Preset::Seed(n)` sets the global seed.
+    pub presets: Vec<Preset>,
+}
+
+impl ProxyConfig {
+    /// Loopback, free port, no preset.
+    pub fn new(upstream: url::Url, flavor: UpstreamFlavor) -> ProxyConfig {
+        ProxyConfig {
+            upstream,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            flavor,
+            presets: Vec::new(),
+        }
+    }
+
+    /// Sets the global seed from which rules without their own seed derive theirs.
+    pub fn with_seed(mut self, seed: u64) -> ProxyConfig {
+        self.presets.retain(|p| !matches!(p, Preset::Seed(_)));
+        self.presets.insert(0, Preset::Seed(seed));
+        self
+    }
+}
+
+/// Starts a proxy on the current tokio runtime; it serves until [`ProxyHandle::shutdown`] or
+/// until the last handle is dropped.
+pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
+    let upstream = upstream::Upstream::new(&cfg.upstream, cfg.flavor)?;
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("proxy cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(server::Shared::new(upstream, cfg.presets));
+    let (shutdown, rx) = watch::channel(false);
+    let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
+    tracing::debug!(%addr, upstream = %cfg.upstream, flavor = %cfg.flavor, "proxy listening");
+    Ok(ProxyHandle {
+        inner: Arc::new(HandleInner {
+            addr,
+            shared,
+            shutdown,
+            task: Mutex::new(Some(task)),
+        }),
+    })
+}
+
+/// In-process control of a running proxy; cheap to clone.
+#[derive(Clone)]
+pub struct ProxyHandle {
+    inner: Arc<HandleInner>,
+}
+
+struct HandleInner {
+    addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    shutdown: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for HandleInner {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl std::fmt::Debug for ProxyHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyHandle")
+            .field("addr", &self.inner.addr)
+            .finish()
+    }
+}
+
+impl ProxyHandle {
+    /// `http://127.0.0.1:PORT` — the endpoint URL for SDK clients (an unspecified listen address
+    /// is reported as loopback).
+    pub fn url(&self) -> String {
+        let mut addr = self.inner.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            });
+        }
+        format!("http://{addr}")
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    pub fn flavor(&self) -> UpstreamFlavor {
+        self.inner.shared.flavor()
+    }
+
+    /// The rules, in evaluation order, with their resolved names.
+    pub fn rules(&self) -> Vec<Rule> {
+        self.inner.shared.rules.list()
+    }
+
+    /// Replaces all rules (`vec![]` clears). Panics on an invalid rule (a bug in the caller);
+    /// use [`ProxyHandle::try_set_rules`] for rules that come from users.
+    pub fn set_rules(&self, rules: Vec<Rule>) {
+        if let Err(e) = self.try_set_rules(rules) {
+            panic!("{e}");
+        }
+    }
+
+    pub fn try_set_rules(&self, rules: Vec<Rule>) -> Result<(), RuleError> {
+        rules::validate_all(&rules)?;
+        self.inner.shared.rules.set(rules);
+        Ok(())
+    }
+
+    /// Appends rules after the existing ones (which keep their counters). Panics on an invalid rule.
+    pub fn add_rules(&self, rules: Vec<Rule>) {
+        if let Err(e) = self.try_add_rules(rules) {
+            panic!("{e}");
+        }
+    }
+
+    pub fn try_add_rules(&self, rules: Vec<Rule>) -> Result<(), RuleError> {
+        rules::validate_all(&rules)?;
+        self.inner.shared.rules.add(rules);
+        Ok(())
+    }
+
+    /// Removes the rules named `name`, or all rules; returns how many were removed.
+    pub fn remove_rules(&self, name: Option<&str>) -> usize {
+        self.inner.shared.rules.remove(name)
+    }
+
+    /// Applies a preset now (rule presets replace their earlier rules; model presets switch models).
+    pub fn apply_preset(&self, preset: &Preset) {
+        self.inner.shared.apply_preset(preset);
+    }
+
+    pub fn model_settings(&self) -> ModelSettings {
+        self.inner.shared.models.settings()
+    }
+
+    pub fn set_model_settings(&self, settings: ModelSettings) {
+        self.inner.shared.models.update_settings(|s| *s = settings);
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.inner.shared.journal.entries(None)
+    }
+
+    /// The requests of one account, in arrival order.
+    pub fn journal_for(&self, account: &str) -> Vec<JournalEntry> {
+        self.inner.shared.journal.entries(Some(account))
+    }
+
+    pub fn clear_journal(&self) {
+        self.inner.shared.journal.clear();
+    }
+
+    /// Back to the start-up state: journal, rules, counters and model state cleared, start-up
+    /// presets applied again.
+    pub fn reset(&self) {
+        self.inner.shared.reset();
+    }
+
+    /// Stops accepting, closes open connections and waits for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.inner.shutdown.send(true);
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}

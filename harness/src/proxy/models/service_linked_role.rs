@@ -1,0 +1,505 @@
+//! The ECS service-linked role lifecycle, as real AWS runs it (see AWS-FACTS.md).
+//!
+//! Emulators get it wrong: moto names the role `AWSServiceRoleForecs`, attaches no policy, never
+//! creates it on CreateCluster and lets it be deleted while clusters live. This model:
+//! - creates `AWSServiceRoleForECS` (path, trust principal, managed policy) upstream when a
+//!   CreateCluster succeeds in an account that lacks it, before the client sees the answer;
+//! - answers IAM CreateServiceLinkedRole(`ecs.amazonaws.com`) itself with the same role, and the
+//!   "has been taken" `InvalidInput` on a duplicate;
+//! - with a visibility delay (preset `slr-delay`), for that long after the role was created makes
+//!   ECS CreateCluster/CreateService fail with the exact "Unable to assume the service linked role"
+//!   error and IAM GetRole answer `NoSuchEntity` (IAM read-after-write lag);
+//! - answers DeleteServiceLinkedRole with a deletion task whose status is FAILED (with the usage
+//!   list of live clusters per region) while any cluster lives, else deletes the role and
+//!   reports SUCCEEDED.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings};
+use crate::proxy::classify::{form_param, RequestInfo};
+use crate::proxy::upstream::Upstream;
+use crate::proxy::wire::{self, xml_escape, AwsError};
+
+pub const ROLE_NAME: &str = "AWSServiceRoleForECS";
+pub const ROLE_PATH: &str = "/aws-service-role/ecs.amazonaws.com/";
+pub const SERVICE_PRINCIPAL: &str = "ecs.amazonaws.com";
+pub const POLICY_ARN: &str = "arn:aws:iam::aws:policy/aws-service-role/AmazonECSServiceRolePolicy";
+const ROLE_DESCRIPTION: &str = "Role to enable Amazon ECS to manage your cluster.";
+const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// ECS's error while the role is not yet visible (AWS's wire text, verbatim).
+pub const UNABLE_TO_ASSUME: &str =
+    "Unable to assume the service linked role. Please verify that the ECS service linked role exists.";
+/// IAM's error on a second CreateServiceLinkedRole (verbatim).
+pub const NAME_TAKEN: &str =
+    "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix.";
+/// IAM's GetRole error for a missing role (verbatim).
+pub const NO_SUCH_ROLE: &str = "The role with name AWSServiceRoleForECS cannot be found.";
+const PROTECTED_ROLE: &str =
+    "Cannot perform the operation on the protected role 'AWSServiceRoleForECS' - this role is only modifiable by AWS";
+const IN_USE_REASON: &str =
+    "Unable to delete the service-linked role AWSServiceRoleForECS: it is in use by Amazon ECS clusters in this account. Delete the clusters listed in RoleUsageList, then try again.";
+
+const HANDLED_BY: &str = "model:service-linked-role";
+const DELAY_RULE: &str = "model:slr-delay";
+
+#[derive(Debug, Clone)]
+enum TaskStatus {
+    NotStarted,
+    Succeeded,
+    /// Live clusters per region.
+    Failed(Vec<(String, Vec<String>)>),
+}
+
+#[derive(Default)]
+struct AccountState {
+    /// When the proxy created the role (either way); starts the visibility delay.
+    created_at: Option<Instant>,
+    /// Regions in which CreateCluster succeeded, searched for clusters on deletion.
+    ecs_regions: BTreeSet<String>,
+    tasks: HashMap<String, TaskStatus>,
+}
+
+#[derive(Default)]
+pub(crate) struct ServiceLinkedRoleModel {
+    accounts: Mutex<HashMap<String, AccountState>>,
+    /// Serialises role creation per account (two concurrent CreateClusters create it once).
+    creation_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+enum Ensured {
+    Created(String),
+    Existing,
+}
+
+fn key(info: &RequestInfo) -> String {
+    info.account.clone().unwrap_or_default()
+}
+
+impl ServiceLinkedRoleModel {
+    fn with_account<R>(&self, account: &str, f: impl FnOnce(&mut AccountState) -> R) -> R {
+        let mut map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        f(map.entry(account.to_string()).or_default())
+    }
+
+    fn in_delay(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
+        if settings.slr_delay.is_zero() {
+            return false;
+        }
+        let map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(info.account.as_deref().unwrap_or(""))
+            .and_then(|a| a.created_at)
+            .is_some_and(|t| t.elapsed() < settings.slr_delay)
+    }
+
+    fn creation_lock(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .creation_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        locks.entry(account.to_string()).or_default().clone()
+    }
+
+    /// Makes sure the role exists upstream; creates it as AWS would when missing.
+    async fn ensure_role(&self, info: &RequestInfo, up: &Upstream) -> anyhow::Result<Ensured> {
+        let account = info.account.as_deref();
+        let lock = self.creation_lock(account.unwrap_or(""));
+        let _guard = lock.lock().await;
+        let (status, _) = up
+            .iam(account, &[("Action", "GetRole"), ("RoleName", ROLE_NAME)])
+            .await?;
+        if status == 200 {
+            return Ok(Ensured::Existing);
+        }
+        let (status, body) = up
+            .iam(
+                account,
+                &[
+                    ("Action", "CreateRole"),
+                    ("RoleName", ROLE_NAME),
+                    ("Path", ROLE_PATH),
+                    ("AssumeRolePolicyDocument", TRUST_POLICY),
+                    ("Description", ROLE_DESCRIPTION),
+                ],
+            )
+            .await?;
+        match status {
+            200 => {}
+            409 => return Ok(Ensured::Existing),
+            s => anyhow::bail!(
+                "upstream CreateRole {ROLE_NAME} answered HTTP {s}: {}",
+                truncate(&body)
+            ),
+        }
+        let role_xml = xml_element(&body, "Role").unwrap_or_default().to_string();
+        self.with_account(account.unwrap_or(""), |a| {
+            a.created_at = Some(Instant::now())
+        });
+        let (status, body) = up
+            .iam(
+                account,
+                &[
+                    ("Action", "AttachRolePolicy"),
+                    ("RoleName", ROLE_NAME),
+                    ("PolicyArn", POLICY_ARN),
+                ],
+            )
+            .await?;
+        if status != 200 {
+            tracing::warn!(
+                status,
+                body = truncate(&body),
+                "could not attach {POLICY_ARN} to {ROLE_NAME} (start moto with MOTO_IAM_LOAD_MANAGED_POLICIES=true)"
+            );
+        }
+        Ok(Ensured::Created(role_xml))
+    }
+
+    async fn create_service_linked_role(&self, info: &RequestInfo, up: &Upstream) -> ModelAnswer {
+        match self.ensure_role(info, up).await {
+            Ok(Ensured::Created(role_xml)) => ModelAnswer::answered(
+                wire::query_success_response(
+                    "CreateServiceLinkedRole",
+                    &format!("<Role>{role_xml}</Role>"),
+                ),
+                HANDLED_BY,
+            ),
+            Ok(Ensured::Existing) => ModelAnswer::aws_error(
+                info,
+                HANDLED_BY,
+                AwsError::new(400, "InvalidInput", NAME_TAKEN),
+            ),
+            Err(e) => upstream_failure(info, e),
+        }
+    }
+
+    async fn delete_service_linked_role(&self, info: &RequestInfo, up: &Upstream) -> ModelAnswer {
+        let account = info.account.as_deref();
+        match up
+            .iam(account, &[("Action", "GetRole"), ("RoleName", ROLE_NAME)])
+            .await
+        {
+            Ok((200, _)) => {}
+            Ok((404, _)) => {
+                return ModelAnswer::aws_error(
+                    info,
+                    HANDLED_BY,
+                    AwsError::new(404, "NoSuchEntity", NO_SUCH_ROLE),
+                )
+            }
+            Ok((s, body)) => {
+                return upstream_failure(
+                    info,
+                    anyhow::anyhow!("GetRole answered HTTP {s}: {}", truncate(&body)),
+                )
+            }
+            Err(e) => return upstream_failure(info, e),
+        }
+        let task_id = format!(
+            "task/aws-service-role/{SERVICE_PRINCIPAL}/{ROLE_NAME}/{}",
+            wire::new_request_id()
+        );
+        self.with_account(account.unwrap_or(""), |a| {
+            a.tasks.insert(task_id.clone(), TaskStatus::NotStarted);
+        });
+        ModelAnswer::answered(
+            wire::query_success_response(
+                "DeleteServiceLinkedRole",
+                &format!("<DeletionTaskId>{}</DeletionTaskId>", xml_escape(&task_id)),
+            ),
+            HANDLED_BY,
+        )
+    }
+
+    /// Runs the deletion task on its first status query; the outcome is final, as in AWS.
+    async fn deletion_status(
+        &self,
+        info: &RequestInfo,
+        up: &Upstream,
+        task_id: &str,
+    ) -> Option<ModelAnswer> {
+        let account = info.account.as_deref();
+        let acct_key = account.unwrap_or("");
+        let (status, regions) = {
+            let map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+            let a = map.get(acct_key)?;
+            (a.tasks.get(task_id)?.clone(), a.ecs_regions.clone())
+        };
+        let status = match status {
+            TaskStatus::NotStarted => match self.run_deletion(account, regions, up).await {
+                Ok(s) => {
+                    self.with_account(acct_key, |a| {
+                        a.tasks.insert(task_id.to_string(), s.clone());
+                        if matches!(s, TaskStatus::Succeeded) {
+                            a.created_at = None;
+                        }
+                    });
+                    s
+                }
+                Err(e) => return Some(upstream_failure(info, e)),
+            },
+            done => done,
+        };
+        let inner = match status {
+            TaskStatus::NotStarted => "<Status>NOT_STARTED</Status>".to_string(),
+            TaskStatus::Succeeded => "<Status>SUCCEEDED</Status>".to_string(),
+            TaskStatus::Failed(usage) => {
+                let mut s = format!(
+                    "<Status>FAILED</Status><Reason><Reason>{}</Reason><RoleUsageList>",
+                    xml_escape(IN_USE_REASON)
+                );
+                for (region, arns) in usage {
+                    s.push_str(&format!(
+                        "<member><Region>{}</Region><Resources>",
+                        xml_escape(&region)
+                    ));
+                    for arn in arns {
+                        s.push_str(&format!("<member>{}</member>", xml_escape(&arn)));
+                    }
+                    s.push_str("</Resources></member>");
+                }
+                s.push_str("</RoleUsageList></Reason>");
+                s
+            }
+        };
+        Some(ModelAnswer::answered(
+            wire::query_success_response("GetServiceLinkedRoleDeletionStatus", &inner),
+            HANDLED_BY,
+        ))
+    }
+
+    async fn run_deletion(
+        &self,
+        account: Option<&str>,
+        regions: BTreeSet<String>,
+        up: &Upstream,
+    ) -> anyhow::Result<TaskStatus> {
+        let mut usage = Vec::new();
+        for region in regions {
+            let live = live_clusters(account, &region, up).await?;
+            if !live.is_empty() {
+                usage.push((region, live));
+            }
+        }
+        if !usage.is_empty() {
+            return Ok(TaskStatus::Failed(usage));
+        }
+        let (status, body) = up
+            .iam(
+                account,
+                &[
+                    ("Action", "DetachRolePolicy"),
+                    ("RoleName", ROLE_NAME),
+                    ("PolicyArn", POLICY_ARN),
+                ],
+            )
+            .await?;
+        if status != 200 && status != 404 {
+            tracing::warn!(
+                status,
+                body = truncate(&body),
+                "detaching {POLICY_ARN} from {ROLE_NAME} failed"
+            );
+        }
+        let (status, body) = up
+            .iam(
+                account,
+                &[("Action", "DeleteRole"), ("RoleName", ROLE_NAME)],
+            )
+            .await?;
+        if status != 200 && status != 404 {
+            anyhow::bail!(
+                "upstream DeleteRole {ROLE_NAME} answered HTTP {status}: {}",
+                truncate(&body)
+            );
+        }
+        Ok(TaskStatus::Succeeded)
+    }
+}
+
+/// ARNs of the clusters of `account` in `region` that are not INACTIVE (moto keeps deleted
+/// clusters listed as INACTIVE; AWS does not list them).
+async fn live_clusters(
+    account: Option<&str>,
+    region: &str,
+    up: &Upstream,
+) -> anyhow::Result<Vec<String>> {
+    let mut arns = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = serde_json::json!({});
+        if let Some(t) = &token {
+            req["nextToken"] = t.clone().into();
+        }
+        let (status, body) = up.ecs(account, region, "ListClusters", req).await?;
+        if status != 200 {
+            anyhow::bail!(
+                "ListClusters in {region} answered HTTP {status}: {}",
+                truncate(&body)
+            );
+        }
+        let v: serde_json::Value = serde_json::from_str(&body)?;
+        if let Some(list) = v["clusterArns"].as_array() {
+            arns.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)));
+        }
+        match v["nextToken"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    let mut live = Vec::new();
+    for chunk in arns.chunks(100) {
+        let (status, body) = up
+            .ecs(
+                account,
+                region,
+                "DescribeClusters",
+                serde_json::json!({ "clusters": chunk }),
+            )
+            .await?;
+        if status != 200 {
+            anyhow::bail!(
+                "DescribeClusters in {region} answered HTTP {status}: {}",
+                truncate(&body)
+            );
+        }
+        let v: serde_json::Value = serde_json::from_str(&body)?;
+        for c in v["clusters"].as_array().into_iter().flatten() {
+            if c["status"].as_str() != Some("INACTIVE") {
+                if let Some(arn) = c["clusterArn"].as_str() {
+                    live.push(arn.to_string());
+                }
+            }
+        }
+    }
+    Ok(live)
+}
+
+fn upstream_failure(info: &RequestInfo, e: anyhow::Error) -> ModelAnswer {
+    tracing::warn!(error = %format!("{e:#}"), "service-linked-role model: upstream call failed");
+    ModelAnswer::aws_error(
+        info,
+        HANDLED_BY,
+        AwsError::new(
+            500,
+            "ServiceFailure",
+            format!("harness proxy: upstream call failed: {e:#}"),
+        ),
+    )
+}
+
+fn truncate(s: &str) -> &str {
+    let mut end = s.len().min(300);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl Model for ServiceLinkedRoleModel {
+    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
+        if !settings.service_linked_role {
+            return false;
+        }
+        match (info.service.as_deref(), info.operation.as_deref()) {
+            (Some("ecs"), Some(op)) => matches!(op, "CreateCluster" | "CreateService"),
+            (Some("iam"), Some(op)) => matches!(
+                op,
+                "GetRole"
+                    | "DeleteRole"
+                    | "CreateServiceLinkedRole"
+                    | "DeleteServiceLinkedRole"
+                    | "GetServiceLinkedRoleDeletionStatus"
+            ),
+            _ => false,
+        }
+    }
+
+    fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
+        async move {
+            let info = cx.info;
+            match (info.service.as_deref()?, info.operation.as_deref()?) {
+                ("ecs", "CreateCluster" | "CreateService") => {
+                    self.in_delay(info, &cx.settings).then(|| {
+                        ModelAnswer::injected(
+                            info,
+                            HANDLED_BY,
+                            DELAY_RULE,
+                            AwsError::new(400, "InvalidParameterException", UNABLE_TO_ASSUME),
+                        )
+                    })
+                }
+                ("iam", "GetRole") => (form_param(cx.body, "RoleName").as_deref()
+                    == Some(ROLE_NAME)
+                    && self.in_delay(info, &cx.settings))
+                .then(|| {
+                    ModelAnswer::injected(
+                        info,
+                        HANDLED_BY,
+                        DELAY_RULE,
+                        AwsError::new(404, "NoSuchEntity", NO_SUCH_ROLE),
+                    )
+                }),
+                ("iam", "DeleteRole") => {
+                    (form_param(cx.body, "RoleName").as_deref() == Some(ROLE_NAME)).then(|| {
+                        ModelAnswer::aws_error(
+                            info,
+                            HANDLED_BY,
+                            AwsError::new(400, "UnmodifiableEntity", PROTECTED_ROLE),
+                        )
+                    })
+                }
+                ("iam", "CreateServiceLinkedRole") => {
+                    if form_param(cx.body, "AWSServiceName").as_deref() != Some(SERVICE_PRINCIPAL) {
+                        return None;
+                    }
+                    Some(self.create_service_linked_role(info, cx.upstream).await)
+                }
+                ("iam", "DeleteServiceLinkedRole") => {
+                    if form_param(cx.body, "RoleName").as_deref() != Some(ROLE_NAME) {
+                        return None;
+                    }
+                    Some(self.delete_service_linked_role(info, cx.upstream).await)
+                }
+                ("iam", "GetServiceLinkedRoleDeletionStatus") => {
+                    let task = form_param(cx.body, "DeletionTaskId")?;
+                    self.deletion_status(info, cx.upstream, &task).await
+                }
+                _ => None,
+            }
+        }
+        .boxed()
+    }
+
+    fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
+        async move {
+            if !(200..300).contains(&status) || !cx.info.is("ecs", "CreateCluster") {
+                return;
+            }
+            let region = cx.info.region.clone().unwrap_or_else(|| "us-east-1".into());
+            self.with_account(&key(cx.info), |a| {
+                a.ecs_regions.insert(region);
+            });
+            if let Err(e) = self.ensure_role(cx.info, cx.upstream).await {
+                tracing::warn!(error = %format!("{e:#}"), "CreateCluster succeeded but creating {ROLE_NAME} failed");
+            }
+        }
+        .boxed()
+    }
+
+    fn reset(&self) {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.creation_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
