@@ -1,1 +1,204 @@
-fn main() {}
+//! Why this file exists: the `provisioner` CLI — a thin clap layer over the library's `Stack`.
+//! Exit codes: 0 success; 1 error; `plan --detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+//! Every error is printed as one line (`error: ...`), never a panic.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use provisioner::{ApplyOptions, Clients, DestroyOptions, Progress, RetryPolicy, Stack, StackSpec};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "provisioner",
+    version,
+    about = "Plan, apply, destroy and output the ECS stack"
+)]
+struct Cli {
+    /// The stack spec (TOML).
+    #[arg(long, global = true, default_value = "stack.toml")]
+    config: PathBuf,
+    /// AWS endpoint override (an emulator or the fault proxy).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// AWS region (else AWS_REGION, else the spec's `region`).
+    #[arg(long, global = true, env = "AWS_REGION")]
+    region: Option<String>,
+    /// More log output (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what apply would change.
+    Plan {
+        /// Exit 0 when nothing would change, 2 when something would, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create or update the stack's resources.
+    Apply {
+        /// Do not absorb eventual-consistency errors: the first one surfaces as AWS sent it.
+        #[arg(long, conflicts_with = "retry_timeout")]
+        no_retry: bool,
+        /// Deadline for each retried call (e.g. 30s, 2m); default: Terraform's windows.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        retry_timeout: Option<Duration>,
+    },
+    /// Delete the stack's resources (only those carrying its ownership tag).
+    Destroy {
+        /// Also delete the ECS service-linked role AWSServiceRoleForECS.
+        #[arg(long)]
+        delete_service_linked_role: bool,
+    },
+    /// Print the stack's outputs.
+    Output {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+async fn stack(cli: &Cli) -> anyhow::Result<Stack> {
+    let spec = StackSpec::load(&cli.config)?;
+    let clients = Clients::connect(cli.endpoint_url.as_deref(), cli.region.as_deref(), &spec)
+        .await
+        .context("configuring AWS clients")?;
+    Ok(Stack::new(spec, clients))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let stack = stack(&cli).await?;
+    match cli.command {
+        Command::Plan {
+            detailed_exitcode,
+            json,
+        } => {
+            let plan = stack.plan().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+            } else {
+                println!("{plan}");
+            }
+            Ok(if detailed_exitcode && !plan.is_empty() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Apply {
+            no_retry,
+            retry_timeout,
+        } => {
+            let retry = match (no_retry, retry_timeout) {
+                (true, _) => RetryPolicy::disabled(),
+                (false, Some(d)) => RetryPolicy::default().with_deadline(d),
+                (false, None) => RetryPolicy::default(),
+            };
+            let plan = stack.plan().await?;
+            println!("{plan}\n");
+            let report = stack
+                .apply(&ApplyOptions {
+                    retry,
+                    progress: Progress::stderr(),
+                })
+                .await?;
+            for a in &report.absorbed {
+                eprintln!(
+                    "absorbed: {}: {}: {} (attempt {}, after {:.1}s)",
+                    a.operation,
+                    a.code,
+                    a.message,
+                    a.attempt,
+                    a.waited.as_secs_f64()
+                );
+            }
+            println!(
+                "Apply complete! {} resource(s) changed, {} retryable error(s) absorbed, {:.1}s.\n\nOutputs:\n\n{}",
+                report.changes,
+                report.absorbed.len(),
+                report.elapsed.as_secs_f64(),
+                report.outputs.render_text()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Destroy {
+            delete_service_linked_role,
+        } => {
+            let plan = stack.plan_destroy(delete_service_linked_role).await?;
+            println!("{plan}\n");
+            let report = stack
+                .destroy(&DestroyOptions {
+                    delete_service_linked_role,
+                    retry: RetryPolicy::default(),
+                    progress: Progress::stderr(),
+                })
+                .await?;
+            println!(
+                "Destroy complete! {} resource(s) deleted.",
+                report.deleted.len()
+            );
+            for n in &report.not_ours {
+                println!(
+                    "not ours (lacks the ownership tag {}), left alone: {n}",
+                    provisioner::OWNERSHIP_TAG_KEY
+                );
+            }
+            for k in &report.kept {
+                println!("kept: {k}");
+            }
+            if let Some(s) = &report.slr {
+                println!(
+                    "service-linked role {} deletion {} (task {})",
+                    s.role, s.status, s.deletion_task_id
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Output { json } => {
+            let outputs = stack.outputs().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&outputs.to_json())?);
+            } else {
+                println!("{}", outputs.render_text());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Why this file exists: the ECS cluster `{project}-{env}-cluster`, with its Container Insights
+//! setting, its capacity providers (FARGATE, FARGATE_SPOT) and its default capacity provider
+//! strategy. CreateCluster is where AWS implicitly creates the service-linked role.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{
+    CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, Tag,
+};
+
+use super::{diff_tags, diff_value, ensure_ours, missing_tags, show_list, sorted, AttrDiff, Ctx};
+use crate::error::{aws, Error};
+use crate::retry::CODE_CLUSTER_NOT_FOUND;
+
+pub const KIND: &str = "ecs_cluster";
+pub const STATUS_INACTIVE: &str = "INACTIVE";
+
+/// (capacity provider, base, weight)
+pub type Strategy = Vec<(String, i32, i32)>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    /// `enabled` / `disabled` / `enhanced`; `None` when AWS reports no setting.
+    pub container_insights: Option<String>,
+    pub capacity_providers: Vec<String>,
+    pub default_strategy: Strategy,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub name: String,
+    pub container_insights: String,
+    pub capacity_providers: Vec<String>,
+    pub default_strategy: Strategy,
+    pub tags: BTreeMap<String, String>,
+}
+
+pub fn desired(ctx: Ctx<'_>) -> Desired {
+    let c = &ctx.spec.cluster;
+    Desired {
+        name: ctx.names.cluster.clone(),
+        container_insights: if c.container_insights {
+            "enabled"
+        } else {
+            "disabled"
+        }
+        .to_owned(),
+        capacity_providers: sorted(
+            c.capacity_providers
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+        ),
+        default_strategy: c
+            .default_capacity_provider_strategy
+            .iter()
+            .map(|s| {
+                (
+                    s.capacity_provider.as_str().to_owned(),
+                    s.base as i32,
+                    s.weight as i32,
+                )
+            })
+            .collect(),
+        tags: ctx.names.tags(ctx.spec, &ctx.names.cluster),
+    }
+}
+
+fn observed_from(c: &aws_sdk_ecs::types::Cluster) -> Observed {
+    Observed {
+        name: c.cluster_name().unwrap_or_default().to_owned(),
+        arn: c.cluster_arn().unwrap_or_default().to_owned(),
+        status: c.status().unwrap_or_default().to_owned(),
+        container_insights: c
+            .settings()
+            .iter()
+            .find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights))
+            .and_then(|s| s.value().map(str::to_owned)),
+        capacity_providers: sorted(c.capacity_providers().to_vec()),
+        default_strategy: c
+            .default_capacity_provider_strategy()
+            .iter()
+            .map(|s| (s.capacity_provider().to_owned(), s.base(), s.weight()))
+            .collect(),
+        tags: c
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect(),
+    }
+}
+
+/// DescribeClusters; an INACTIVE cluster counts as absent.
+pub async fn find(ctx: Ctx<'_>, name: &str) -> Result<Option<Observed>, Error> {
+    let out = ctx
+        .clients
+        .ecs
+        .describe_clusters()
+        .clusters(name)
+        .include(ClusterField::Tags)
+        .include(ClusterField::Settings)
+        .send()
+        .await
+        .map_err(aws("DescribeClusters"))?;
+    Ok(out
+        .clusters()
+        .iter()
+        .find(|c| c.cluster_name() == Some(name) && c.status() != Some(STATUS_INACTIVE))
+        .map(observed_from))
+}
+
+pub fn diff(o: &Observed, d: &Desired) -> Vec<AttrDiff> {
+    let mut out = Vec::new();
+    let insights = o
+        .container_insights
+        .clone()
+        .unwrap_or_else(|| "disabled".into());
+    diff_value(
+        &mut out,
+        "container_insights",
+        &insights,
+        &d.container_insights,
+        |s| s.clone(),
+    );
+    diff_value(
+        &mut out,
+        "capacity_providers",
+        &o.capacity_providers,
+        &d.capacity_providers,
+        |v| show_list(v),
+    );
+    diff_value(
+        &mut out,
+        "default_capacity_provider_strategy",
+        &o.default_strategy,
+        &d.default_strategy,
+        |v| show_strategy(v),
+    );
+    diff_tags(&mut out, &o.tags, &d.tags);
+    out
+}
+
+pub fn show_strategy(s: &Strategy) -> String {
+    show_list(
+        &s.iter()
+            .map(|(p, b, w)| format!("{p} base={b} weight={w}"))
+            .collect::<Vec<_>>(),
+    )
+}
+
+pub fn strategy_items(s: &Strategy) -> Result<Vec<CapacityProviderStrategyItem>, Error> {
+    s.iter()
+        .map(|(p, b, w)| {
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider(p)
+                .base(*b)
+                .weight(*w)
+                .build()
+                .map_err(|e| Error::Internal(format!("capacity provider strategy: {e}")))
+        })
+        .collect()
+}
+
+pub fn ecs_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn insights_setting(value: &str) -> ClusterSetting {
+    ClusterSetting::builder()
+        .name(ClusterSettingName::ContainerInsights)
+        .value(value)
+        .build()
+}
+
+pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
+    let strategy = strategy_items(&d.default_strategy)?;
+    let out = ctx
+        .retry
+        .call(|| async {
+            ctx.clients
+                .ecs
+                .create_cluster()
+                .cluster_name(&d.name)
+                .settings(insights_setting(&d.container_insights))
+                .set_capacity_providers(Some(d.capacity_providers.clone()))
+                .set_default_capacity_provider_strategy(Some(strategy.clone()))
+                .set_tags(Some(ecs_tags(&d.tags)))
+                .send()
+                .await
+                .map_err(aws("CreateCluster"))
+        })
+        .await?;
+    out.cluster()
+        .map(observed_from)
+        .ok_or_else(|| Error::Internal("CreateCluster returned no cluster".into()))
+}
+
+pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed, Error> {
+    if o.container_insights.as_deref().unwrap_or("disabled") != d.container_insights {
+        ctx.clients
+            .ecs
+            .update_cluster_settings()
+            .cluster(&d.name)
+            .settings(insights_setting(&d.container_insights))
+            .send()
+            .await
+            .map_err(aws("UpdateClusterSettings"))?;
+    }
+    if o.capacity_providers != d.capacity_providers || o.default_strategy != d.default_strategy {
+        put_capacity_providers(ctx, &d.name, &d.capacity_providers, &d.default_strategy).await?;
+    }
+    let tags = missing_tags(&o.tags, &d.tags);
+    if !tags.is_empty() {
+        ctx.clients
+            .ecs
+            .tag_resource()
+            .resource_arn(&o.arn)
+            .set_tags(Some(ecs_tags(&tags)))
+            .send()
+            .await
+            .map_err(aws("TagResource"))?;
+    }
+    find(ctx, &d.name)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("cluster {} vanished during update", d.name)))
+}
+
+async fn put_capacity_providers(
+    ctx: Ctx<'_>,
+    cluster: &str,
+    providers: &[String],
+    strategy: &Strategy,
+) -> Result<(), Error> {
+    let items = strategy_items(strategy)?;
+    ctx.retry
+        .call(|| async {
+            ctx.clients
+                .ecs
+                .put_cluster_capacity_providers()
+                .cluster(cluster)
+                .set_capacity_providers(Some(providers.to_vec()))
+                .set_default_capacity_provider_strategy(Some(items.clone()))
+                .send()
+                .await
+                .map_err(aws("PutClusterCapacityProviders"))
+        })
+        .await?;
+    Ok(())
+}
+
+/// Detaches the capacity providers, deletes the cluster, waits until it is INACTIVE or gone.
+/// The caller has checked ownership.
+pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
+    if !o.capacity_providers.is_empty() || !o.default_strategy.is_empty() {
+        match put_capacity_providers(ctx, &o.name, &[], &vec![]).await {
+            Err(e) if e.aws_code() == Some(CODE_CLUSTER_NOT_FOUND) => return Ok(()),
+            r => r?,
+        }
+    }
+    let deleted = ctx
+        .retry
+        .call(|| async {
+            ctx.clients
+                .ecs
+                .delete_cluster()
+                .cluster(&o.name)
+                .send()
+                .await
+                .map_err(aws("DeleteCluster"))
+        })
+        .await;
+    match deleted {
+        Err(e) if e.aws_code() == Some(CODE_CLUSTER_NOT_FOUND) => return Ok(()),
+        r => {
+            r?;
+        }
+    }
+    wait_inactive(ctx, &o.name).await
+}
+
+pub async fn wait_inactive(ctx: Ctx<'_>, name: &str) -> Result<(), Error> {
+    let timeout = ctx.retry.policy().delete_timeout;
+    ctx.retry
+        .wait_for(
+            &format!("cluster {name} to become INACTIVE"),
+            timeout,
+            || async move { Ok(find(ctx, name).await?.is_none().then_some(())) },
+        )
+        .await
+}
+
+/// Ownership check used by apply (conflict) and destroy (skip).
+pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
+    ensure_ours(ctx.names, KIND, &o.name, &o.tags)
+}

@@ -1,0 +1,372 @@
+//! Why this file exists: the execution role and the task role are both IAM roles trusted by
+//! `ecs-tasks.amazonaws.com`, differing only in their policies (a managed policy attached vs an
+//! inline policy). The verbs they share — read a role with its trust policy, tags and policies;
+//! create; converge; delete (detach, delete inline, then DeleteRole) — live here once.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::Tag;
+use serde_json::Value;
+
+use super::{diff_tags, ensure_ours, missing_tags, show_list, AttrDiff, Ctx};
+use crate::error::{aws, AwsError, Error};
+use crate::names::normalize_policy;
+use crate::retry::CODE_NO_SUCH_ENTITY;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub name: String,
+    pub arn: String,
+    /// Normalized trust policy.
+    pub trust: Option<Value>,
+    pub tags: BTreeMap<String, String>,
+    /// ARNs of attached managed policies, sorted.
+    pub attached: Vec<String>,
+    /// Inline policies by name, normalized.
+    pub inline: BTreeMap<String, Option<Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub name: String,
+    pub trust: Value,
+    /// Managed policies that must be attached (others are left alone).
+    pub managed: Vec<String>,
+    /// Inline policies that must exist with exactly this document (others are left alone).
+    pub inline: BTreeMap<String, Value>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// GetRole (+ ListRoleTags when GetRole carries none) + ListAttachedRolePolicies +
+/// ListRolePolicies/GetRolePolicy. `after_create` absorbs IAM's read-after-create lag.
+pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option<Observed>, Error> {
+    let get = || async {
+        ctx.clients
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(aws("GetRole"))
+    };
+    let got = if after_create {
+        ctx.retry.call_after_create(get).await
+    } else {
+        get().await.map_err(Error::from)
+    };
+    let out = match got {
+        Ok(o) => o,
+        Err(e) if e.aws_code() == Some(CODE_NO_SUCH_ENTITY) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(role) = out.role() else {
+        return Ok(None);
+    };
+    let mut tags: BTreeMap<String, String> = role
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    if tags.is_empty() {
+        let t = ctx
+            .clients
+            .iam
+            .list_role_tags()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(aws("ListRoleTags"))?;
+        tags = t
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+    }
+    Ok(Some(Observed {
+        name: role.role_name().to_owned(),
+        arn: role.arn().to_owned(),
+        trust: role
+            .assume_role_policy_document()
+            .and_then(normalize_policy),
+        tags,
+        attached: attached_policies(ctx, name).await?,
+        inline: inline_policies(ctx, name).await?,
+    }))
+}
+
+async fn attached_policies(ctx: Ctx<'_>, name: &str) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = ctx
+            .clients
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(aws("ListAttachedRolePolicies"))?;
+        out.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned)),
+        );
+        marker = page.marker().map(str::to_owned);
+        if !page.is_truncated() || marker.is_none() {
+            break;
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+async fn inline_policy_names(ctx: Ctx<'_>, name: &str) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = ctx
+            .clients
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(aws("ListRolePolicies"))?;
+        out.extend(page.policy_names().iter().cloned());
+        marker = page.marker().map(str::to_owned);
+        if !page.is_truncated() || marker.is_none() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+async fn inline_policies(
+    ctx: Ctx<'_>,
+    name: &str,
+) -> Result<BTreeMap<String, Option<Value>>, AwsError> {
+    let mut out = BTreeMap::new();
+    for p in inline_policy_names(ctx, name).await? {
+        let doc = ctx
+            .clients
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&p)
+            .send()
+            .await
+            .map_err(aws("GetRolePolicy"))?;
+        out.insert(p, normalize_policy(doc.policy_document()));
+    }
+    Ok(out)
+}
+
+pub fn diff(o: &Observed, d: &Desired) -> Vec<AttrDiff> {
+    let mut out = Vec::new();
+    let want_trust = normalize_policy(&d.trust.to_string());
+    if o.trust != want_trust {
+        out.push(AttrDiff::new(
+            "assume_role_policy",
+            o.trust.as_ref().map(|v| v.to_string()),
+            Some(d.trust.to_string()),
+        ));
+    }
+    let missing: Vec<String> = d
+        .managed
+        .iter()
+        .filter(|m| !o.attached.contains(m))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        let mut after = o.attached.clone();
+        after.extend(missing);
+        after.sort();
+        out.push(AttrDiff::new(
+            "managed_policy_arns",
+            Some(show_list(&o.attached)),
+            Some(show_list(&after)),
+        ));
+    }
+    for (name, doc) in &d.inline {
+        let want = normalize_policy(&doc.to_string());
+        let have = o.inline.get(name).cloned().flatten();
+        if have != want {
+            out.push(AttrDiff::new(
+                &format!("inline_policy.{name}"),
+                have.map(|v| v.to_string()),
+                Some(doc.to_string()),
+            ));
+        }
+    }
+    diff_tags(&mut out, &o.tags, &d.tags);
+    out
+}
+
+fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| Error::Internal(format!("IAM tag: {e}")))
+        })
+        .collect()
+}
+
+pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
+    let tags = iam_tags(&d.tags)?;
+    let trust = d.trust.to_string();
+    ctx.retry
+        .call(|| async {
+            ctx.clients
+                .iam
+                .create_role()
+                .role_name(&d.name)
+                .assume_role_policy_document(&trust)
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .map_err(aws("CreateRole"))
+        })
+        .await?;
+    converge_policies(ctx, &d.name, &[], &BTreeMap::new(), d, true).await?;
+    find(ctx, &d.name, true)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("role {} not readable after create", d.name)))
+}
+
+async fn converge_policies(
+    ctx: Ctx<'_>,
+    name: &str,
+    attached: &[String],
+    inline: &BTreeMap<String, Option<Value>>,
+    d: &Desired,
+    after_create: bool,
+) -> Result<(), Error> {
+    for arn in d.managed.iter().filter(|m| !attached.contains(m)) {
+        let attach = || async {
+            ctx.clients
+                .iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(aws("AttachRolePolicy"))
+        };
+        if after_create {
+            ctx.retry.call_after_create(attach).await?
+        } else {
+            ctx.retry.call(attach).await?
+        };
+    }
+    for (pname, doc) in &d.inline {
+        if inline.get(pname).cloned().flatten() == normalize_policy(&doc.to_string()) {
+            continue;
+        }
+        let text = doc.to_string();
+        let put = || async {
+            ctx.clients
+                .iam
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(pname)
+                .policy_document(&text)
+                .send()
+                .await
+                .map_err(aws("PutRolePolicy"))
+        };
+        if after_create {
+            ctx.retry.call_after_create(put).await?
+        } else {
+            ctx.retry.call(put).await?
+        };
+    }
+    Ok(())
+}
+
+pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed, Error> {
+    if o.trust != normalize_policy(&d.trust.to_string()) {
+        ctx.clients
+            .iam
+            .update_assume_role_policy()
+            .role_name(&d.name)
+            .policy_document(d.trust.to_string())
+            .send()
+            .await
+            .map_err(aws("UpdateAssumeRolePolicy"))?;
+    }
+    converge_policies(ctx, &d.name, &o.attached, &o.inline, d, false).await?;
+    let tags = missing_tags(&o.tags, &d.tags);
+    if !tags.is_empty() {
+        ctx.clients
+            .iam
+            .tag_role()
+            .role_name(&d.name)
+            .set_tags(Some(iam_tags(&tags)?))
+            .send()
+            .await
+            .map_err(aws("TagRole"))?;
+    }
+    find(ctx, &d.name, false)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("role {} vanished during update", d.name)))
+}
+
+/// Detaches managed policies, deletes inline policies, then DeleteRole. Absent = done.
+pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
+    let gone = |e: &AwsError| e.code == CODE_NO_SUCH_ENTITY;
+    for arn in &o.attached {
+        match ctx
+            .clients
+            .iam
+            .detach_role_policy()
+            .role_name(&o.name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(aws("DetachRolePolicy"))
+        {
+            Err(e) if !gone(&e) => return Err(e.into()),
+            _ => {}
+        }
+    }
+    for p in o.inline.keys() {
+        match ctx
+            .clients
+            .iam
+            .delete_role_policy()
+            .role_name(&o.name)
+            .policy_name(p)
+            .send()
+            .await
+            .map_err(aws("DeleteRolePolicy"))
+        {
+            Err(e) if !gone(&e) => return Err(e.into()),
+            _ => {}
+        }
+    }
+    let deleted = ctx
+        .retry
+        .call(|| async {
+            ctx.clients
+                .iam
+                .delete_role()
+                .role_name(&o.name)
+                .send()
+                .await
+                .map_err(aws("DeleteRole"))
+        })
+        .await;
+    match deleted {
+        Err(e) if e.aws_code() == Some(CODE_NO_SUCH_ENTITY) => Ok(()),
+        r => r.map(|_| ()),
+    }
+}
+
+pub fn check_ours(ctx: Ctx<'_>, kind: &str, o: &Observed) -> Result<(), Error> {
+    ensure_ours(ctx.names, kind, &o.name, &o.tags)
+}

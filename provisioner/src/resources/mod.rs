@@ -1,0 +1,132 @@
+//! Why this directory exists: one file per resource kind of the stack, each with the same verbs
+//! (`find` / `create` / `update` / `delete` / `wait_*`) and its own `diff` of observed against
+//! desired, in the style of terraform-provider-aws. `find` paths only ever issue Describe / Get /
+//! List calls, which is what makes a second `apply` free of mutating calls.
+//! This file holds what they share: the context, attribute diffs, tag helpers.
+
+use std::collections::BTreeMap;
+
+use crate::clients::Clients;
+use crate::error::Error;
+use crate::names::{Names, OWNERSHIP_TAG_KEY};
+use crate::retry::Retrier;
+use crate::spec::StackSpec;
+
+pub mod cluster;
+pub mod ecr_repository;
+pub mod execution_role;
+pub mod iam_role;
+pub mod log_group;
+pub mod network;
+pub mod service;
+pub mod service_linked_role;
+pub mod task_definition;
+pub mod task_role;
+
+/// Everything a resource function needs.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub clients: &'a Clients,
+    pub spec: &'a StackSpec,
+    pub names: &'a Names,
+    pub retry: &'a Retrier,
+}
+
+/// One attribute that differs: `before` is what AWS has, `after` what the spec wants.
+/// `None` = absent; an `after` of [`KNOWN_AFTER_APPLY`] = decided by an earlier step.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AttrDiff {
+    pub attribute: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+impl AttrDiff {
+    pub fn new(
+        attribute: &str,
+        before: impl Into<Option<String>>,
+        after: impl Into<Option<String>>,
+    ) -> AttrDiff {
+        AttrDiff {
+            attribute: attribute.to_owned(),
+            before: before.into(),
+            after: after.into(),
+        }
+    }
+}
+
+/// Pushes a diff when `before != after`.
+pub fn diff_value<T: PartialEq + std::fmt::Debug>(
+    out: &mut Vec<AttrDiff>,
+    attribute: &str,
+    before: &T,
+    after: &T,
+    show: impl Fn(&T) -> String,
+) {
+    if before != after {
+        out.push(AttrDiff::new(
+            attribute,
+            Some(show(before)),
+            Some(show(after)),
+        ));
+    }
+}
+
+/// Tag drift: desired tags missing or with another value (extra tags on the resource are left alone).
+pub fn diff_tags(
+    out: &mut Vec<AttrDiff>,
+    observed: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) {
+    for (k, v) in desired {
+        if observed.get(k) != Some(v) {
+            out.push(AttrDiff::new(
+                &format!("tags.{k}"),
+                observed.get(k).cloned(),
+                Some(v.clone()),
+            ));
+        }
+    }
+}
+
+/// Desired tags that need (re)setting.
+pub fn missing_tags(
+    observed: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    desired
+        .iter()
+        .filter(|(k, v)| observed.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Fails with [`Error::NotOurs`] when a resource under our name lacks our ownership tag.
+pub fn ensure_ours(
+    names: &Names,
+    kind: &str,
+    name: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    if names.is_ours(tags) {
+        Ok(())
+    } else {
+        Err(Error::NotOurs {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            tag_key: OWNERSHIP_TAG_KEY.to_owned(),
+            tag_value: names.stack.clone(),
+        })
+    }
+}
+
+pub fn show_list(v: &[String]) -> String {
+    format!("[{}]", v.join(", "))
+}
+
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
