@@ -88,10 +88,20 @@ impl Plan {
     }
 }
 
+/// Strings quoted; numbers, booleans, lists and JSON documents as they are.
 fn quote(v: &Option<String>) -> String {
     match v {
         None => "(none)".to_owned(),
         Some(s) if s == KNOWN_AFTER_APPLY => s.clone(),
+        Some(s)
+            if s.starts_with('[')
+                || s.starts_with('{')
+                || s == "true"
+                || s == "false"
+                || (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit())) =>
+        {
+            s.clone()
+        }
         Some(s) => format!("{s:?}"),
     }
 }
@@ -99,7 +109,7 @@ fn quote(v: &Option<String>) -> String {
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.changes.is_empty() {
-            writeln!(f, "No changes. The stack matches the spec.")?;
+            writeln!(f, "No changes.")?;
         }
         for c in &self.changes {
             writeln!(f, "  {} {} {}", c.action.symbol(), c.kind, c.name)?;

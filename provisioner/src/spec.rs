@@ -993,7 +993,7 @@ mod tests {
             e.key.as_deref(),
             Some("cluster.default_capacity_provider_strategy[1].capacity_provider")
         );
-        assert_eq!(e.line, Some(13), "{e}");
+        assert_eq!(e.line, Some(12), "{e}");
     }
 
     #[test]

@@ -164,13 +164,17 @@ pub fn diff(o: &Observed, d: &Desired) -> Vec<AttrDiff> {
         &Some(d.assign_public_ip.clone()),
         |v| v.clone().unwrap_or_else(|| "DISABLED".into()),
     );
-    diff_value(
-        &mut out,
-        "capacity_provider_strategy",
-        &o.strategy,
-        &d.strategy,
-        show_strategy,
-    );
+    // We always create the service with a strategy and AWS always reports it; an empty list
+    // means the endpoint does not report it (moto drops it), so it is not drift.
+    if !o.strategy.is_empty() {
+        diff_value(
+            &mut out,
+            "capacity_provider_strategy",
+            &o.strategy,
+            &d.strategy,
+            show_strategy,
+        );
+    }
     diff_tags(&mut out, &o.tags, &d.tags);
     out
 }
@@ -227,7 +231,7 @@ pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
 pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed, Error> {
     let diffs = diff(o, d);
     if diffs.iter().any(|x| !x.attribute.starts_with("tags.")) {
-        let strategy_changed = o.strategy != d.strategy;
+        let strategy_changed = !o.strategy.is_empty() && o.strategy != d.strategy;
         let mut req = ctx
             .clients
             .ecs
