@@ -25,6 +25,7 @@ LOCALSTACK_TAG=${HARNESS_LOCALSTACK_LOCAL_TAG:-harness-localstack:${LOCALSTACK_V
 SUITE=bookworm
 CACHE=${HARNESS_IMAGE_CACHE:-${ROOT}/target/image-cache}
 PROXY_PROFILE=${HARNESS_PROXY_PROFILE:-dev}   # dev shares the test build's artifacts; release is smaller
+# HARNESS_PROXY_BINARY=/path/to/harness uses that binary instead of building one.
 REBUILD=${HARNESS_IMAGES_REBUILD:-0}
 
 say() { printf '[build-images] %s\n' "$*" >&2; }
@@ -202,14 +203,25 @@ build_proxy() {
   image_exists "$MOTO_TAG" || build_moto
   local t0 bin sum current ctx
   t0=$(now)
-  command -v cargo >/dev/null 2>&1 || die "cargo not found: the proxy image contains the harness binary built here"
-  say "cargo build -p harness --bin harness --profile $PROXY_PROFILE"
-  (cd "$ROOT" && cargo build -p harness --bin harness --profile "$PROXY_PROFILE") ||
-    die "cargo build of the harness binary failed"
-  local profdir=$PROXY_PROFILE
-  [ "$profdir" = dev ] && profdir=debug
-  bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profdir/harness"
+  if [ -n "${HARNESS_PROXY_BINARY:-}" ]; then
+    bin=$HARNESS_PROXY_BINARY
+    say "using the harness binary $bin (HARNESS_PROXY_BINARY)"
+  else
+    command -v cargo >/dev/null 2>&1 || die "cargo not found: the proxy image contains the harness binary built here (or set HARNESS_PROXY_BINARY)"
+    say "cargo build -p harness --bin harness --profile $PROXY_PROFILE"
+    (cd "$ROOT" && cargo build -p harness --bin harness --profile "$PROXY_PROFILE") ||
+      die "cargo build of the harness binary failed"
+    local profdir=$PROXY_PROFILE
+    [ "$profdir" = dev ] && profdir=debug
+    bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profdir/harness"
+  fi
   [ -x "$bin" ] || die "expected the harness binary at $bin"
+  # The image is Debian bookworm (glibc 2.36): a binary linked on a newer glibc will not run.
+  local needs
+  needs=$(objdump -T "$bin" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 || true)
+  if [ -n "$needs" ] && [ "$(printf '%s\nGLIBC_2.36\n' "$needs" | sort -V | tail -1)" != GLIBC_2.36 ]; then
+    die "the harness binary needs $needs but the image has glibc 2.36 (Debian bookworm): build it on bookworm or an older glibc"
+  fi
   sum=$(sha256sum "$bin" | cut -c1-64)
   current=$(docker image inspect -f '{{ index .Config.Labels "harness.binary.sha256" }}' "$PROXY_TAG" 2>/dev/null || true)
   if [ "$current" = "$sum" ] && [ "$REBUILD" != 1 ]; then
