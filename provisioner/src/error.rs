@@ -43,10 +43,13 @@ impl AwsError {
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
         let (code, message) = match &err {
-            SdkError::ServiceError(_) => (
-                err.code().unwrap_or("Unknown").to_owned(),
-                err.message().map(str::to_owned).unwrap_or_default(),
-            ),
+            SdkError::ServiceError(_) => match err.code() {
+                Some(code) => (
+                    code.to_owned(),
+                    err.message().map(str::to_owned).unwrap_or_default(),
+                ),
+                None => ("Unknown".to_owned(), DisplayErrorContext(&err).to_string()),
+            },
             SdkError::TimeoutError(_) => (
                 "TimeoutError".to_owned(),
                 DisplayErrorContext(&err).to_string(),
