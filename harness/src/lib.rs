@@ -1,2 +1,5 @@
-
+pub mod accounts;
+pub mod emulator;
+pub mod env;
 pub mod proxy;
+pub mod up;

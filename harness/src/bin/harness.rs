@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own module and brings its own clap `Args` and `run` function;
 //! this file only wires them together (add a variant to [`Command`] and an arm in `main`).
 //! - `proxy`: the fault-injecting proxy alone, in front of a running emulator.
+//! - `up`: an emulator (HARNESS_BACKEND) plus the fault proxy in front of it.
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run the fault-injecting proxy alone in front of a running emulator.
     Proxy(harness::proxy::cli::ProxyArgs),
+    /// Start an emulator and the fault proxy in front of it; serve until Ctrl-C.
+    Up(harness::up::UpArgs),
 }
 
 #[tokio::main]
@@ -38,6 +41,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Proxy(args) => harness::proxy::cli::run(args).await,
+        Command::Up(args) => harness::up::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

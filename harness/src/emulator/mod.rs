@@ -1,0 +1,225 @@
+//! Why this module exists: tests and `harness up` need "an AWS emulator endpoint" without caring
+//! how it runs. One trait, [`Emulator`], yields an [`Endpoint`]; one file per backend:
+//!
+//! | `HARNESS_BACKEND`  | file                        | what runs                                  |
+//! |--------------------|-----------------------------|--------------------------------------------|
+//! | `moto` (default)   | `moto_process.rs`           | a local `moto_server` process               |
+//! | `moto-container`   | `moto_container.rs`         | moto in a container (testcontainers)        |
+//! | `localstack`       | `localstack_container.rs`   | LocalStack in a container (testcontainers)  |
+//! | `external`         | `external.rs`               | whatever `HARNESS_ENDPOINT_URL` points at   |
+//!
+//! [`shared`] gives every test in a process the same emulator (started on first use, never
+//! stopped explicitly: the moto process dies with the test process through `PR_SET_PDEATHSIG`,
+//! see `child.rs`). The backend in use is printed once per process on stderr.
+
+mod child;
+pub mod container;
+pub mod error;
+pub mod external;
+pub mod localstack_container;
+pub mod moto_bootstrap;
+pub mod moto_container;
+pub mod moto_process;
+pub mod paths;
+pub mod readiness;
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Once};
+
+pub use child::SupervisedChild;
+pub use error::EmulatorError;
+
+use crate::proxy::UpstreamFlavor;
+
+/// Which emulator to run. Chosen with `HARNESS_BACKEND`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// moto as a local process (default).
+    Moto,
+    /// moto in a container.
+    MotoContainer,
+    /// LocalStack in a container.
+    LocalStack,
+    /// An endpoint started by someone else: `HARNESS_ENDPOINT_URL`.
+    External,
+}
+
+impl Backend {
+    /// The environment variable that selects the backend.
+    pub const ENV: &'static str = "HARNESS_BACKEND";
+
+    /// Every backend, in documentation order.
+    pub const ALL: [Backend; 4] = [
+        Backend::Moto,
+        Backend::MotoContainer,
+        Backend::LocalStack,
+        Backend::External,
+    ];
+
+    /// `HARNESS_BACKEND`, default `moto`.
+    pub fn from_env() -> anyhow::Result<Backend> {
+        Ok(Backend::from_env_checked()?)
+    }
+
+    /// Like [`Backend::from_env`], with the harness's own error type.
+    pub fn from_env_checked() -> Result<Backend, EmulatorError> {
+        match std::env::var(Backend::ENV) {
+            Ok(v) if !v.trim().is_empty() => v.parse(),
+            _ => Ok(Backend::Moto),
+        }
+    }
+
+    /// The name used in `HARNESS_BACKEND`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Moto => "moto",
+            Backend::MotoContainer => "moto-container",
+            Backend::LocalStack => "localstack",
+            Backend::External => "external",
+        }
+    }
+
+    /// True for the backends that need a Docker engine.
+    pub fn needs_docker(&self) -> bool {
+        matches!(self, Backend::MotoContainer | Backend::LocalStack)
+    }
+}
+
+impl FromStr for Backend {
+    type Err = EmulatorError;
+    fn from_str(s: &str) -> Result<Backend, EmulatorError> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.name() == wanted)
+            .ok_or_else(|| {
+                EmulatorError::Config(format!(
+                    "{}={s:?} is not a backend; expected one of: moto, moto-container, localstack, external",
+                    Backend::ENV
+                ))
+            })
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where an emulator answers, and what kind it is.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Base URL, e.g. `http://127.0.0.1:40123/`.
+    pub url: url::Url,
+    /// Tells the proxy how accounts are selected upstream (moto needs `x-moto-account-id`).
+    pub flavor: UpstreamFlavor,
+    /// False for LocalStack without a token: no ECS/ECR there.
+    pub serves_ecs: bool,
+}
+
+impl Endpoint {
+    /// The URL without a trailing slash, e.g. `http://127.0.0.1:40123`.
+    pub fn base_url(&self) -> String {
+        self.url.as_str().trim_end_matches('/').to_string()
+    }
+}
+
+/// A running (or reachable) emulator. Dropping the value stops what the harness started.
+pub trait Emulator: Send + Sync {
+    fn endpoint(&self) -> &Endpoint;
+    fn backend(&self) -> Backend;
+    /// The emulator's own output, when the harness captures it.
+    fn log_path(&self) -> Option<&Path>;
+    /// One line for humans: `process, moto 5.2.5 from ... (pinned install)`.
+    fn describe(&self) -> String {
+        self.backend().name().to_string()
+    }
+    /// The process id, for backends that run a local process.
+    fn pid(&self) -> Option<u32> {
+        None
+    }
+}
+
+impl fmt::Debug for dyn Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator")
+            .field("backend", &self.backend())
+            .field("url", &self.endpoint().url.as_str())
+            .field("describe", &self.describe())
+            .finish()
+    }
+}
+
+/// Starts (or connects to) the emulator of `backend`. Prints the backend once per process.
+pub async fn start(backend: Backend) -> Result<Box<dyn Emulator>, EmulatorError> {
+    let result: Result<Box<dyn Emulator>, EmulatorError> = match backend {
+        Backend::Moto => {
+            let options = moto_process::MotoOptions::from_env().await;
+            match options {
+                Ok(options) => moto_process::MotoProcess::start(&options)
+                    .await
+                    .map(|p| Box::new(p) as Box<dyn Emulator>),
+                Err(e) => Err(e),
+            }
+        }
+        Backend::MotoContainer => moto_container::start().await,
+        Backend::LocalStack => localstack_container::start().await,
+        Backend::External => external::External::from_env()
+            .await
+            .map(|e| Box::new(e) as Box<dyn Emulator>),
+    };
+    announce(backend, &result);
+    result
+}
+
+/// The emulator shared by every test of this process: started on first use with the backend
+/// of `HARNESS_BACKEND`, then reused. A failure is also remembered, so every test reports the
+/// same reason instead of retrying a slow start.
+pub async fn shared() -> Result<Arc<dyn Emulator>, EmulatorError> {
+    static SHARED: tokio::sync::OnceCell<Result<Arc<dyn Emulator>, EmulatorError>> =
+        tokio::sync::OnceCell::const_new();
+    SHARED
+        .get_or_init(|| async {
+            let backend = match Backend::from_env_checked() {
+                Ok(b) => b,
+                Err(e) => {
+                    say(&format!("backend selection failed: {e}"));
+                    return Err(e);
+                }
+            };
+            start(backend).await.map(Arc::from)
+        })
+        .await
+        .clone()
+}
+
+/// Prints `harness: backend = ...` once per process (stderr, not captured by the test runner).
+fn announce(backend: Backend, result: &Result<Box<dyn Emulator>, EmulatorError>) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| match result {
+        Ok(emulator) => {
+            let log = emulator
+                .log_path()
+                .map(|p| format!(", log {}", p.display()))
+                .unwrap_or_default();
+            say(&format!(
+                "backend = {} ({}) at {}{log}",
+                backend.name(),
+                emulator.describe(),
+                emulator.endpoint().base_url()
+            ));
+        }
+        Err(e) => say(&format!("backend = {} FAILED: {e}", backend.name())),
+    });
+}
+
+/// One line on stderr, prefixed `harness: `, written straight to the file descriptor so the
+/// test runner's output capture does not swallow it.
+pub(crate) fn say(message: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "harness: {message}");
+}

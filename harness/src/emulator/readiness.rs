@@ -1,0 +1,107 @@
+//! Why this file exists: "ready" means "answers HTTP", for every backend. One small probe, one
+//! deadline setting (`HARNESS_READY_TIMEOUT`, default 30 s), shared by all backends.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// Default readiness deadline when `HARNESS_READY_TIMEOUT` is not set.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Time between two readiness probes.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Upper bound for a single probe (connect + response head).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Readiness deadline: `HARNESS_READY_TIMEOUT` (`"45s"`, `"2m"`, or plain seconds), else `default`.
+pub fn ready_timeout(default: Duration) -> Result<Duration, super::EmulatorError> {
+    match std::env::var("HARNESS_READY_TIMEOUT") {
+        Ok(v) if !v.trim().is_empty() => parse_duration(&v).ok_or_else(|| {
+            super::EmulatorError::Config(format!(
+                "HARNESS_READY_TIMEOUT={v:?} is not a duration (examples: 30s, 2m, 45)"
+            ))
+        }),
+        _ => Ok(default),
+    }
+}
+
+/// Parses `"30s"`, `"1m 30s"`, `"500ms"` or a plain number of seconds (`"30"`, `"0.5"`).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(text).ok()
+}
+
+/// One HTTP GET bounded by `timeout` (at most 2 s); `Ok(status)` for any answer,
+/// `Err(description)` otherwise.
+pub async fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
+    let timeout = timeout.min(PROBE_TIMEOUT).max(Duration::from_millis(10));
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let uri: http::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
+    let request = http::Request::get(uri)
+        .body(Empty::new())
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(timeout, client.request(request)).await {
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+        Ok(Err(e)) => Err(describe_client_error(&e)),
+        Ok(Ok(response)) => {
+            let status = response.status().as_u16();
+            // Drain (bounded) so the connection closes cleanly.
+            let _ = tokio::time::timeout(timeout, response.into_body().collect()).await;
+            Ok(status)
+        }
+    }
+}
+
+/// One GET returning status and body text, for backends that sniff what is listening.
+pub async fn get_text(url: &str) -> Result<(u16, String), String> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let uri: http::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
+    let request = http::Request::get(uri)
+        .body(Empty::new())
+        .map_err(|e| e.to_string())?;
+    let response = tokio::time::timeout(PROBE_TIMEOUT, client.request(request))
+        .await
+        .map_err(|_| format!("no answer within {PROBE_TIMEOUT:?}"))?
+        .map_err(|e| describe_client_error(&e))?;
+    let status = response.status().as_u16();
+    let body = tokio::time::timeout(PROBE_TIMEOUT, response.into_body().collect())
+        .await
+        .map_err(|_| "body not received in time".to_string())?
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1m 30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("-1"), None);
+    }
+}

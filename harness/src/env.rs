@@ -1,0 +1,258 @@
+//! Why this file exists: a scenario test needs, in one line, an AWS environment of its own:
+//! the shared emulator of this test process, a fault proxy of its own in front of it, a fresh
+//! 12-digit account nobody else uses, the region of the tutorial, and an AWS SDK config wired
+//! to all of that. [`TestEnv`] is that, and [`test_env`] is the rstest fixture.
+//!
+//! When the selected backend cannot run here (a container backend without Docker), a test
+//! must say so loudly and skip — or fail when `HARNESS_REQUIRE_DOCKER=1`. A fixture cannot make
+//! its test return, so tests that must tolerate that use [`test_env_or_skip`] (fixture giving
+//! `Option<TestEnv>`) or the [`crate::test_env_or_skip!`] macro; the plain [`test_env`] fixture
+//! panics with the reason.
+
+mod network;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use rstest::fixture;
+
+pub use network::{default_network, Network};
+
+use crate::accounts;
+use crate::emulator::{self, Emulator, EmulatorError};
+use crate::proxy::{self, Preset, ProxyConfig, ProxyHandle};
+
+/// The region tests use (the tutorial's).
+pub const DEFAULT_REGION: &str = "ap-northeast-1";
+
+/// Secret access key of every test credential (emulators do not verify signatures).
+pub const TEST_SECRET_KEY: &str = "test";
+
+/// Set to `1` to turn "no Docker engine / backend unavailable" skips into failures.
+pub const REQUIRE_DOCKER_ENV: &str = "HARNESS_REQUIRE_DOCKER";
+
+/// Set to `1` to turn "this endpoint serves no ECS/ECR" skips into failures.
+pub const REQUIRE_ECS_ENV: &str = "HARNESS_REQUIRE_ECS";
+
+/// One test's AWS environment. Dropping it stops its proxy; the shared emulator stays up for
+/// the other tests of the process (and dies with the process).
+pub struct TestEnv {
+    pub emulator: Arc<dyn Emulator>,
+    pub proxy: ProxyHandle,
+    pub account_id: String,
+    pub region: String,
+    network: tokio::sync::OnceCell<Network>,
+}
+
+impl fmt::Debug for TestEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestEnv")
+            .field("emulator", &self.emulator)
+            .field("proxy", &self.proxy.url())
+            .field("account_id", &self.account_id)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl TestEnv {
+    /// Shared emulator, own proxy, fresh account, region `ap-northeast-1`, no presets.
+    pub async fn new() -> anyhow::Result<TestEnv> {
+        TestEnv::with_presets(&[]).await
+    }
+
+    /// Like [`TestEnv::new`], with proxy presets such as `"slr-delay=2s"`.
+    /// An unavailable backend comes back as an [`EmulatorError`] inside the `anyhow::Error`
+    /// (see [`skip_or_panic`]).
+    pub async fn with_presets(presets: &[&str]) -> anyhow::Result<TestEnv> {
+        let emulator = emulator::shared().await?;
+        TestEnv::on(emulator, presets).await
+    }
+
+    /// A TestEnv on a given emulator (not the shared one).
+    pub async fn on(emulator: Arc<dyn Emulator>, presets: &[&str]) -> anyhow::Result<TestEnv> {
+        let presets = presets
+            .iter()
+            .map(|p| Preset::parse(p).map_err(|e| anyhow!("proxy preset {p:?}: {e}")))
+            .collect::<anyhow::Result<Vec<Preset>>>()?;
+        let endpoint = emulator.endpoint();
+        let proxy = proxy::start(ProxyConfig {
+            upstream: endpoint.url.clone(),
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            flavor: endpoint.flavor,
+            presets,
+        })
+        .await
+        .with_context(|| format!("starting the fault proxy in front of {}", endpoint.url))?;
+        Ok(TestEnv {
+            emulator,
+            proxy,
+            account_id: accounts::fresh_account_id(),
+            region: DEFAULT_REGION.to_string(),
+            network: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The URL clients talk to: the proxy, e.g. `http://127.0.0.1:41234`.
+    pub fn endpoint_url(&self) -> String {
+        self.proxy.url()
+    }
+
+    /// SDK config for this env's account: endpoint = proxy, region, access key id = account id,
+    /// secret `test`, standard retry mode (3 attempts) and bounded timeouts. Built without
+    /// reading the environment or profile files, so a developer's AWS settings cannot leak in.
+    pub fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_for(&self.account_id)
+    }
+
+    /// SDK config for another account on the same proxy and emulator.
+    pub fn sdk_config_for(&self, account_id: &str) -> SdkConfig {
+        let credentials =
+            Credentials::new(account_id, TEST_SECRET_KEY, None, None, "harness-test-env");
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint_url())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .retry_config(RetryConfig::standard())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .build()
+    }
+
+    /// The default VPC's subnets and default security group in this account and region
+    /// (looked up once through the proxy, then cached).
+    pub async fn network(&self) -> anyhow::Result<Network> {
+        self.network
+            .get_or_try_init(|| async {
+                default_network(&self.endpoint_url(), &self.account_id, &self.region).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// `Ok(())` when the endpoint serves ECS and ECR; otherwise the reason (LocalStack without
+    /// a token). Use [`crate::require_ecs!`] in tests.
+    pub fn require_ecs(&self) -> Result<(), String> {
+        if self.emulator.endpoint().serves_ecs {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} serves no ECS/ECR (LocalStack's free edition does not include them; \
+                 set LOCALSTACK_AUTH_TOKEN for the licensed image)",
+                self.emulator.describe()
+            ))
+        }
+    }
+}
+
+/// rstest fixture: a fresh [`TestEnv`]. Panics when the environment cannot be set up,
+/// including when the backend is unavailable (use [`test_env_or_skip`] to skip loudly instead).
+#[fixture]
+pub async fn test_env() -> TestEnv {
+    match TestEnv::new().await {
+        Ok(env) => env,
+        Err(err) => panic!("harness: no test environment: {err:#}"),
+    }
+}
+
+/// rstest fixture: `Some(TestEnv)`, or `None` after printing a loud `SKIPPED` line when the
+/// backend is unavailable here (fails instead when `HARNESS_REQUIRE_DOCKER=1`). Any other
+/// failure panics. In the test: `let Some(env) = test_env_or_skip else { return };`.
+#[fixture]
+pub async fn test_env_or_skip() -> Option<TestEnv> {
+    match TestEnv::new().await {
+        Ok(env) => Some(env),
+        Err(err) => {
+            skip_or_panic(err);
+            None
+        }
+    }
+}
+
+/// For an error from [`TestEnv::new`]: an unavailable backend is a loud skip (returns, the
+/// caller then returns from its test) unless `HARNESS_REQUIRE_DOCKER=1`; anything else panics.
+pub fn skip_or_panic(err: anyhow::Error) {
+    match err.downcast_ref::<EmulatorError>() {
+        Some(e @ EmulatorError::Unavailable { .. }) => skip_or_fail(e),
+        _ => panic!("harness: no test environment: {err:#}"),
+    }
+}
+
+/// A loud skip: prints `SKIPPED (<reason>): set HARNESS_REQUIRE_DOCKER=1 to make this a
+/// failure` on stderr and returns, or panics with the reason when `HARNESS_REQUIRE_DOCKER=1`.
+pub fn skip_or_fail(reason: impl fmt::Display) {
+    skip_or_fail_unless(REQUIRE_DOCKER_ENV, reason)
+}
+
+/// Like [`skip_or_fail`] for endpoints without ECS/ECR, governed by `HARNESS_REQUIRE_ECS=1`.
+pub fn skip_or_fail_ecs(reason: impl fmt::Display) {
+    skip_or_fail_unless(REQUIRE_ECS_ENV, reason)
+}
+
+/// Loud skip, or a panic when the environment variable `require` is `1`/`true`.
+pub fn skip_or_fail_unless(require: &str, reason: impl fmt::Display) {
+    let test = std::thread::current()
+        .name()
+        .map(|n| format!("{n}: "))
+        .unwrap_or_default();
+    if is_set(require) {
+        panic!("{test}cannot run ({reason}) and {require}=1 forbids skipping");
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = std::io::Write::write_fmt(
+        &mut stderr,
+        format_args!("{test}SKIPPED ({reason}): set {require}=1 to make this a failure\n"),
+    );
+}
+
+fn is_set(var: &str) -> bool {
+    matches!(
+        std::env::var(var)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref(),
+        Ok("1" | "true" | "yes")
+    )
+}
+
+/// `let env = harness::test_env_or_skip!();` (or `!(&["slr-delay=2s"])`): a [`TestEnv`], or a
+/// loud skip (`return` from the test) when the backend is unavailable here.
+#[macro_export]
+macro_rules! test_env_or_skip {
+    () => {
+        $crate::test_env_or_skip!(&[])
+    };
+    ($presets:expr) => {
+        match $crate::env::TestEnv::with_presets($presets).await {
+            Ok(env) => env,
+            Err(err) => {
+                $crate::env::skip_or_panic(err);
+                return;
+            }
+        }
+    };
+}
+
+/// `harness::require_ecs!(env);`: loud skip (`return`) when the endpoint serves no ECS/ECR,
+/// unless `HARNESS_REQUIRE_ECS=1`.
+#[macro_export]
+macro_rules! require_ecs {
+    ($env:expr) => {
+        if let Err(reason) = $env.require_ecs() {
+            $crate::env::skip_or_fail_ecs(reason);
+            return;
+        }
+    };
+}
