@@ -304,3 +304,42 @@ pub async fn wait_inactive(ctx: Ctx<'_>, name: &str) -> Result<(), Error> {
 pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
     ensure_ours(ctx.names, KIND, &o.name, &o.tags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insights_providers_strategy_and_tags_are_compared() {
+        let d = Desired {
+            name: "c".into(),
+            container_insights: "enabled".into(),
+            capacity_providers: vec!["FARGATE".into(), "FARGATE_SPOT".into()],
+            default_strategy: vec![("FARGATE".into(), 1, 100)],
+            tags: BTreeMap::from([("provisioner:stack".into(), "p-dev".into())]),
+        };
+        let mut o = Observed {
+            name: "c".into(),
+            arn: "arn:c".into(),
+            status: "ACTIVE".into(),
+            container_insights: Some("enabled".into()),
+            capacity_providers: d.capacity_providers.clone(),
+            default_strategy: d.default_strategy.clone(),
+            tags: d.tags.clone(),
+        };
+        assert!(diff(&o, &d).is_empty());
+        o.container_insights = None; // AWS reports no setting = disabled
+        o.capacity_providers = vec!["FARGATE".into()];
+        o.default_strategy = vec![];
+        let attrs: Vec<String> = diff(&o, &d).into_iter().map(|a| a.attribute).collect();
+        assert_eq!(
+            attrs,
+            [
+                "container_insights",
+                "capacity_providers",
+                "default_capacity_provider_strategy"
+            ]
+        );
+        assert_eq!(diff(&o, &d)[0].before.as_deref(), Some("disabled"));
+    }
+}

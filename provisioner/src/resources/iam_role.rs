@@ -370,3 +370,58 @@ pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
 pub fn check_ours(ctx: Ctx<'_>, kind: &str, o: &Observed) -> Result<(), Error> {
     ensure_ours(ctx.names, kind, &o.name, &o.tags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::{trust_policy, ECS_TASKS_PRINCIPAL};
+
+    fn desired() -> Desired {
+        Desired {
+            name: "r".into(),
+            trust: trust_policy(ECS_TASKS_PRINCIPAL),
+            managed: vec!["arn:aws:iam::aws:policy/P".into()],
+            inline: BTreeMap::from([(
+                "inline".into(),
+                serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+            )]),
+            tags: BTreeMap::from([("provisioner:stack".into(), "p-dev".into())]),
+        }
+    }
+
+    #[test]
+    fn missing_policies_and_trust_drift_are_diffs_extra_policies_are_not() {
+        let d = desired();
+        let o = Observed {
+            name: "r".into(),
+            arn: "arn:aws:iam::1:role/r".into(),
+            trust: normalize_policy(&trust_policy("ec2.amazonaws.com").to_string()),
+            tags: d.tags.clone(),
+            attached: vec!["arn:aws:iam::aws:policy/SomethingElse".into()],
+            inline: BTreeMap::from([("someone-elses".into(), None)]),
+        };
+        let attrs: Vec<String> = diff(&o, &d).into_iter().map(|a| a.attribute).collect();
+        assert_eq!(
+            attrs,
+            [
+                "assume_role_policy",
+                "managed_policy_arns",
+                "inline_policy.inline"
+            ]
+        );
+
+        let converged = Observed {
+            trust: normalize_policy(&d.trust.to_string()),
+            attached: vec![
+                "arn:aws:iam::aws:policy/P".into(),
+                "arn:aws:iam::aws:policy/SomethingElse".into(),
+            ],
+            inline: BTreeMap::from([(
+                "inline".into(),
+                normalize_policy(&d.inline["inline"].to_string()),
+            )]),
+            ..o
+        };
+        assert!(diff(&converged, &d).is_empty());
+    }
+}

@@ -330,3 +330,72 @@ pub async fn wait_inactive(ctx: Ctx<'_>, cluster: &str, name: &str) -> Result<()
 pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
     ensure_ours(ctx.names, KIND, &o.name, &o.tags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> Desired {
+        Desired {
+            name: "s".into(),
+            cluster: "c".into(),
+            task_definition: Expect::exact("arn:td:1"),
+            desired_count: 1,
+            network: Network {
+                subnets: vec!["subnet-1".into()],
+                security_groups: vec!["sg-1".into()],
+                vpc_id: None,
+            },
+            assign_public_ip: "ENABLED".into(),
+            strategy: vec![("FARGATE".into(), 1, 100)],
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn observed() -> Observed {
+        Observed {
+            name: "s".into(),
+            arn: "arn:s".into(),
+            status: "ACTIVE".into(),
+            task_definition: Some("arn:td:1".into()),
+            desired_count: 1,
+            subnets: vec!["subnet-1".into()],
+            security_groups: vec!["sg-1".into()],
+            assign_public_ip: Some("ENABLED".into()),
+            strategy: vec![("FARGATE".into(), 1, 100)],
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn converged_service_has_no_diff() {
+        assert!(diff(&observed(), &desired()).is_empty());
+    }
+
+    #[test]
+    fn network_and_strategy_drift() {
+        let mut o = observed();
+        o.security_groups = vec!["sg-2".into()];
+        o.strategy = vec![("FARGATE_SPOT".into(), 0, 1)];
+        o.assign_public_ip = None;
+        let attrs: Vec<String> = diff(&o, &desired())
+            .into_iter()
+            .map(|a| a.attribute)
+            .collect();
+        assert_eq!(
+            attrs,
+            [
+                "network.security_groups",
+                "network.assign_public_ip",
+                "capacity_provider_strategy"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreported_strategy_is_not_drift() {
+        let mut o = observed();
+        o.strategy.clear();
+        assert!(diff(&o, &desired()).is_empty());
+    }
+}

@@ -453,3 +453,27 @@ pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
         &o.tags,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expect_matches_exact_suffix_or_nothing() {
+        let arn = "arn:aws:iam::123456789012:role/p-dev-ecs-task-role";
+        assert!(Expect::exact(arn).matches(Some(arn)));
+        assert!(!Expect::exact(arn).matches(Some("arn:aws:iam::1:role/other")));
+        assert!(Expect::suffix(":role/p-dev-ecs-task-role").matches(Some(arn)));
+        assert!(!Expect::suffix(":role/p-dev-ecs-task-role").matches(None));
+        assert!(!Expect::Unknown.matches(Some(arn)));
+        assert_eq!(Expect::Unknown.show(), KNOWN_AFTER_APPLY);
+    }
+
+    #[test]
+    fn only_tags_is_not_a_new_revision() {
+        let t = AttrDiff::new("tags.Name", None, Some("x".into()));
+        let m = AttrDiff::new("memory", Some("512".into()), Some("1024".into()));
+        assert!(only_tags(std::slice::from_ref(&t)));
+        assert!(!only_tags(&[t, m]));
+    }
+}
