@@ -21,7 +21,7 @@ down:
 
 # Benchmarks: writes target/bench/results.json and results.md.
 bench:
-    cargo run --release -p harness --bin bench
+    cargo run --release -p bench
 
 # Format check and clippy with warnings as errors.
 lint:

@@ -1,0 +1,170 @@
+//! `just bench` (`cargo run --release -p bench`): in one run,
+//! 1. apply / no-op plan / destroy of the example stack against moto through the fault proxy
+//!    (fresh account per repetition), calls per apply, their critical path and its lower bound;
+//! 2. the proxy's own cost against an instant upstream, side by side with nginx;
+//! 3. emulator start-to-ready times;
+//!
+//! then writes `target/bench/results.json` and `target/bench/results.md` and prints the table.
+
+mod critical;
+mod http_load;
+mod nginx;
+mod proxy_cost;
+mod report;
+mod stack;
+mod startup;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use harness::emulator::{self, Backend};
+
+/// Benchmarks of the provisioner against moto, of the fault proxy (vs nginx), and of emulator
+/// start-up. Results: target/bench/results.json and results.md.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "bench")]
+pub struct Args {
+    /// Measured apply/plan/destroy repetitions (each in a fresh account; one warm-up extra).
+    #[arg(long, default_value_t = 10)]
+    pub reps: usize,
+    /// moto process starts to time.
+    #[arg(long, default_value_t = 3)]
+    pub startup_reps: usize,
+    /// Starts per container backend (0 skips them).
+    #[arg(long, default_value_t = 3)]
+    pub container_reps: usize,
+    /// Interleaved latency rounds over direct / proxy / proxy+rules / nginx.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Sequential requests per target per round.
+    #[arg(long, default_value_t = 4000)]
+    pub requests: usize,
+    /// Concurrent keep-alive connections of the throughput test.
+    #[arg(long, default_value_t = 64)]
+    pub connections: usize,
+    /// Seconds per throughput pass (two passes per target).
+    #[arg(long, default_value_t = 2.0)]
+    pub throughput_secs: f64,
+    /// Worker threads of our proxy's runtime = nginx worker_processes (default: cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Where results go (default: <cargo target dir>/bench).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("bench: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let workers = args.workers.unwrap_or(cores).max(1);
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| emulator::paths::target_dir().join("bench"));
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+
+    // nginx first: if it is missing and cannot be installed, say so before minutes of work.
+    let nginx_exe = nginx::ensure_installed()?;
+    let nginx_version = nginx::version(&nginx_exe);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("bench-main")
+        .enable_all()
+        .build()?;
+
+    // 1. The stack against the emulator.
+    let backend = Backend::from_env()?;
+    eprintln!(
+        "bench: part 1: apply / plan / destroy x {} (+1 warm-up) against {} through the proxy",
+        args.reps,
+        backend.name()
+    );
+    let (stack, emulator_describe) = rt.block_on(async {
+        let emu: Arc<dyn emulator::Emulator> = Arc::from(emulator::start(backend).await?);
+        let describe = emu.describe();
+        let result = stack::run(emu.clone(), args.reps).await;
+        let _ = tokio::task::spawn_blocking(move || drop(emu)).await;
+        anyhow::Ok((result?, describe))
+    })?;
+
+    // 2. Proxy cost (own runtimes; nothing else running).
+    eprintln!(
+        "bench: part 2: proxy cost: direct / proxy / proxy + 20 rules / nginx ({} workers, {} connections)",
+        workers, args.connections
+    );
+    let proxy = proxy_cost::run(
+        proxy_cost::Settings {
+            workers,
+            rounds: args.rounds.max(1),
+            requests_per_round: args.requests.max(1),
+            connections: args.connections.max(1),
+            throughput_duration: Duration::from_secs_f64(args.throughput_secs.max(0.1)),
+        },
+        Ok(nginx_exe.as_path()),
+        &out_dir.join("nginx"),
+    )?;
+
+    // 3. Start-up times.
+    eprintln!("bench: part 3: emulator start-to-ready times");
+    let (startup, moto_version) = rt.block_on(async {
+        let s = startup::run(args.startup_reps.max(1), args.container_reps).await;
+        (s, startup::moto_version().await)
+    });
+    rt.shutdown_timeout(Duration::from_secs(2));
+
+    let facts = report::Facts {
+        cores,
+        rustc_version: rustc_version(),
+        moto_version,
+        nginx_version,
+        timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        emulator: emulator_describe,
+        proxy_workers: workers,
+    };
+    let results = report::Results::new(facts, &stack, &proxy, &startup);
+    let json_path = out_dir.join("results.json");
+    let md_path = out_dir.join("results.md");
+    let json = serde_json::to_string_pretty(&results.to_json(&stack, &proxy, &startup))?;
+    std::fs::write(&json_path, json + "\n")
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    let md = results.markdown(&stack, &proxy);
+    std::fs::write(&md_path, &md).with_context(|| format!("writing {}", md_path.display()))?;
+    println!("{md}");
+    eprintln!(
+        "bench: wrote {} and {}",
+        json_path.display(),
+        md_path.display()
+    );
+    Ok(())
+}
+
+fn rustc_version() -> Option<String> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc).arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

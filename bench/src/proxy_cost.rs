@@ -1,0 +1,270 @@
+//! Part 2: what our proxy adds to a request, side by side with nginx, against an upstream that
+//! answers instantly.
+//!
+//! Layout (each on its own threads): the trivial upstream on a 1-thread runtime; our proxies
+//! (one without rules, one with a realistic 20-rule set that matches nothing) on a runtime with
+//! `workers` threads; nginx with `worker_processes workers`; the load generator on its own
+//! 1-thread runtime. Latency: sequential keep-alive requests, interleaved in rounds over the
+//! four targets so background load on the machine hits all of them alike; overhead =
+//! percentile(through X) − percentile(direct). Throughput: 64 keep-alive connections.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use harness::proxy::{self, parse_rules, ProxyConfig, ProxyHandle, UpstreamFlavor};
+use serde::Serialize;
+
+use crate::http_load::{self, Template, BENCH_ACCOUNT};
+use crate::nginx::Nginx;
+use crate::stats::{percentile, round};
+
+/// A realistic rule set (presets and scenario rules people write) none of which matches the
+/// bench's `ecs:ListClusters` calls in account 210987654321 / ap-northeast-1: several match the
+/// service and fail only on operation, account or region, so evaluation does real work.
+pub const RULES_JSON: &str = r#"[
+  {"name": "throttle-create-service", "service": "ecs", "operation": "CreateService", "probability": 0.2, "seed": 7, "throttle": true},
+  {"name": "slr-window", "service": "ecs", "operation": "CreateService", "window": {"after": "ecs:CreateCluster", "duration": "20s"},
+   "error": {"statusCode": 400, "code": "InvalidParameterException", "message": "Unable to assume the service linked role. Please verify that the ECS service linked role exists."}},
+  {"name": "iam-getrole-lag", "service": "iam", "operation": "GetRole", "first": 2, "error": {"statusCode": 404, "code": "NoSuchEntity"}},
+  {"name": "iam-create-throttle", "service": "iam", "operation": "Create*", "probability": 0.1, "throttle": true},
+  {"name": "ecr-policy-principal", "service": "ecr", "operation": "SetRepositoryPolicy", "first": 1,
+   "error": {"statusCode": 400, "code": "InvalidParameterException", "message": "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'"}},
+  {"name": "logs-retention-slow", "service": "logs", "operation": "PutRetentionPolicy", "latency": {"ms": 200, "jitter_ms": 50}},
+  {"name": "logs-throttle-other", "service": "logs", "account": "111111111111", "probability": 0.05, "throttle": true},
+  {"name": "ec2-request-limit", "service": "ec2", "probability": 0.1, "throttle": true},
+  {"name": "ecs-other-account-slow", "service": "ecs", "account": "111111111111", "latency": {"ms": 100}},
+  {"name": "ecs-us-east-1-500", "service": "ecs", "region": "us-east-1", "error": {"statusCode": 500, "code": "ServerException"}},
+  {"name": "ecs-describe-services-after", "service": "ecs", "operation": "DescribeServices", "after": 3, "error": {"statusCode": 400, "code": "ClusterNotFoundException"}},
+  {"name": "ecs-register-td-throttle", "service": "ecs", "operation": "RegisterTaskDefinition", "first": 1, "throttle": true},
+  {"name": "ecs-delete-cluster-busy", "service": "ecs", "operation": "DeleteCluster", "error": {"statusCode": 400, "code": "ClusterContainsServicesException"}},
+  {"name": "ecs-update-service-drop", "service": "ecs", "operation": "UpdateService", "probability": 0.01, "drop": true},
+  {"name": "ecr-create-500", "service": "ecr", "operation": "CreateRepository", "probability": 0.1, "error": {"statusCode": 500, "code": "ServerException"}},
+  {"name": "iam-attach-throttle", "service": "iam", "operation": "AttachRolePolicy", "throttle": true},
+  {"name": "sts-expired", "service": "sts", "operation": "GetCallerIdentity", "error": {"statusCode": 403, "code": "ExpiredToken"}},
+  {"name": "ecs-capacity-window", "service": "ecs", "operation": "PutClusterCapacityProviders", "window": {"after": "ecs:CreateCluster", "duration_ms": 5000},
+   "error": {"statusCode": 400, "code": "UpdateInProgressException"}},
+  {"name": "ecs-list-other-account", "service": "ecs", "operation": "List*", "account": "222222222222", "throttle": true},
+  {"name": "ecs-list-clusters-eu", "service": "ecs", "operation": "ListClusters", "region": "eu-west-1", "latency": {"ms": 50}}
+]"#;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub workers: usize,
+    pub rounds: usize,
+    pub requests_per_round: usize,
+    pub connections: usize,
+    pub throughput_duration: Duration,
+}
+
+/// Latency distribution of one target, in microseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub samples: usize,
+    pub p50_us: f64,
+    pub p99_us: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Target {
+    pub name: String,
+    pub latency: Latency,
+    pub rps: f64,
+    pub errors: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProxyCost {
+    pub direct: Target,
+    pub proxy: Target,
+    pub proxy_rules: Target,
+    pub nginx: Option<Target>,
+    pub nginx_error: Option<String>,
+    pub rules: usize,
+    pub workers: usize,
+    pub connections: usize,
+}
+
+impl ProxyCost {
+    pub fn overhead(&self, t: &Target) -> (f64, f64) {
+        (
+            round(t.latency.p50_us - self.direct.latency.p50_us, 1),
+            round(t.latency.p99_us - self.direct.latency.p99_us, 1),
+        )
+    }
+}
+
+fn runtime(threads: usize, name: &str) -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name(name)
+        .enable_all()
+        .build()?)
+}
+
+/// Runs part 2. `nginx` is the executable (or why there is none).
+pub fn run(
+    settings: Settings,
+    nginx: Result<&Path, String>,
+    nginx_dir: &Path,
+) -> anyhow::Result<ProxyCost> {
+    let upstream_rt = runtime(1, "bench-upstream")?;
+    let upstream = upstream_rt.block_on(http_load::start_upstream())?;
+    let upstream_url: url::Url = format!("http://{upstream}").parse()?;
+
+    let proxy_rt = runtime(settings.workers, "bench-proxy")?;
+    let plain = proxy_rt.block_on(proxy::start(ProxyConfig::new(
+        upstream_url.clone(),
+        UpstreamFlavor::Moto,
+    )))?;
+    let ruled = proxy_rt.block_on(proxy::start(ProxyConfig::new(
+        upstream_url,
+        UpstreamFlavor::Moto,
+    )))?;
+    let rules = parse_rules(RULES_JSON).context("the bench's rule set")?;
+    let rule_count = rules.len();
+    ruled.set_rules(rules);
+
+    let (nginx_proc, nginx_error) = match nginx {
+        Ok(exe) => match Nginx::start(exe, nginx_dir, upstream, settings.workers) {
+            Ok(n) => (Some(n), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        },
+        Err(why) => (None, Some(why)),
+    };
+
+    let client_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut targets: Vec<(String, SocketAddr)> = vec![
+        ("direct".into(), upstream),
+        ("proxy".into(), plain.addr()),
+        ("proxy_rules".into(), ruled.addr()),
+    ];
+    if let Some(n) = &nginx_proc {
+        targets.push(("nginx".into(), n.addr));
+    }
+
+    let result = client_rt.block_on(measure(&settings, &targets));
+    check_classification(&plain, "proxy")?;
+    check_classification(&ruled, "proxy with rules")?;
+
+    drop(nginx_proc);
+    proxy_rt.block_on(async {
+        plain.shutdown().await;
+        ruled.shutdown().await;
+    });
+    proxy_rt.shutdown_timeout(Duration::from_secs(1));
+    upstream_rt.shutdown_timeout(Duration::from_secs(1));
+
+    let mut measured = result?;
+    let take = |name: &str, m: &mut Vec<Target>| {
+        m.iter().position(|t| t.name == name).map(|i| m.remove(i))
+    };
+    Ok(ProxyCost {
+        direct: take("direct", &mut measured).context("direct measured")?,
+        proxy: take("proxy", &mut measured).context("proxy measured")?,
+        proxy_rules: take("proxy_rules", &mut measured).context("proxy_rules measured")?,
+        nginx: take("nginx", &mut measured),
+        nginx_error,
+        rules: rule_count,
+        workers: settings.workers,
+        connections: settings.connections,
+    })
+}
+
+/// The proxy must have classified the calls (account, service, operation) and injected nothing.
+fn check_classification(p: &ProxyHandle, what: &str) -> anyhow::Result<()> {
+    let journal = p.journal();
+    let Some(last) = journal.last() else {
+        bail!("{what}: the journal is empty after the load");
+    };
+    if last.account.as_deref() != Some(BENCH_ACCOUNT)
+        || last.service.as_deref() != Some("ecs")
+        || last.operation.as_deref() != Some("ListClusters")
+    {
+        bail!(
+            "{what}: requests were not classified as ecs:ListClusters in {BENCH_ACCOUNT}: {last:?}"
+        );
+    }
+    if let Some(f) = journal.iter().find(|e| e.fault.is_some()) {
+        bail!(
+            "{what}: a rule fired on the bench's requests, the rule set must match nothing: {f:?}"
+        );
+    }
+    Ok(())
+}
+
+async fn measure(
+    settings: &Settings,
+    targets: &[(String, SocketAddr)],
+) -> anyhow::Result<Vec<Target>> {
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
+    // Warm every path (connection pools, nginx upstream keep-alive, allocator).
+    for (name, addr) in targets {
+        http_load::latencies_us(*addr, &Template::list_clusters(*addr), 500, 0)
+            .await
+            .with_context(|| format!("warming up {name} ({addr})"))?;
+    }
+    for _ in 0..settings.rounds {
+        for (i, (name, addr)) in targets.iter().enumerate() {
+            let s = http_load::latencies_us(
+                *addr,
+                &Template::list_clusters(*addr),
+                50,
+                settings.requests_per_round,
+            )
+            .await
+            .with_context(|| format!("latency through {name} ({addr})"))?;
+            samples[i].extend(s);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, (name, _)) in targets.iter().enumerate() {
+        out.push(Target {
+            name: name.clone(),
+            latency: Latency {
+                samples: samples[i].len(),
+                p50_us: round(percentile(&samples[i], 50.0).unwrap_or(f64::NAN), 1),
+                p99_us: round(percentile(&samples[i], 99.0).unwrap_or(f64::NAN), 1),
+            },
+            rps: 0.0,
+            errors: 0,
+        });
+    }
+    // Throughput: two interleaved passes, summed.
+    let mut totals = vec![(0u64, 0u64, Duration::ZERO); targets.len()];
+    for _ in 0..2 {
+        for (i, (name, addr)) in targets.iter().enumerate() {
+            let t = http_load::throughput(
+                *addr,
+                &Template::list_clusters(*addr),
+                settings.connections,
+                Duration::from_millis(300),
+                settings.throughput_duration,
+            )
+            .await
+            .with_context(|| format!("throughput through {name} ({addr})"))?;
+            totals[i].0 += t.requests;
+            totals[i].1 += t.errors;
+            totals[i].2 += t.elapsed;
+        }
+    }
+    for (i, t) in out.iter_mut().enumerate() {
+        t.rps = round(totals[i].0 as f64 / totals[i].2.as_secs_f64(), 0);
+        t.errors = totals[i].1;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_set_is_valid_and_has_twenty_rules() {
+        let rules = parse_rules(RULES_JSON).unwrap();
+        assert_eq!(rules.len(), 20);
+    }
+}
