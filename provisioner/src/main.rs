@@ -1,5 +1,6 @@
 //! Why this file exists: the `provisioner` CLI — a thin clap layer over the library's `Stack`.
-//! Exit codes: 0 success; 1 error; `plan --detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+//! Exit codes: 0 success; 1 error (usage errors included); `plan --detailed-exitcode`: 0 no
+//! changes, 2 changes, 1 error.
 //! Every error is printed as one line (`error: ...`), never a panic.
 
 use std::path::PathBuf;
@@ -192,7 +193,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (not clap's 2, which `plan --detailed-exitcode` uses for "changes").
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     init_logging(cli.verbose);
     match run(cli).await {
         Ok(code) => code,

@@ -143,7 +143,7 @@ pub fn diff(o: &Observed, d: &Desired) -> Vec<AttrDiff> {
         "default_capacity_provider_strategy",
         &o.default_strategy,
         &d.default_strategy,
-        |v| show_strategy(v),
+        show_strategy,
     );
     diff_tags(&mut out, &o.tags, &d.tags);
     out
