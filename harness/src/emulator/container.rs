@@ -37,7 +37,7 @@ use futures::FutureExt;
 use testcontainers::core::logs::consumer::LogConsumer;
 use testcontainers::core::logs::LogFrame;
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, Image, ImageExt, TestcontainersError};
+use testcontainers::{ContainerAsync, ContainerRequest, Image, ImageExt, TestcontainersError};
 
 use super::readiness::{self, POLL_INTERVAL};
 use super::{paths, Backend, EmulatorError};
@@ -240,10 +240,12 @@ impl Drop for RunningContainer {
     }
 }
 
-/// Starts `image` as described by `spec`, waits until it is ready, and returns it.
-pub async fn run<I>(image: I, spec: ContainerSpec) -> Result<RunningContainer, EmulatorError>
+/// Starts `image` (an `Image` or a `ContainerRequest` built from one) as described by `spec`,
+/// waits until it is ready, and returns it.
+pub async fn run<I, R>(image: R, spec: ContainerSpec) -> Result<RunningContainer, EmulatorError>
 where
     I: Image + 'static,
+    R: Into<ContainerRequest<I>>,
 {
     let backend = spec.backend.name();
     let Some(api) = DockerApi::from_env() else {
@@ -275,7 +277,8 @@ where
 
     let log_dir = paths::logs_dir()?;
     let log = paths::new_log_path(&log_dir, backend);
-    let task = docker_runtime().spawn(start_and_wait(image, spec, api, log));
+    let request: ContainerRequest<I> = image.into();
+    let task = docker_runtime().spawn(start_and_wait(request, spec, api, log));
     match task.await {
         Ok(result) => result,
         Err(e) => Err(EmulatorError::Start {
@@ -287,7 +290,7 @@ where
 }
 
 async fn start_and_wait<I>(
-    image: I,
+    image: ContainerRequest<I>,
     spec: ContainerSpec,
     api: DockerApi,
     log: PathBuf,
@@ -363,7 +366,7 @@ where
         running.url.as_str().trim_end_matches('/'),
         spec.ready_path
     );
-    let mut last_error = String::from("no answer yet");
+    let mut last_error;
     let mut polls = 0u32;
     loop {
         match readiness::get_text(&probe_url).await {
