@@ -208,14 +208,16 @@ pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
 
 pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed, Error> {
     if o.container_insights.as_deref().unwrap_or("disabled") != d.container_insights {
+        // UpdateCluster(settings), not UpdateClusterSettings: the same change on AWS, and the
+        // only one of the two that moto implements (UpdateClusterSettings is an HTTP 500 there).
         ctx.clients
             .ecs
-            .update_cluster_settings()
+            .update_cluster()
             .cluster(&d.name)
             .settings(insights_setting(&d.container_insights))
             .send()
             .await
-            .map_err(aws("UpdateClusterSettings"))?;
+            .map_err(aws("UpdateCluster"))?;
     }
     if o.capacity_providers != d.capacity_providers || o.default_strategy != d.default_strategy {
         put_capacity_providers(ctx, &d.name, &d.capacity_providers, &d.default_strategy).await?;
