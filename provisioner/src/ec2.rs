@@ -24,20 +24,9 @@ use crate::error::AwsError;
 pub const EC2_API_VERSION: &str = "2016-11-15";
 /// Per-request timeout (connect + response).
 pub const EC2_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts for transient failures (IO, 5xx, throttling), like the SDK's standard mode.
+/// Attempts for transient failures (IO, 5xx, throttling; see `retry::EC2_TRANSIENT_CODES`),
+/// like the SDK's standard mode.
 pub const EC2_MAX_ATTEMPTS: u32 = 5;
-const TRANSIENT_CODES: &[&str] = &[
-    "RequestLimitExceeded",
-    "Throttling",
-    "ThrottlingException",
-    "ServiceUnavailable",
-    "Unavailable",
-    "InternalError",
-    "InternalFailure",
-    "RequestTimeout",
-    "DispatchFailure",
-    "TimeoutError",
-];
 
 /// A tiny EC2 client: signs and sends Query-protocol requests.
 #[derive(Clone)]
@@ -292,7 +281,8 @@ impl Ec2Client {
 }
 
 fn is_transient(e: &AwsError) -> bool {
-    TRANSIENT_CODES.contains(&e.code.as_str()) || e.status.is_some_and(|s| s >= 500)
+    crate::retry::EC2_TRANSIENT_CODES.contains(&e.code.as_str())
+        || e.status.is_some_and(|s| s >= 500)
 }
 
 /// `Filter.N.Name` / `Filter.N.Value.1` parameters.
