@@ -20,7 +20,7 @@ fn fake_python(dir: &Path, counter: &Path) -> PathBuf {
 case "$1" in
   -c) case "$2" in *importlib.metadata*) echo {MOTO_VERSION};; esac; exit 0;;
   -m) case "$2" in
-        venv) mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && exit 0;;
+        venv) mkdir -p "$3/bin" && cp "$0" "$3/bin/python" && printf '#!%s/bin/python\n' "$3" > "$3/bin/moto_server" && exit 0;;
         pip) echo "pip $*" >> {counter}; sleep 0.5; exit 0;;
       esac;;
 esac
@@ -66,6 +66,13 @@ fn racing_callers_install_exactly_once_then_reuse() {
     assert!(
         marker.starts_with(&format!("moto[server]=={MOTO_VERSION}\n")),
         "{marker}"
+    );
+    let script =
+        std::fs::read_to_string(bootstrap.venv_dir().join("bin").join("moto_server")).unwrap();
+    assert_eq!(
+        script.lines().next().unwrap(),
+        format!("#!{}", bootstrap.venv_python().display()),
+        "scripts must point at the final venv, not the temporary install dir"
     );
     let leftovers: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
@@ -176,6 +183,14 @@ async fn real_bootstrap_installs_pinned_moto_once_and_serves() {
     );
 
     let python = bootstrap.venv_python();
+    // The console script works too (its shebang was rewritten before the rename).
+    let script = bootstrap.venv_dir().join("bin").join("moto_server");
+    assert_eq!(
+        harness::emulator::moto_process::probe_version(&script)
+            .unwrap()
+            .as_deref(),
+        Some(MOTO_VERSION)
+    );
     assert_eq!(
         python_package_version(&python, "moto").unwrap(),
         MOTO_VERSION

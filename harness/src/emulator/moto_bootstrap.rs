@@ -6,9 +6,10 @@
 //! Concurrency: test binaries run in parallel (and nextest runs one process per test), so the
 //! install is guarded by an exclusive `flock` on `<target>/harness/moto-venv-<version>.lock`.
 //! The venv is built in a temporary sibling directory, stamped with a marker file, and then
-//! renamed into place, so the final directory either does not exist or is complete. Because a
-//! renamed venv's console scripts keep the temporary path in their shebang, moto is always run
-//! as `<venv>/bin/python -m moto.server`, which does not depend on them.
+//! renamed into place, so the final directory either does not exist or is complete. Before the
+//! rename, the temporary path is rewritten to the final one in the venv's scripts (shebangs of
+//! `moto_server`, `pip`, the activate files); the harness itself runs moto as
+//! `<venv>/bin/python -m moto.server`, which depends on none of them.
 //!
 //! (`flock` through libc rather than `std::fs::File::lock`: the workspace's declared
 //! rust-version is older than the release that stabilised `File::lock`.)
@@ -189,7 +190,12 @@ impl Bootstrap {
             log.display()
         ));
         let mut create = Command::new(&self.python);
-        create.arg("-m").arg("venv").arg(&tmp);
+        create
+            .arg("-m")
+            .arg("venv")
+            .arg(&tmp)
+            .arg("--prompt")
+            .arg(format!("moto-venv-{}", self.version));
         run_logged(create, &log, "python -m venv").map_err(|reason| {
             fail(
                 reason,
@@ -228,6 +234,12 @@ impl Bootstrap {
                 "check pip constraints (PIP_CONSTRAINT) and re-run",
             ));
         }
+        // Console scripts and activate files name the temporary directory: point them at the
+        // final one, so `<venv>/bin/moto_server` works once the rename below has happened.
+        rewrite_paths(&tmp.join("bin"), &tmp, &venv).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&tmp);
+            EmulatorError::io(format!("rewriting scripts in {}", tmp.display()), e)
+        })?;
         let marker = format!(
             "{}\ninstalled by harness with {} at unix time {}\n",
             self.requirement(),
@@ -304,6 +316,25 @@ impl Bootstrap {
             }
         }
     }
+}
+
+/// Replaces `from` by `to` in the small text files of `dir` (a venv's `bin/`), keeping modes.
+fn rewrite_paths(dir: &Path, from: &Path, to: &Path) -> io::Result<()> {
+    let (from, to) = (from.to_string_lossy(), to.to_string_lossy());
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = std::fs::symlink_metadata(entry.path())?;
+        if !meta.is_file() || meta.len() > 256 * 1024 {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue; // binary
+        };
+        if text.contains(from.as_ref()) {
+            std::fs::write(entry.path(), text.replace(from.as_ref(), to.as_ref()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The installed version of a Python distribution, asked from `python`.
