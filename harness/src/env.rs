@@ -10,6 +10,7 @@
 //! panics with the reason.
 
 mod network;
+mod stack;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};

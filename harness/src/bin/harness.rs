@@ -4,6 +4,7 @@
 //! this file only wires them together (add a variant to [`Command`] and an arm in `main`).
 //! - `proxy`: the fault-injecting proxy alone, in front of a running emulator.
 //! - `up`: an emulator (HARNESS_BACKEND) plus the fault proxy in front of it.
+//! - `repro`: the first-apply failure reproduced, then absorbed, then avoided, as a story.
 
 use std::process::ExitCode;
 
@@ -27,21 +28,29 @@ enum Command {
     Proxy(harness::proxy::cli::ProxyArgs),
     /// Start an emulator and the fault proxy in front of it; serve until Ctrl-C.
     Up(harness::up::UpArgs),
+    /// Reproduce the first-apply failure of a fresh account, then show retry and `ensure` fix it.
+    Repro(harness::repro::ReproArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `repro` tells its story on stdout; its log defaults to errors only (RUST_LOG overrides).
+    let default_level = match cli.command {
+        Command::Repro(_) => "error",
+        _ => "info",
+    };
     // Logs go to stderr: stdout's first line is the machine-readable endpoint.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Proxy(args) => harness::proxy::cli::run(args).await,
         Command::Up(args) => harness::up::run(args).await,
+        Command::Repro(args) => harness::repro::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,16 @@
+//! The scenario suite: one test binary (one shared emulator, tests running concurrently in
+//! separate accounts), one module per scenario family.
+
+#[macro_use]
+mod common;
+
+mod chaos;
+mod crash_resume;
+mod destroy;
+mod drift;
+mod ensure;
+mod first_apply;
+mod idempotent;
+mod ownership;
+mod parallel;
+mod retry_absorbs;
