@@ -25,24 +25,36 @@ pub struct ProxyArgs {
     #[arg(long, env = "HARNESS_SEED")]
     pub seed: Option<u64>,
     /// Upstream kind: moto, localstack, other, or auto (probe the upstream).
-    #[arg(long, env = "HARNESS_FLAVOR", default_value = "auto", value_parser = parse_flavor)]
-    pub flavor: Option<UpstreamFlavor>,
+    #[arg(long, env = "HARNESS_FLAVOR", value_enum, default_value_t = FlavorChoice::Auto)]
+    pub flavor: FlavorChoice,
 }
 
-fn parse_flavor(s: &str) -> Result<Option<UpstreamFlavor>, String> {
-    if s.eq_ignore_ascii_case("auto") {
-        Ok(None)
-    } else {
-        s.parse().map(Some)
+/// `--flavor` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlavorChoice {
+    /// Probe the upstream: moto answers /moto-api/config, LocalStack /_localstack/health.
+    Auto,
+    Moto,
+    #[value(name = "localstack")]
+    LocalStack,
+    Other,
+}
+
+impl FlavorChoice {
+    /// The flavor to use, probing the upstream for `auto`.
+    pub async fn resolve(self, upstream: &url::Url) -> UpstreamFlavor {
+        match self {
+            FlavorChoice::Auto => detect_flavor(upstream).await,
+            FlavorChoice::Moto => UpstreamFlavor::Moto,
+            FlavorChoice::LocalStack => UpstreamFlavor::LocalStack,
+            FlavorChoice::Other => UpstreamFlavor::Other,
+        }
     }
 }
 
 /// Runs the proxy until a shutdown signal.
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
-    let flavor = match args.flavor {
-        Some(f) => f,
-        None => detect_flavor(&args.upstream).await,
-    };
+    let flavor = args.flavor.resolve(&args.upstream).await;
     let mut cfg = ProxyConfig::new(args.upstream.clone(), flavor);
     cfg.listen = args.listen;
     cfg.presets = args.presets.clone();
@@ -89,5 +101,56 @@ pub async fn wait_for_shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: ProxyArgs,
+    }
+
+    #[test]
+    fn parses_the_documented_command_line() {
+        use clap::CommandFactory;
+        Wrapper::command().debug_assert();
+        let w = Wrapper::try_parse_from([
+            "harness",
+            "--upstream",
+            "http://127.0.0.1:5000",
+            "--listen",
+            "0.0.0.0:4566",
+            "--preset",
+            "slr-delay=5s",
+            "--preset",
+            "latency=10+-2",
+            "--seed",
+            "9",
+            "--flavor",
+            "localstack",
+        ])
+        .unwrap();
+        assert_eq!(w.args.presets.len(), 2);
+        assert_eq!(w.args.seed, Some(9));
+        assert_eq!(w.args.flavor, FlavorChoice::LocalStack);
+        assert_eq!(w.args.listen.port(), 4566);
+        let e = Wrapper::try_parse_from([
+            "harness",
+            "--upstream",
+            "http://x",
+            "--preset",
+            "slr-delay=never",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("slr-delay=never") && e.contains("Accepted presets"),
+            "{e}"
+        );
     }
 }

@@ -19,7 +19,9 @@ pub const JOURNAL_CAPACITY: usize = 200_000;
 pub struct InjectedFault {
     /// Rule name (`preset:throttle`, `rule-3`, ...) or model (`model:slr-delay`, ...).
     pub rule: String,
-    /// `error`, `throttle`, `drop`, `latency`.
+    /// `error`, `throttle`, `drop` (failures the client sees), `latency` (delay only), or
+    /// `read-lag` (a model's eventual-consistency "not found yet" answer, e.g. IAM GetRole of a
+    /// role created a moment ago: AWS behaviour a careful client waits through, not a failure).
     pub kind: String,
     /// AWS error code sent, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,9 +80,12 @@ impl JournalEntry {
         })
     }
 
-    /// True when the client got an injected failure (error, throttle, drop — not mere latency).
+    /// True when the client got an injected failure: kind `error`, `throttle` or `drop` (not
+    /// `latency`, not `read-lag`).
     pub fn is_injected_failure(&self) -> bool {
-        self.fault.as_ref().is_some_and(|f| f.kind != "latency")
+        self.fault
+            .as_ref()
+            .is_some_and(|f| matches!(f.kind.as_str(), "error" | "throttle" | "drop"))
     }
 
     /// A stable one-line description without timing or account, for comparing two runs:
@@ -92,7 +97,7 @@ impl JournalEntry {
             self.operation.as_deref().unwrap_or("?")
         );
         match (&self.fault, self.status) {
-            (Some(f), _) if f.kind != "latency" => format!(
+            (Some(f), _) if f.kind != "latency" && f.kind != "read-lag" => format!(
                 "{what} -> {} {} ({})",
                 f.kind,
                 f.code.as_deref().unwrap_or("-"),
@@ -233,6 +238,14 @@ mod tests {
             code: None,
         });
         assert!(!e.is_injected_failure());
+        e.fault = Some(InjectedFault {
+            rule: "model:slr-delay".into(),
+            kind: "read-lag".into(),
+            code: Some("NoSuchEntity".into()),
+        });
+        e.status = Some(404);
+        assert!(!e.is_injected_failure());
+        assert_eq!(e.summary(), "ecs:CreateService -> 404");
         e.fault = Some(InjectedFault {
             rule: "r".into(),
             kind: "error".into(),

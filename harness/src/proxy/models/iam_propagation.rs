@@ -70,6 +70,7 @@ impl Model for IamPropagationModel {
                         cx.info,
                         HANDLED_BY,
                         HANDLED_BY,
+                        "error",
                         AwsError::new(400, "InvalidParameterException", PRINCIPAL_NOT_FOUND),
                     )
                 })

@@ -71,16 +71,18 @@ pub(crate) struct ModelAnswer {
 }
 
 impl ModelAnswer {
-    /// An AWS error in the request's protocol, journaled as an injected fault of `rule`.
+    /// An AWS error in the request's protocol, journaled as an injected fault of `rule` with
+    /// `kind` (`error`, or `read-lag` for an eventual-consistency "not found yet" answer).
     pub fn injected(
         info: &RequestInfo,
         handled_by: &'static str,
         rule: &str,
+        kind: &str,
         err: AwsError,
     ) -> ModelAnswer {
         let fault = InjectedFault {
             rule: rule.to_string(),
-            kind: "error".into(),
+            kind: kind.into(),
             code: Some(err.code.clone()),
         };
         ModelAnswer {

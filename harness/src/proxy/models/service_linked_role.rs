@@ -137,9 +137,6 @@ impl ServiceLinkedRoleModel {
             ),
         }
         let role_xml = xml_element(&body, "Role").unwrap_or_default().to_string();
-        self.with_account(account.unwrap_or(""), |a| {
-            a.created_at = Some(Instant::now())
-        });
         let (status, body) = up
             .iam(
                 account,
@@ -157,6 +154,10 @@ impl ServiceLinkedRoleModel {
                 "could not attach {POLICY_ARN} to {ROLE_NAME} (start moto with MOTO_IAM_LOAD_MANAGED_POLICIES=true)"
             );
         }
+        // The delay runs from the moment the creation is complete (the client's answer is next).
+        self.with_account(account.unwrap_or(""), |a| {
+            a.created_at = Some(Instant::now())
+        });
         Ok(Ensured::Created(role_xml))
     }
 
@@ -430,6 +431,7 @@ impl Model for ServiceLinkedRoleModel {
                             info,
                             HANDLED_BY,
                             DELAY_RULE,
+                            "error",
                             AwsError::new(400, "InvalidParameterException", UNABLE_TO_ASSUME),
                         )
                     })
@@ -442,6 +444,7 @@ impl Model for ServiceLinkedRoleModel {
                         info,
                         HANDLED_BY,
                         DELAY_RULE,
+                        "read-lag",
                         AwsError::new(404, "NoSuchEntity", NO_SUCH_ROLE),
                     )
                 }),
