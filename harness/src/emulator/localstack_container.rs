@@ -179,9 +179,9 @@ impl Emulator for LocalStackContainer {
             self.container.host_port(),
             self.container.startup_time(),
             if self.endpoint.serves_ecs {
-                String::new()
+                ""
             } else {
-                format!("; ECS/ECR not served: {NO_ECS_REASON}")
+                "; no ECS/ECR: free edition"
             }
         )
     }
