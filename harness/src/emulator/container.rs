@@ -599,6 +599,9 @@ pub fn hostname() -> String {
 // Used where no async runtime may exist (exit hook) and for the availability check.
 // ---------------------------------------------------------------------------------------------
 
+/// A container's labels.
+pub type Labels = BTreeMap<String, String>;
+
 /// Where the Docker engine listens: `DOCKER_HOST` (`unix://` or `tcp://`), else the default socket.
 #[derive(Debug, Clone)]
 pub enum DockerApi {
@@ -619,15 +622,11 @@ impl DockerApi {
 
     fn parse(host: &str) -> Option<DockerApi> {
         if let Some(path) = host.strip_prefix("unix://") {
-            Some(DockerApi::Unix(PathBuf::from(path)))
-        } else if let Some(addr) = host
-            .strip_prefix("tcp://")
-            .or_else(|| host.strip_prefix("http://"))
-        {
-            Some(DockerApi::Tcp(addr.trim_end_matches('/').to_string()))
-        } else {
-            None
+            return Some(DockerApi::Unix(PathBuf::from(path)));
         }
+        host.strip_prefix("tcp://")
+            .or_else(|| host.strip_prefix("http://"))
+            .map(|addr| DockerApi::Tcp(addr.trim_end_matches('/').to_string()))
     }
 
     fn describe(&self) -> String {
@@ -714,7 +713,7 @@ impl DockerApi {
     }
 
     /// Every container (running or not) with `harness.managed=true`: id and labels.
-    pub fn managed_containers(&self) -> Result<Vec<(String, BTreeMap<String, String>)>, String> {
+    pub fn managed_containers(&self) -> Result<Vec<(String, Labels)>, String> {
         let filters = format!(r#"{{"label":["{MANAGED_LABEL}=true"]}}"#);
         let query: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("all", "1")
