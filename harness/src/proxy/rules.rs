@@ -4,7 +4,9 @@
 //! (probability with a seed, the first N matches, every match after the first N, a time window
 //! after an observed event in the same account — all optional, all must hold) and an effect
 //! (AWS error, throttling, dropped connection, latency). Rules are evaluated in order; the first
-//! rule that matches *and* whose trigger fires wins. Rules only see AWS API calls (requests whose
+//! rule that matches *and* whose trigger fires wins. The one exception: a rule whose only effect
+//! is latency adds its delay and lets evaluation go on, so `latency` composes with `throttle` or
+//! `flaky`. Rules only see AWS API calls (requests whose
 //! service could be classified); anything else is forwarded untouched. The JSON form is a superset of the LocalStack
 //! Chaos API's fault rule (`service`, `operation`, `region`, `probability`,
 //! `error: {statusCode, code}`), so users can reuse theirs.
@@ -542,17 +544,33 @@ impl RuleSet {
         RuleSet { rules, watched }
     }
 
+    /// The first rule at index `from` or later that matches and fires, with its index and draw.
+    /// The server calls it again after a latency-only rule (those compose with later rules).
+    pub fn evaluate_from(
+        &self,
+        from: usize,
+        info: &RequestInfo,
+        events: &EventLog,
+        now: Instant,
+    ) -> Option<(usize, &ActiveRule, u64)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .skip(from)
+            .filter(|(_, r)| r.matches(info))
+            .find_map(|(i, r)| r.fires(info, events, now).map(|d| (i, &**r, d)))
+    }
+
     /// The first rule that matches and fires, with its draw.
+    #[cfg(test)]
     pub fn evaluate(
         &self,
         info: &RequestInfo,
         events: &EventLog,
         now: Instant,
     ) -> Option<(&ActiveRule, u64)> {
-        self.rules
-            .iter()
-            .filter(|r| r.matches(info))
-            .find_map(|r| r.fires(info, events, now).map(|d| (&**r, d)))
+        self.evaluate_from(0, info, events, now)
+            .map(|(_, r, d)| (r, d))
     }
 
     /// Whether a window rule waits for this event (so the server records it).
@@ -765,6 +783,24 @@ mod tests {
                 .name,
             "all"
         );
+    }
+
+    #[test]
+    fn latency_only_rules_let_evaluation_go_on() {
+        let store = RuleStore::new(Some(3));
+        store.set(vec![
+            Rule::named("slow").with_latency(5, 0),
+            Rule::named("cut").for_service("ecs").with_drop(),
+        ]);
+        let set = store.snapshot();
+        let ev = EventLog::default();
+        let now = Instant::now();
+        let req = info("ecs", "ListClusters", A);
+        let (i, r, _) = set.evaluate_from(0, &req, &ev, now).unwrap();
+        assert_eq!((i, r.name.as_str()), (0, "slow"));
+        let (i, r, _) = set.evaluate_from(i + 1, &req, &ev, now).unwrap();
+        assert_eq!((i, r.name.as_str()), (1, "cut"));
+        assert!(set.evaluate_from(2, &req, &ev, now).is_none());
     }
 
     #[test]

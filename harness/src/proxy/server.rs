@@ -122,7 +122,8 @@ impl Shared {
             status,
             fault,
             handled_by: handled_by.map(str::to_string),
-            duration_ms: arrival.instant.elapsed().as_secs_f64() * 1000.0,
+            // Microsecond resolution keeps the JSON short.
+            duration_ms: arrival.instant.elapsed().as_micros() as f64 / 1000.0,
         });
     }
 }
@@ -196,10 +197,15 @@ pub(crate) async fn handle(
     };
     let info = classify(&parts.method, &parts.uri, &parts.headers, &body);
 
-    // 1. Fault rules (first firing rule wins).
+    // 1. Fault rules: the first firing rule wins; latency-only rules add their delay and let
+    //    evaluation go on.
     let ruleset = shared.rules.snapshot();
     let mut fault = None;
-    if let Some((rule, draw)) = ruleset.evaluate(&info, &shared.events, arrival.instant) {
+    let mut next = 0;
+    while let Some((index, rule, draw)) =
+        ruleset.evaluate_from(next, &info, &shared.events, arrival.instant)
+    {
+        next = index + 1;
         let cx = FaultContext { info: &info, draw };
         for f in &rule.faults {
             match f.apply(&cx) {
@@ -225,11 +231,13 @@ pub(crate) async fn handle(
                 }
             }
         }
-        fault = Some(InjectedFault {
-            rule: rule.name.clone(),
-            kind: "latency".into(),
-            code: None,
-        });
+        if fault.is_none() {
+            fault = Some(InjectedFault {
+                rule: rule.name.clone(),
+                kind: "latency".into(),
+                code: None,
+            });
+        }
     }
 
     // 2. Behaviour models may answer themselves.

@@ -1,22 +1,19 @@
 //! Shared helpers of the proxy integration tests: one moto process per test binary, a proxy per
 //! test, fresh accounts, SDK configs and a raw HTTP client for the control API.
 //!
-//! moto is started here (not through `harness::emulator`, which is developed in parallel) by a
-//! tiny `sh` wrapper that kills moto as soon as the test process exits (its stdin pipe closes),
-//! so no server outlives the tests even though the shared instance lives in a static.
+//! moto comes from `harness::emulator` (one process per test binary, killed when it exits).
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
+use harness::emulator::{self, Backend, Emulator};
 use harness::proxy::{self, Preset, ProxyConfig, ProxyHandle, UpstreamFlavor};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -25,85 +22,28 @@ pub const REGION: &str = "ap-northeast-1";
 pub const SECRET: &str = "wJalrXUtnFEMI-SECRET-K7MDENG-bPxRfiCY";
 pub const SESSION_TOKEN: &str = "FwoGZXIvYXdzEXAMPLE-SESSION-TOKEN-zz";
 
-const MOTO_START_DEADLINE: Duration = Duration::from_secs(60);
-
-pub struct Moto {
-    pub url: String,
-    _child: Child,
-    _stdin: Mutex<ChildStdin>,
-}
-
-/// The moto server of this test binary (started on first use).
-pub fn moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| start_moto().expect("moto_server must be on PATH for the proxy tests"))
+/// The moto process of this test binary, started on first use through the emulator module
+/// (which kills it when the process exits). The proxy tests need moto specifically (LocalStack's
+/// free edition serves no ECS), so they do not follow `HARNESS_BACKEND`.
+pub async fn moto_url() -> url::Url {
+    static MOTO: tokio::sync::OnceCell<Arc<dyn Emulator>> = tokio::sync::OnceCell::const_new();
+    MOTO.get_or_init(|| async {
+        let moto = emulator::start(Backend::Moto)
+            .await
+            .unwrap_or_else(|e| panic!("moto is required by the proxy tests: {e}"));
+        Arc::from(moto)
+    })
+    .await
+    .endpoint()
+    .url
+    .clone()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("no free port")
-}
-
-fn start_moto() -> Result<Moto, String> {
-    let mut last_err = String::new();
-    for _ in 0..3 {
-        let port = free_port();
-        let script = format!(
-            "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; read _unused; kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-        );
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot spawn sh: {e}"))?;
-        let stdin = child.stdin.take().unwrap();
-        let deadline = Instant::now() + MOTO_START_DEADLINE;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                last_err = format!("moto_server exited early ({status})");
-                break;
-            }
-            if http_get_ok(port, "/moto-api/config") {
-                return Ok(Moto {
-                    url: format!("http://127.0.0.1:{port}"),
-                    _child: child,
-                    _stdin: Mutex::new(stdin),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if last_err.is_empty() {
-            last_err =
-                format!("moto_server not ready on port {port} within {MOTO_START_DEADLINE:?}");
-        }
-        // Closing the pipe makes the wrapper kill moto and exit.
-        drop(stdin);
-        let _ = child.wait();
-    }
-    Err(last_err)
-}
-
-fn http_get_ok(port: u16, path: &str) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .is_err()
-    {
-        return false;
-    }
-    let mut buf = [0u8; 16];
-    // moto answers /moto-api/config with 201.
-    matches!(s.read(&mut buf), Ok(n) if n >= 12 && buf[9] == b'2')
 }
 
 /// A fresh random 12-digit account id.
@@ -116,7 +56,7 @@ pub fn fresh_account() -> String {
 
 /// A proxy in front of the shared moto with these presets.
 pub async fn proxy_with(presets: &[&str]) -> ProxyHandle {
-    let mut cfg = ProxyConfig::new(moto().url.parse().unwrap(), UpstreamFlavor::Moto);
+    let mut cfg = ProxyConfig::new(moto_url().await, UpstreamFlavor::Moto);
     cfg.presets = presets.iter().map(|p| Preset::parse(p).unwrap()).collect();
     proxy::start(cfg).await.expect("proxy starts")
 }
