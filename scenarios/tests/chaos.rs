@@ -75,7 +75,7 @@ fn diff(a: &BTreeMap<String, Vec<String>>, b: &BTreeMap<String, Vec<String>>) ->
 async fn seeded_chaos_converges_destroys_cleanly_and_replays_identically(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
-    let first = fixture_env!(test_env_or_skip, "chaos");
+    fixture_env!(first, test_env_or_skip, "chaos");
     let second = TestEnv::new()
         .await
         .expect("a second env on the same emulator");

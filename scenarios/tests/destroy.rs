@@ -15,7 +15,7 @@ use crate::common::*;
 async fn destroy_removes_everything_twice_and_keeps_the_service_linked_role(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
-    let env = fixture_env!(test_env_or_skip, "destroy");
+    fixture_env!(env, test_env_or_skip, "destroy");
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "gone", SlrMode::Ensure).await);
     let names = stack.names().clone();
@@ -49,7 +49,7 @@ async fn destroy_removes_everything_twice_and_keeps_the_service_linked_role(
 async fn deleting_the_service_linked_role_fails_while_another_cluster_lives(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
-    let env = fixture_env!(test_env_or_skip, "destroy_slr");
+    fixture_env!(env, test_env_or_skip, "destroy_slr");
     let aws = Aws::new(&env);
     let a = env.stack(spec(&env, "alpha", SlrMode::Ensure).await);
     let b = env.stack(spec(&env, "beta", SlrMode::Ensure).await);

@@ -91,7 +91,7 @@ async fn out_of_band_change_is_planned_exactly_and_apply_restores_it(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
     #[case] drift: Drift,
 ) {
-    let env = fixture_env!(test_env_or_skip, "drift");
+    fixture_env!(env, test_env_or_skip, "drift");
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "drift", SlrMode::Ensure).await);
     let names = stack.names().clone();

@@ -10,7 +10,7 @@ use crate::common::*;
 #[rstest]
 #[tokio::test]
 async fn ensure_creates_the_role_first_and_ecs_never_fails(#[values(true, false)] retry: bool) {
-    let env = scenario_env!("ensure", &["slr-delay=2s"]);
+    scenario_env!(env, "ensure", &["slr-delay=1s"]);
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "ensure", SlrMode::Ensure).await);
 

@@ -13,7 +13,7 @@ use crate::common::*;
 #[rstest]
 #[tokio::test]
 async fn first_apply_without_retry_fails_with_the_exact_message_then_the_second_passes() {
-    let env = scenario_env!("first_apply", &["slr-delay=2s"]);
+    scenario_env!(env, "first_apply", &["slr-delay=2s"]);
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "seed", SlrMode::Implicit).await);
 

@@ -14,7 +14,7 @@ async fn second_apply_changes_nothing_and_makes_no_mutating_call(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
     #[values(SlrMode::Ensure, SlrMode::Implicit)] mode: SlrMode,
 ) {
-    let env = fixture_env!(test_env_or_skip, "idempotent");
+    fixture_env!(env, test_env_or_skip, "idempotent");
     let stack = env.stack(spec(&env, "idem", mode).await);
 
     let first = apply_ok(&stack, retry_fast()).await;

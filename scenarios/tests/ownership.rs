@@ -81,7 +81,7 @@ async fn a_foreign_resource_under_our_name_stops_apply_and_survives_destroy(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
     #[case] foreign: Foreign,
 ) {
-    let env = fixture_env!(test_env_or_skip, "ownership");
+    fixture_env!(env, test_env_or_skip, "ownership");
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "owned", SlrMode::Ensure).await);
     let name = foreign.name(stack.names());

@@ -60,7 +60,7 @@ async fn eight_stacks_in_eight_accounts_converge_at_once(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
     // The fixture proves the backend is usable (or skips loudly); the stacks get their own envs.
-    let env = fixture_env!(test_env_or_skip, "parallel");
+    fixture_env!(env, test_env_or_skip, "parallel");
     drop(env);
     let results = join_all((0..STACKS).map(one)).await;
     let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();

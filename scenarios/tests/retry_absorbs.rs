@@ -16,7 +16,7 @@ use crate::common::*;
 async fn retry_absorbs_the_delay_and_costs_the_window_not_the_deadline(#[case] window_s: u64) {
     let window = Duration::from_secs(window_s);
     let preset = format!("slr-delay={window_s}s");
-    let env = scenario_env!("retry_absorbs", &[preset.as_str()]);
+    scenario_env!(env, "retry_absorbs", &[preset.as_str()]);
     let stack = env.stack(spec(&env, "retry", SlrMode::Implicit).await);
     let retry = retry_fast();
     let deadline = retry.create_service_timeout;

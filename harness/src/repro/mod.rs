@@ -299,23 +299,35 @@ impl Story {
             Err(e) => return self.setup_failed("2", "implicit", "on", e),
         };
         say("  2.1 apply: expected to PASS the first time");
-        let (r, took) = Self::apply(&stack, RetryPolicy::default()).await;
+        let policy = RetryPolicy::default();
+        let (r, took) = Self::apply(&stack, policy.clone()).await;
         let (result, absorbed) = match r {
             Ok(report) => {
                 let n = report.absorbed.len();
-                let cost = report.absorbed.last().map(|a| a.waited).unwrap_or_default();
+                // The cost: how long the retried step (CreateService) took in all, against the
+                // few milliseconds it takes once the role is visible.
+                let cost = report
+                    .steps
+                    .iter()
+                    .find(|s| s.kind == "ecs_service")
+                    .map(|s| s.elapsed)
+                    .unwrap_or_default();
                 say(format!(
                     "      apply succeeded in {}: {} change(s)",
                     secs(took),
                     report.changes
                 ));
                 say(format!(
-                    "      {n} error(s) absorbed, costing {} of waiting:",
-                    secs(cost)
+                    "      {n} error(s) absorbed; the service step took {} in all (window {}, backoff \
+                     {} doubling to {}):",
+                    secs(cost),
+                    humantime::format_duration(self.window),
+                    humantime::format_duration(policy.initial_backoff),
+                    humantime::format_duration(policy.max_backoff)
                 ));
                 for a in &report.absorbed {
                     say(format!(
-                        "        attempt {} of {} after {}: {}: {}",
+                        "        attempt {} of {} failed {} in: {}: {}",
                         a.attempt,
                         a.operation,
                         secs(a.waited),

@@ -21,30 +21,59 @@ pub const SLR_MESSAGE: &str =
 pub const SLR_CODE: &str = "InvalidParameterException";
 pub const SLR_ROLE: &str = "AWSServiceRoleForECS";
 
-/// A scenario's environment: a fresh account behind its own proxy on the process's shared
-/// emulator, announced on the test's output. Returns from the test after a loud `SKIPPED` line
-/// when the backend is unavailable or serves no ECS/ECR (a failure with `HARNESS_REQUIRE_*=1`).
+/// `scenario_env!(env, "name", &["preset"])` binds `env`: a fresh account behind its own proxy
+/// on the process's shared emulator, announced on the test's output, and times the test
+/// ([`Timer`]). Returns from the test after a loud `SKIPPED` line when the backend is unavailable
+/// or serves no ECS/ECR (a failure with `HARNESS_REQUIRE_DOCKER=1` / `HARNESS_REQUIRE_ECS=1`).
 macro_rules! scenario_env {
-    ($name:expr) => {
-        scenario_env!($name, &[])
+    ($env:ident, $name:expr) => {
+        scenario_env!($env, $name, &[])
     };
-    ($name:expr, $presets:expr) => {{
-        let env = harness::test_env_or_skip!($presets);
-        harness::require_ecs!(env);
-        $crate::common::announce(&env, $name);
-        env
-    }};
+    ($env:ident, $name:expr, $presets:expr) => {
+        let _timer = $crate::common::Timer::start();
+        let $env = harness::test_env_or_skip!($presets);
+        harness::require_ecs!($env);
+        $crate::common::announce(&$env, $name);
+    };
 }
 
-/// For tests taking the `test_env_or_skip` fixture: unwraps it (returning after the fixture's
-/// loud skip), checks ECS/ECR are served, announces.
+/// `fixture_env!(env, test_env_or_skip, "name")` binds `env` from the `test_env_or_skip`
+/// fixture (returning after the fixture's loud skip), checks ECS/ECR are served, announces, times.
 macro_rules! fixture_env {
-    ($fixture:expr, $name:expr) => {{
-        let Some(env) = $fixture else { return };
-        harness::require_ecs!(env);
-        $crate::common::announce(&env, $name);
-        env
-    }};
+    ($env:ident, $fixture:expr, $name:expr) => {
+        let _timer = $crate::common::Timer::start();
+        let Some($env) = $fixture else { return };
+        harness::require_ecs!($env);
+        $crate::common::announce(&$env, $name);
+    };
+}
+
+/// Prints `scenarios: <test> took N s` on stderr (past the runner's capture) when dropped,
+/// also when the test panics: per-test timings of a concurrent run.
+pub struct Timer(Instant);
+
+impl Timer {
+    pub fn start() -> Timer {
+        Timer(Instant::now())
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        let name = std::thread::current().name().unwrap_or("?").to_owned();
+        let outcome = if std::thread::panicking() {
+            " (FAILED)"
+        } else {
+            ""
+        };
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr().lock(),
+            format_args!(
+                "scenarios: {name} took {:.1} s{outcome}\n",
+                self.0.elapsed().as_secs_f64()
+            ),
+        );
+    }
 }
 
 /// One line naming the backend, the account and the proxy of this test.
