@@ -349,7 +349,7 @@ async fn deleting_the_role_fails_while_a_cluster_lives_and_succeeds_after() {
     let usage = reason.role_usage_list();
     assert_eq!(usage.len(), 1);
     assert_eq!(usage[0].region(), Some(REGION));
-    assert_eq!(usage[0].resources(), [cluster_arn.clone()]);
+    assert_eq!(usage[0].resources(), std::slice::from_ref(&cluster_arn));
     // Still FAILED when asked again (the task's outcome is final), and the role survives.
     let again = c
         .iam

@@ -602,8 +602,19 @@ impl RuleStore {
             .clone()
     }
 
+    /// Sets the global seed. Rules without their own seed re-derive theirs from it and restart
+    /// their counters, so the order "presets, then seed" gives the same decisions as "seed, then
+    /// presets".
     pub fn set_global_seed(&self, seed: Option<u64>) {
         *self.global_seed.lock().unwrap_or_else(|e| e.into_inner()) = seed;
+        self.update(|old| {
+            old.iter()
+                .map(|r| match r.rule.seed {
+                    Some(_) => r.clone(),
+                    None => Arc::new(ActiveRule::new(r.rule.clone(), r.name.clone(), seed)),
+                })
+                .collect()
+        });
     }
 
     pub fn global_seed(&self) -> Option<u64> {
@@ -907,6 +918,30 @@ mod tests {
         assert!((35..=85).contains(&hits), "~30% of 200, got {hits}");
         let (c, _) = run(43, false);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn seed_applies_to_rules_added_before_it() {
+        let decisions = |seed_first: bool| {
+            let store = RuleStore::new(None);
+            let rule = Rule::named("p").with_probability(0.5, None).with_throttle();
+            if seed_first {
+                store.set_global_seed(Some(11));
+                store.set(vec![rule]);
+            } else {
+                store.set(vec![rule]);
+                store.set_global_seed(Some(11));
+            }
+            let set = store.snapshot();
+            let ev = EventLog::default();
+            (0..64)
+                .map(|_| {
+                    set.evaluate(&info("ecs", "ListClusters", A), &ev, Instant::now())
+                        .is_some()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(decisions(true), decisions(false));
     }
 
     #[test]

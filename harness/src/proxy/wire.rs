@@ -193,10 +193,10 @@ mod tests {
                 quick_xml::events::Event::End(_) => {
                     path.pop();
                 }
-                quick_xml::events::Event::Text(t) => {
-                    if path == ["Response", "Errors", "Error", "Code"] {
-                        code = Some(t.unescape().unwrap().into_owned());
-                    }
+                quick_xml::events::Event::Text(t)
+                    if path == ["Response", "Errors", "Error", "Code"] =>
+                {
+                    code = Some(t.unescape().unwrap().into_owned());
                 }
                 quick_xml::events::Event::Eof => break,
                 _ => {}

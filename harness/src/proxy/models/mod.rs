@@ -149,9 +149,7 @@ impl Models {
 
     /// The current settings when some model wants this request (the hot-path check).
     pub fn interested(&self, info: &RequestInfo) -> Option<ModelSettings> {
-        if info.operation.is_none() {
-            return None;
-        }
+        info.operation.as_ref()?;
         let settings = self.settings();
         self.models
             .iter()
