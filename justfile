@@ -15,9 +15,17 @@ repro:
 up *ARGS:
     cargo run -p harness -- up {{ARGS}}
 
-# Stop the docker-compose stack (the foreground `up` stops with Ctrl-C).
+# Start / stop the docker-compose stack (moto + fault proxy on localhost:4566) with the locally
+# built images (`just images` first). The foreground `just up` stops with Ctrl-C instead.
+compose-up:
+    docker-compose -f docker-compose.yml -f docker-compose.local.yml up -d --no-build
+
 down:
-    docker-compose -f docker-compose.yml down --remove-orphans
+    docker-compose -f docker-compose.yml -f docker-compose.local.yml down --remove-orphans
+
+# docker-compose up, provisioner apply + destroy through the proxy, down.
+compose-roundtrip:
+    bash scripts/compose-roundtrip.sh
 
 # Benchmarks: writes target/bench/results.json and results.md.
 bench:
@@ -28,9 +36,9 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Build the emulator and proxy images locally, without pulling anything.
-images:
-    bash scripts/build-images.sh
+# Build the emulator and proxy images locally, without pulling anything (`just images all` adds LocalStack).
+images *ARGS:
+    bash scripts/build-images.sh {{ARGS}}
 
 # Exactly what CI runs.
 ci:

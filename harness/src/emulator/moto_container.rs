@@ -14,7 +14,7 @@ use testcontainers::core::IntoContainerPort;
 use testcontainers::GenericImage;
 
 use super::container::{self, ContainerSpec, ImageRef, RunningContainer};
-use super::{Backend, Emulator, EmulatorError, Endpoint};
+use super::{readiness, Backend, Emulator, EmulatorError, Endpoint};
 use crate::proxy::UpstreamFlavor;
 
 /// Environment variable naming the image (`name[:tag]`).
@@ -68,7 +68,7 @@ impl MotoContainer {
     pub async fn start() -> Result<MotoContainer, EmulatorError> {
         let spec = spec()?;
         let container = container::run(image(&spec), spec).await?;
-        let warmup = warm_up(container.url()).await;
+        let warmup = readiness::warm_up_moto(container.url()).await;
         let endpoint = Endpoint {
             url: container.url().clone(),
             flavor: UpstreamFlavor::Moto,
@@ -95,59 +95,6 @@ impl MotoContainer {
     pub fn warmup_time(&self) -> Duration {
         self.warmup
     }
-}
-
-/// One read-only call per service the provisioner uses, in moto's default account (never a
-/// test account). moto imports a service's code on its first request: ~2.5 s for ECS and ~1 s
-/// for EC2 on these machines. Paying that here keeps it out of the first test's timings
-/// (fault windows of a few seconds are measured against them). Failures are ignored: this is
-/// only a warm-up.
-pub const WARMUP_CALLS: [(&str, &str, &str); 5] = [
-    (
-        "ecs",
-        "AmazonEC2ContainerServiceV20141113.ListClusters",
-        "{}",
-    ),
-    ("ec2", "", "Action=DescribeVpcs&Version=2016-11-15"),
-    ("iam", "", "Action=ListRoles&Version=2010-05-08"),
-    (
-        "ecr",
-        "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
-        "{}",
-    ),
-    ("logs", "Logs_20140328.DescribeLogGroups", "{}"),
-];
-
-async fn warm_up(base: &url::Url) -> Duration {
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-
-    let started = std::time::Instant::now();
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    for (service, target, body) in WARMUP_CALLS {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=123456789012/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let mut request = http::Request::post(base.as_str()).header("authorization", auth);
-        request = if target.is_empty() {
-            request.header("content-type", "application/x-www-form-urlencoded")
-        } else {
-            request
-                .header("content-type", "application/x-amz-json-1.1")
-                .header("x-amz-target", target)
-        };
-        let Ok(request) = request.body(Full::new(Bytes::from_static(body.as_bytes()))) else {
-            continue;
-        };
-        if let Ok(Ok(response)) =
-            tokio::time::timeout(Duration::from_secs(30), client.request(request)).await
-        {
-            let _ = response.into_body().collect().await;
-        }
-    }
-    started.elapsed()
 }
 
 impl Emulator for MotoContainer {

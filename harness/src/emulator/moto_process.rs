@@ -295,10 +295,13 @@ impl MotoProcess {
             tokio::time::sleep(POLL_INTERVAL).await;
         }
         let pid = child.pid();
-        tracing::info!(pid, %url, took_ms = started.elapsed().as_millis() as u64, log = %log.display(), "moto ready");
+        let endpoint_url: url::Url = url.parse().expect("a socket address makes a valid URL");
+        let ready_ms = started.elapsed().as_millis() as u64;
+        let warmup = readiness::warm_up_moto(&endpoint_url).await;
+        tracing::info!(pid, %url, took_ms = ready_ms, warmup_ms = warmup.as_millis() as u64, log = %log.display(), "moto ready");
         Ok(MotoProcess {
             endpoint: Endpoint {
-                url: url.parse().expect("a socket address makes a valid URL"),
+                url: endpoint_url,
                 flavor: UpstreamFlavor::Moto,
                 serves_ecs: true,
             },

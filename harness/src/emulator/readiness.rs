@@ -1,5 +1,6 @@
 //! Why this file exists: "ready" means "answers HTTP", for every backend. One small probe, one
-//! deadline setting (`HARNESS_READY_TIMEOUT`, default 30 s), shared by all backends.
+//! deadline setting (`HARNESS_READY_TIMEOUT`, default 30 s), shared by all backends; and, for
+//! moto (process or container), a warm-up so its slow first call per service is paid here.
 
 use std::time::Duration;
 
@@ -104,4 +105,57 @@ mod tests {
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_duration("-1"), None);
     }
+}
+
+/// One read-only call per service the provisioner uses, in moto's default account (never a
+/// test account). moto imports a service's code on its first request: ~2.5 s for ECS and ~1 s
+/// for EC2 on these machines. Paying that here keeps it out of the first test's timings
+/// (fault windows of a few seconds are measured against them). Failures are ignored: this is
+/// only a warm-up.
+pub const WARMUP_CALLS: [(&str, &str, &str); 5] = [
+    (
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.ListClusters",
+        "{}",
+    ),
+    ("ec2", "", "Action=DescribeVpcs&Version=2016-11-15"),
+    ("iam", "", "Action=ListRoles&Version=2010-05-08"),
+    (
+        "ecr",
+        "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+        "{}",
+    ),
+    ("logs", "Logs_20140328.DescribeLogGroups", "{}"),
+];
+
+pub async fn warm_up_moto(base: &url::Url) -> Duration {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let started = std::time::Instant::now();
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    for (service, target, body) in WARMUP_CALLS {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=123456789012/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let mut request = http::Request::post(base.as_str()).header("authorization", auth);
+        request = if target.is_empty() {
+            request.header("content-type", "application/x-www-form-urlencoded")
+        } else {
+            request
+                .header("content-type", "application/x-amz-json-1.1")
+                .header("x-amz-target", target)
+        };
+        let Ok(request) = request.body(Full::new(Bytes::from_static(body.as_bytes()))) else {
+            continue;
+        };
+        if let Ok(Ok(response)) =
+            tokio::time::timeout(Duration::from_secs(30), client.request(request)).await
+        {
+            let _ = response.into_body().collect().await;
+        }
+    }
+    started.elapsed()
 }
