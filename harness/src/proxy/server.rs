@@ -34,6 +34,9 @@ use super::wire::{self, AwsError};
 /// Largest request body the proxy buffers (AWS API calls are far below; ECR layer parts fit).
 pub const MAX_REQUEST_BODY: usize = 32 * 1024 * 1024;
 
+/// Upstream answers up to this size (by `Content-Length`) are buffered, larger ones streamed.
+const BUFFERED_RESPONSE_LIMIT: u64 = 1024 * 1024;
+
 /// Response body: the upstream's streamed body, or one the proxy made.
 pub(crate) type ProxyBody = Either<Incoming, Full<Bytes>>;
 
@@ -312,8 +315,35 @@ pub(crate) async fn handle(
                 );
             }
             strip_hop_by_hop(resp.headers_mut());
+            // Small answers (every AWS control-plane call) are read whole before answering:
+            // hyper then writes head and body at once, and each request saves the hand-over of
+            // the body from the upstream connection's task (see the bench). Others stream.
+            let small = resp
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .is_some_and(|n| n <= BUFFERED_RESPONSE_LIMIT);
+            let resp = if small {
+                let (head, body) = resp.into_parts();
+                match body.collect().await {
+                    Ok(b) => Response::from_parts(head, Either::Right(Full::new(b.to_bytes()))),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "upstream answer broke off");
+                        shared.record(
+                            &arrival,
+                            info,
+                            None,
+                            fault,
+                            Some("proxy:upstream-broke-off"),
+                        );
+                        return Err(DropConnection);
+                    }
+                }
+            } else {
+                resp.map(Either::Left)
+            };
             shared.record(&arrival, info, Some(status), fault, None);
-            Ok(resp.map(Either::Left))
+            Ok(resp)
         }
         Err(e) => {
             tracing::warn!(error = %e, "upstream request failed");
