@@ -70,6 +70,29 @@ pub fn longest_chain(calls: &[Call]) -> Vec<Call> {
     chain
 }
 
+/// Milliseconds during which at least one call was in flight at the proxy (union of intervals).
+pub fn busy_ms(calls: &[Call]) -> f64 {
+    let mut spans: Vec<(f64, f64)> = calls.iter().map(|c| (c.start_ms, c.end_ms)).collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut total = 0.0;
+    let mut current: Option<(f64, f64)> = None;
+    for (s, e) in spans {
+        match &mut current {
+            Some((_, ce)) if s <= *ce => *ce = ce.max(e),
+            _ => {
+                if let Some((cs, ce)) = current {
+                    total += ce - cs;
+                }
+                current = Some((s, e));
+            }
+        }
+    }
+    if let Some((cs, ce)) = current {
+        total += ce - cs;
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +135,12 @@ mod tests {
         let calls = vec![call(1, 10.0, 6.0), call(2, 11.0, 6.0)];
         assert_eq!(longest_chain(&calls).len(), 1);
         assert!(longest_chain(&[]).is_empty());
+    }
+
+    #[test]
+    fn busy_time_is_the_union() {
+        let calls = vec![call(1, 0.0, 5.0), call(2, 2.0, 5.0), call(3, 10.0, 1.0)];
+        assert_eq!(busy_ms(&calls), 8.0);
+        assert_eq!(busy_ms(&[]), 0.0);
     }
 }

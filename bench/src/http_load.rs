@@ -258,6 +258,8 @@ pub struct Throughput {
     pub requests: u64,
     pub errors: u64,
     pub elapsed: Duration,
+    /// CPU seconds the probed proxy used during the measured window.
+    pub cpu_secs: Option<f64>,
 }
 
 /// `connections` keep-alive connections, each sending requests back to back; counts the answers
@@ -268,6 +270,7 @@ pub async fn throughput(
     connections: usize,
     warmup: Duration,
     duration: Duration,
+    probe: Option<&crate::cpu::Probe>,
 ) -> anyhow::Result<Throughput> {
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -297,10 +300,12 @@ pub async fn throughput(
     tokio::time::sleep(warmup).await;
     let start_done = done.load(Ordering::Relaxed);
     let start_errors = errors.load(Ordering::Relaxed);
+    let cpu_start = probe.map(|p| p.cpu_secs());
     let t = Instant::now();
     tokio::time::sleep(duration).await;
     let requests = done.load(Ordering::Relaxed) - start_done;
     let elapsed = t.elapsed();
+    let cpu_secs = probe.zip(cpu_start).map(|(p, s)| p.cpu_secs() - s);
     let errs = errors.load(Ordering::Relaxed) - start_errors;
     stop.store(true, Ordering::Relaxed);
     let mut first_error = None;
@@ -319,5 +324,6 @@ pub async fn throughput(
         requests,
         errors: errs,
         elapsed,
+        cpu_secs,
     })
 }

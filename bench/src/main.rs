@@ -6,6 +6,7 @@
 //!
 //! then writes `target/bench/results.json` and `target/bench/results.md` and prints the table.
 
+mod cpu;
 mod critical;
 mod http_load;
 mod nginx;
@@ -56,6 +57,16 @@ pub struct Args {
     /// Where results go (default: <cargo target dir>/bench).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run only one part and print its details as JSON (no result files; for profiling).
+    #[arg(long, value_enum)]
+    pub only: Option<Part>,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Stack,
+    Proxy,
+    Startup,
 }
 
 fn main() {
@@ -84,6 +95,10 @@ fn real_main() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| emulator::paths::target_dir().join("bench"));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+
+    if let Some(part) = args.only {
+        return run_only(&args, part, cores, workers, &out_dir);
+    }
 
     // nginx first: if it is missing and cannot be installed, say so before minutes of work.
     let nginx_exe = nginx::ensure_installed()?;
@@ -116,13 +131,7 @@ fn real_main() -> anyhow::Result<()> {
         workers, args.connections
     );
     let proxy = proxy_cost::run(
-        proxy_cost::Settings {
-            workers,
-            rounds: args.rounds.max(1),
-            requests_per_round: args.requests.max(1),
-            connections: args.connections.max(1),
-            throughput_duration: Duration::from_secs_f64(args.throughput_secs.max(0.1)),
-        },
+        proxy_settings(&args, workers),
         Ok(nginx_exe.as_path()),
         &out_dir.join("nginx"),
     )?;
@@ -147,7 +156,7 @@ fn real_main() -> anyhow::Result<()> {
     let results = report::Results::new(facts, &stack, &proxy, &startup);
     let json_path = out_dir.join("results.json");
     let md_path = out_dir.join("results.md");
-    let json = serde_json::to_string_pretty(&results.to_json(&stack, &proxy, &startup))?;
+    let json = results.to_json(&stack, &proxy, &startup)?;
     std::fs::write(&json_path, json + "\n")
         .with_context(|| format!("writing {}", json_path.display()))?;
     let md = results.markdown(&stack, &proxy);
@@ -158,6 +167,73 @@ fn real_main() -> anyhow::Result<()> {
         json_path.display(),
         md_path.display()
     );
+    Ok(())
+}
+
+fn proxy_settings(args: &Args, workers: usize) -> proxy_cost::Settings {
+    proxy_cost::Settings {
+        workers,
+        rounds: args.rounds.max(1),
+        requests_per_round: args.requests.max(1),
+        connections: args.connections.max(1),
+        throughput_duration: Duration::from_secs_f64(args.throughput_secs.max(0.1)),
+    }
+}
+
+/// `--only PART`: one part, its details printed as JSON.
+fn run_only(
+    args: &Args,
+    part: Part,
+    cores: usize,
+    workers: usize,
+    out_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let json = match part {
+        Part::Proxy => {
+            let nginx = nginx::ensure_installed()?;
+            let p = proxy_cost::run(
+                proxy_settings(args, workers),
+                Ok(nginx.as_path()),
+                &out_dir.join("nginx"),
+            )?;
+            let (o50, o99) = p.overhead(&p.proxy);
+            let (r50, r99) = p.overhead(&p.proxy_rules);
+            let n = p.nginx.as_ref().map(|n| p.overhead(n));
+            eprintln!(
+                "bench: overhead p50/p99 us: proxy {o50}/{o99}, proxy+rules {r50}/{r99}, nginx {n:?}; rps: direct {}, proxy {}, proxy+rules {}, nginx {:?}; cpu us/req: upstream {:?}, proxy {:?}, proxy+rules {:?}, nginx {:?}",
+                p.direct.rps,
+                p.proxy.rps,
+                p.proxy_rules.rps,
+                p.nginx.as_ref().map(|n| n.rps),
+                p.direct.cpu_us_per_req,
+                p.proxy.cpu_us_per_req,
+                p.proxy_rules.cpu_us_per_req,
+                p.nginx.as_ref().and_then(|n| n.cpu_us_per_req),
+            );
+            serde_json::to_string_pretty(&p)?
+        }
+        Part::Stack | Part::Startup => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(cores)
+                .enable_all()
+                .build()?;
+            let json = rt.block_on(async {
+                if part == Part::Stack {
+                    let emu: Arc<dyn emulator::Emulator> =
+                        Arc::from(emulator::start(Backend::from_env()?).await?);
+                    let r = stack::run(emu.clone(), args.reps).await;
+                    let _ = tokio::task::spawn_blocking(move || drop(emu)).await;
+                    anyhow::Ok(serde_json::to_string_pretty(&r?)?)
+                } else {
+                    let s = startup::run(args.startup_reps.max(1), args.container_reps).await;
+                    anyhow::Ok(serde_json::to_string_pretty(&s)?)
+                }
+            })?;
+            rt.shutdown_timeout(Duration::from_secs(2));
+            json
+        }
+    };
+    println!("{json}");
     Ok(())
 }
 

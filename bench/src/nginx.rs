@@ -185,6 +185,11 @@ impl Nginx {
         }
     }
 
+    /// The master process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM (fast shutdown: the master stops its workers), SIGKILL after 3 s.
     pub fn stop(&mut self) {
         if self.child.try_wait().ok().flatten().is_some() {

@@ -16,6 +16,7 @@ use anyhow::{bail, Context};
 use harness::proxy::{self, parse_rules, ProxyConfig, ProxyHandle, UpstreamFlavor};
 use serde::Serialize;
 
+use crate::cpu::Probe;
 use crate::http_load::{self, Template, BENCH_ACCOUNT};
 use crate::nginx::Nginx;
 use crate::stats::{percentile, round};
@@ -72,6 +73,8 @@ pub struct Target {
     pub latency: Latency,
     pub rps: f64,
     pub errors: u64,
+    /// CPU time of the proxy (for `direct`: of the upstream) per request at 64 connections.
+    pub cpu_us_per_req: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -137,18 +140,32 @@ pub fn run(
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut targets: Vec<(String, SocketAddr)> = vec![
-        ("direct".into(), upstream),
-        ("proxy".into(), plain.addr()),
-        ("proxy_rules".into(), ruled.addr()),
+    let proxy_threads = Probe::Threads("bench-proxy".into());
+    let mut targets: Vec<(String, SocketAddr, Probe)> = vec![
+        (
+            "direct".into(),
+            upstream,
+            Probe::Threads("bench-upstream".into()),
+        ),
+        ("proxy".into(), plain.addr(), proxy_threads.clone()),
+        ("proxy_rules".into(), ruled.addr(), proxy_threads),
     ];
     if let Some(n) = &nginx_proc {
-        targets.push(("nginx".into(), n.addr));
+        targets.push(("nginx".into(), n.addr, Probe::ProcessTree(n.pid())));
     }
 
+    // Profiling aid: BENCH_TARGETS=proxy,nginx measures only those (direct is always kept).
+    if let Ok(only) = std::env::var("BENCH_TARGETS") {
+        let keep: Vec<&str> = only.split(',').map(str::trim).collect();
+        targets.retain(|(name, _, _)| name == "direct" || keep.contains(&name.as_str()));
+    }
     let result = client_rt.block_on(measure(&settings, &targets));
-    check_classification(&plain, "proxy")?;
-    check_classification(&ruled, "proxy with rules")?;
+    if targets.iter().any(|t| t.0 == "proxy") {
+        check_classification(&plain, "proxy")?;
+    }
+    if targets.iter().any(|t| t.0 == "proxy_rules") {
+        check_classification(&ruled, "proxy with rules")?;
+    }
 
     drop(nginx_proc);
     proxy_rt.block_on(async {
@@ -164,8 +181,8 @@ pub fn run(
     };
     Ok(ProxyCost {
         direct: take("direct", &mut measured).context("direct measured")?,
-        proxy: take("proxy", &mut measured).context("proxy measured")?,
-        proxy_rules: take("proxy_rules", &mut measured).context("proxy_rules measured")?,
+        proxy: take("proxy", &mut measured).unwrap_or_default(),
+        proxy_rules: take("proxy_rules", &mut measured).unwrap_or_default(),
         nginx: take("nginx", &mut measured),
         nginx_error,
         rules: rule_count,
@@ -198,17 +215,17 @@ fn check_classification(p: &ProxyHandle, what: &str) -> anyhow::Result<()> {
 
 async fn measure(
     settings: &Settings,
-    targets: &[(String, SocketAddr)],
+    targets: &[(String, SocketAddr, Probe)],
 ) -> anyhow::Result<Vec<Target>> {
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     // Warm every path (connection pools, nginx upstream keep-alive, allocator).
-    for (name, addr) in targets {
+    for (name, addr, _) in targets {
         http_load::latencies_us(*addr, &Template::list_clusters(*addr), 500, 0)
             .await
             .with_context(|| format!("warming up {name} ({addr})"))?;
     }
     for _ in 0..settings.rounds {
-        for (i, (name, addr)) in targets.iter().enumerate() {
+        for (i, (name, addr, _)) in targets.iter().enumerate() {
             let s = http_load::latencies_us(
                 *addr,
                 &Template::list_clusters(*addr),
@@ -221,7 +238,7 @@ async fn measure(
         }
     }
     let mut out = Vec::new();
-    for (i, (name, _)) in targets.iter().enumerate() {
+    for (i, (name, _, _)) in targets.iter().enumerate() {
         out.push(Target {
             name: name.clone(),
             latency: Latency {
@@ -231,29 +248,34 @@ async fn measure(
             },
             rps: 0.0,
             errors: 0,
+            cpu_us_per_req: None,
         });
     }
     // Throughput: two interleaved passes, summed.
-    let mut totals = vec![(0u64, 0u64, Duration::ZERO); targets.len()];
+    let mut totals = vec![(0u64, 0u64, Duration::ZERO, 0f64); targets.len()];
     for _ in 0..2 {
-        for (i, (name, addr)) in targets.iter().enumerate() {
+        for (i, (name, addr, probe)) in targets.iter().enumerate() {
             let t = http_load::throughput(
                 *addr,
                 &Template::list_clusters(*addr),
                 settings.connections,
                 Duration::from_millis(300),
                 settings.throughput_duration,
+                Some(probe),
             )
             .await
             .with_context(|| format!("throughput through {name} ({addr})"))?;
             totals[i].0 += t.requests;
             totals[i].1 += t.errors;
             totals[i].2 += t.elapsed;
+            totals[i].3 += t.cpu_secs.unwrap_or(0.0);
         }
     }
     for (i, t) in out.iter_mut().enumerate() {
         t.rps = round(totals[i].0 as f64 / totals[i].2.as_secs_f64(), 0);
         t.errors = totals[i].1;
+        t.cpu_us_per_req =
+            (totals[i].0 > 0).then(|| round(totals[i].3 * 1e6 / totals[i].0 as f64, 2));
     }
     Ok(out)
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::proxy_cost::ProxyCost;
 use crate::stack::StackResults;
@@ -56,6 +55,10 @@ pub struct Results {
     pub proxy_rps: f64,
     pub proxy_rules_rps: f64,
     pub nginx_rps: Option<f64>,
+    /// CPU time our proxy spends per request at 64 connections (robust to other load).
+    pub proxy_cpu_us_per_req: Option<f64>,
+    pub proxy_rules_cpu_us_per_req: Option<f64>,
+    pub nginx_cpu_us_per_req: Option<f64>,
     pub moto_process_start_ms: Option<f64>,
     pub moto_process_ready_ms: Option<f64>,
     pub moto_container_start_ms: Option<f64>,
@@ -131,6 +134,9 @@ impl Results {
             proxy_rps: p.proxy.rps,
             proxy_rules_rps: p.proxy_rules.rps,
             nginx_rps: p.nginx.as_ref().map(|n| n.rps),
+            proxy_cpu_us_per_req: p.proxy.cpu_us_per_req,
+            proxy_rules_cpu_us_per_req: p.proxy_rules.cpu_us_per_req,
+            nginx_cpu_us_per_req: p.nginx.as_ref().and_then(|n| n.cpu_us_per_req),
             moto_process_start_ms: st.moto_process.median_ms,
             moto_process_ready_ms: st.moto_process_ready.median_ms,
             moto_container_start_ms: st.moto_container.median_ms,
@@ -175,19 +181,35 @@ impl Results {
         ]
     }
 
-    pub fn to_json(&self, s: &StackResults, p: &ProxyCost, st: &StartTimes) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
-        if let Value::Object(map) = &mut v {
-            map.insert(
-                "targets".into(),
-                serde_json::to_value(self.checks()).unwrap_or(Value::Null),
-            );
-            map.insert(
-                "details".into(),
-                json!({ "stack": s, "proxy": p, "startup": st }),
-            );
+    /// The results.json document: the flat keys, the targets, then the details.
+    pub fn to_json(
+        &self,
+        s: &StackResults,
+        p: &ProxyCost,
+        st: &StartTimes,
+    ) -> serde_json::Result<String> {
+        #[derive(Serialize)]
+        struct Details<'a> {
+            stack: &'a StackResults,
+            proxy: &'a ProxyCost,
+            startup: &'a StartTimes,
         }
-        v
+        #[derive(Serialize)]
+        struct Doc<'a> {
+            #[serde(flatten)]
+            results: &'a Results,
+            targets: Vec<Check>,
+            details: Details<'a>,
+        }
+        serde_json::to_string_pretty(&Doc {
+            results: self,
+            targets: self.checks(),
+            details: Details {
+                stack: s,
+                proxy: p,
+                startup: st,
+            },
+        })
     }
 
     pub fn markdown(&self, s: &StackResults, p: &ProxyCost) -> String {
@@ -309,6 +331,16 @@ impl Results {
             ),
             ("nginx_rps".into(), opt(f.nginx_rps, 0), String::new()),
             (
+                "proxy / proxy_rules / nginx CPU µs per request".into(),
+                format!(
+                    "{} / {} / {}",
+                    opt(f.proxy_cpu_us_per_req, 1),
+                    opt(f.proxy_rules_cpu_us_per_req, 1),
+                    opt(f.nginx_cpu_us_per_req, 1)
+                ),
+                String::new(),
+            ),
+            (
                 "moto_process_start_ms".into(),
                 opt(f.moto_process_start_ms, 0),
                 String::new(),
@@ -376,7 +408,9 @@ fn bounds(f: &Results, s: &StackResults, p: &ProxyCost) -> String {
         "- **apply** ({} calls): critical path of {} calls (longest chain of calls each sent after the previous \
          one was answered, from the proxy journal): `{}`. Lower bound {} × {:.2} ms (ListClusters direct to moto) \
          = {:.1} ms; the same calls as measured at the proxy sum to {:.1} ms (moto's writes cost more than \
-         ListClusters; median apply call {:.2} ms). Through the proxy a ListClusters takes {:.2} ms.",
+         ListClusters; median apply call {:.2} ms). Through the proxy a ListClusters takes {:.2} ms. \
+         At least one call was in flight during {:.1} ms of the apply; the other {:.1} ms had none outstanding \
+         (SDK, provisioner, scheduling).",
         f.apply_calls,
         f.critical_path_calls,
         s.critical_path.join(" → "),
@@ -386,6 +420,8 @@ fn bounds(f: &Results, s: &StackResults, p: &ProxyCost) -> String {
         s.critical_path_sum_ms,
         s.apply_call_median_ms,
         s.emulator_call_via_proxy_ms,
+        s.apply_busy_ms,
+        f.apply_ms - s.apply_busy_ms,
     );
     let mut slow: Vec<(&String, &f64)> = s.apply_call_ms_by_operation.iter().collect();
     slow.sort_by(|a, b| b.1.total_cmp(a.1));

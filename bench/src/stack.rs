@@ -14,7 +14,7 @@ use harness::proxy::JournalEntry;
 use provisioner::{ApplyOptions, Clients, DestroyOptions, Progress, RetryPolicy, Stack, StackSpec};
 use serde::Serialize;
 
-use crate::critical::{longest_chain, Call};
+use crate::critical::{busy_ms, longest_chain, Call};
 use crate::http_load::{aws_headers, Conn, Template};
 use crate::stats::{median, round};
 
@@ -27,6 +27,8 @@ pub struct Rep {
     pub critical_path_calls: usize,
     /// Sum of the proxy-side durations of the calls on the critical path.
     pub critical_path_sum_ms: f64,
+    /// Time with at least one call in flight at the proxy.
+    pub busy_ms: f64,
     pub absorbed_errors: usize,
     pub noop_plan_ms: f64,
     pub noop_plan_calls: usize,
@@ -44,6 +46,9 @@ pub struct StackResults {
     pub apply_calls: usize,
     pub critical_path_calls: usize,
     pub critical_path_sum_ms: f64,
+    /// Median time of an apply with at least one call in flight at the proxy; the rest of
+    /// `apply_ms` is spent with no call outstanding (SDK, provisioner, scheduling).
+    pub apply_busy_ms: f64,
     /// The critical path of the median apply, `service:Operation` in order.
     pub critical_path: Vec<String>,
     pub noop_plan_ms: f64,
@@ -92,12 +97,9 @@ async fn one_rep(emulator: Arc<dyn Emulator>, base: &StackSpec) -> anyhow::Resul
     if let Some(e) = apply_journal.iter().find(|e| e.fault.is_some()) {
         bail!("the proxy injected a fault during a no-fault apply: {e:?}");
     }
-    let chain = longest_chain(
-        &apply_journal
-            .iter()
-            .map(Call::from_entry)
-            .collect::<Vec<_>>(),
-    );
+    let apply_calls_seen: Vec<Call> = apply_journal.iter().map(Call::from_entry).collect();
+    let chain = longest_chain(&apply_calls_seen);
+    let busy = busy_ms(&apply_calls_seen);
 
     env.proxy.clear_journal();
     let t = Instant::now();
@@ -136,6 +138,7 @@ async fn one_rep(emulator: Arc<dyn Emulator>, base: &StackSpec) -> anyhow::Resul
         apply_calls: apply_journal.len(),
         critical_path_calls: chain.len(),
         critical_path_sum_ms: round(chain.iter().map(|c| c.end_ms - c.start_ms).sum(), 1),
+        busy_ms: round(busy, 1),
         absorbed_errors: report.absorbed.len(),
         noop_plan_ms: round(noop_plan_ms, 1),
         noop_plan_calls: plan_journal.len(),
@@ -253,6 +256,7 @@ pub async fn run(emulator: Arc<dyn Emulator>, reps: usize) -> anyhow::Result<Sta
         apply_calls: col(&|r| r.apply_calls as f64).round() as usize,
         critical_path_calls: col(&|r| r.critical_path_calls as f64).round() as usize,
         critical_path_sum_ms: round(col(&|r| r.critical_path_sum_ms), 1),
+        apply_busy_ms: round(col(&|r| r.busy_ms), 1),
         critical_path: median_rep.chain.clone(),
         noop_plan_ms: round(col(&|r| r.noop_plan_ms), 1),
         noop_plan_calls: col(&|r| r.noop_plan_calls as f64).round() as usize,
