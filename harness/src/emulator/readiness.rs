@@ -92,21 +92,6 @@ fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
     text
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1m 30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration("-1"), None);
-    }
-}
-
 /// One read-only call per service the provisioner uses, in moto's default account (never a
 /// test account). moto imports a service's code on its first request: ~2.5 s for ECS and ~1 s
 /// for EC2 on these machines. Paying that here keeps it out of the first test's timings
@@ -158,4 +143,19 @@ pub async fn warm_up_moto(base: &url::Url) -> Duration {
         }
     }
     started.elapsed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1m 30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("-1"), None);
+    }
 }
