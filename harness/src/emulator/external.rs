@@ -4,7 +4,7 @@
 //! answers is sniffed so the proxy knows whether moto's account header is needed.
 //!
 //! Flavor: `HARNESS_ENDPOINT_FLAVOR=moto|localstack|other` if set; otherwise moto when
-//! `GET /moto-api/data.json` answers 200, LocalStack when `GET /_localstack/health` answers
+//! `GET /moto-api/config` answers 2xx, LocalStack when `GET /_localstack/health` answers
 //! 200, else other (treated like AWS: serves ECS).
 
 use std::path::Path;
@@ -124,7 +124,9 @@ fn parse_flavor(text: &str) -> Result<UpstreamFlavor, EmulatorError> {
 }
 
 async fn sniff(base: &str) -> (UpstreamFlavor, bool) {
-    if let Ok((200, _)) = readiness::get_text(&format!("{base}/moto-api/data.json")).await {
+    // `/moto-api/config` is cheap (a tiny JSON document, answered 201); `data.json` would
+    // serialise every backend's state, which gets slow once moto has been used.
+    if let Ok((200..=299, _)) = readiness::get_text(&format!("{base}/moto-api/config")).await {
         return (UpstreamFlavor::Moto, true);
     }
     if let Ok((200, _)) = readiness::get_text(&format!("{base}/_localstack/health")).await {
