@@ -1,10 +1,18 @@
 //! The emulator behind the proxy: a pooled HTTP/1.1 client plus the few signed-looking calls the
 //! behaviour models make themselves (IAM CreateRole, ECS ListClusters, ...).
 //!
+//! The pool is a stack of idle keep-alive connections (hyper's connection-level client). A request
+//! takes the most recently used connection that is ready for a new exchange, or opens one; the
+//! connection goes back as soon as the answer's head is in and is handed out again only once that
+//! exchange has finished. Unlike hyper-util's pooled client, this spawns no task and allocates no
+//! pool bookkeeping per request: on a 2-core machine that was 10-15 µs of the proxy's added
+//! latency per call (see the bench).
+//!
 //! Calls made by the proxy carry the account both ways emulators understand: the moto header
 //! `x-moto-account-id`, and an `Authorization` header whose credential scope uses the account as
 //! access key id (LocalStack's convention). The signature is fake; emulators do not verify it.
 
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
@@ -13,9 +21,8 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::client::conn::http1::{self as client_http1, SendRequest};
+use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 
 /// Which emulator the upstream is; decides how the account is passed on.
@@ -57,11 +64,14 @@ impl std::fmt::Display for UpstreamFlavor {
 
 /// Timeout of the calls the models make themselves.
 const MODEL_CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Keep idle upstream connections this long (the emulator is local; reuse saves a handshake).
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Idle upstream connections kept at most (more are closed when they come back).
+const POOL_MAX_IDLE: usize = 256;
 
 pub(crate) struct Upstream {
-    client: Client<HttpConnector, Full<Bytes>>,
+    /// Idle keep-alive connections, most recently used last.
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    /// `host:port` to connect to.
+    connect_to: String,
     scheme: Scheme,
     authority: Authority,
     /// Path prefix of the upstream URL without trailing slash ("" for the root).
@@ -82,13 +92,10 @@ impl Upstream {
         }
         .parse()
         .with_context(|| format!("upstream URL {url} has an invalid host"))?;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(connector);
+        let connect_to = format!("{host}:{}", url.port_or_known_default().unwrap_or(80));
         Ok(Upstream {
-            client,
+            idle: Mutex::new(Vec::new()),
+            connect_to,
             scheme: Scheme::HTTP,
             host_header: HeaderValue::from_str(authority.as_str())?,
             authority,
@@ -112,11 +119,69 @@ impl Upstream {
         }
     }
 
-    pub async fn send(
-        &self,
-        req: Request<Full<Bytes>>,
-    ) -> Result<Response<Incoming>, hyper_util::client::legacy::Error> {
-        self.client.request(req).await
+    /// Sends `req` (built with [`Upstream::uri_for`]; it goes out in origin form) on a pooled
+    /// connection. A request a stale pooled connection could not send at all is sent again on a
+    /// new connection.
+    pub async fn send(&self, mut req: Request<Full<Bytes>>) -> anyhow::Result<Response<Incoming>> {
+        let origin = req
+            .uri()
+            .path_and_query()
+            .map(|pq| Uri::from(pq.clone()))
+            .unwrap_or_else(|| Uri::from_static("/"));
+        *req.uri_mut() = origin;
+        if !req.headers().contains_key(http::header::HOST) {
+            req.headers_mut()
+                .insert(http::header::HOST, self.host_header.clone());
+        }
+        if let Some(mut sender) = self.checkout() {
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    self.checkin(sender);
+                    return Ok(resp);
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => {
+                        tracing::debug!(error = %e.error(), "pooled upstream connection closed; reconnecting");
+                        req = unsent;
+                    }
+                    None => return Err(e.into_error().into()),
+                },
+            }
+        }
+        let mut sender = self.connect().await?;
+        let resp = sender.send_request(req).await?;
+        self.checkin(sender);
+        Ok(resp)
+    }
+
+    /// The most recently used idle connection that is ready for a new exchange; closed ones are
+    /// dropped on the way.
+    fn checkout(&self) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|s| !s.is_closed());
+        let at = idle.iter().rposition(|s| s.is_ready())?;
+        Some(idle.swap_remove(at))
+    }
+
+    fn checkin(&self, sender: SendRequest<Full<Bytes>>) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < POOL_MAX_IDLE {
+            idle.push(sender);
+        }
+    }
+
+    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+        let stream = tokio::net::TcpStream::connect(&self.connect_to)
+            .await
+            .with_context(|| format!("connecting to {}", self.connect_to))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = client_http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "upstream connection ended with an error");
+            }
+        });
+        Ok(sender)
     }
 
     /// An IAM query call on behalf of `account`; returns status and body.
@@ -251,6 +316,74 @@ pub async fn detect_flavor(url: &url::Url) -> UpstreamFlavor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A server answering 200 "ok" (with `Connection: close` when `close`); counts connections.
+    async fn counting_server(close: bool) -> (url::Url, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let conns = Arc::new(AtomicUsize::new(0));
+        let counter = conns.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |_req| async move {
+                        let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
+                        if close {
+                            resp.headers_mut().insert(
+                                http::header::CONNECTION,
+                                HeaderValue::from_static("close"),
+                            );
+                        }
+                        Ok::<_, std::convert::Infallible>(resp)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        (url, conns)
+    }
+
+    async fn get_ok(up: &Upstream) {
+        let req = Request::get(up.uri_for(Some(&PathAndQuery::from_static("/x"))).unwrap())
+            .header(http::header::HOST, up.host_header.clone())
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let resp = up.send(req).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            &resp.into_body().collect().await.unwrap().to_bytes()[..],
+            b"ok"
+        );
+    }
+
+    #[tokio::test]
+    async fn pool_reuses_keep_alive_connections() {
+        let (url, conns) = counting_server(false).await;
+        let up = Upstream::new(&url, UpstreamFlavor::Other).unwrap();
+        for _ in 0..5 {
+            get_ok(&up).await;
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn pool_reconnects_when_the_upstream_closes() {
+        let (url, conns) = counting_server(true).await;
+        let up = Upstream::new(&url, UpstreamFlavor::Other).unwrap();
+        for _ in 0..3 {
+            // Right after the answer: the closed connection may still be in the pool.
+            get_ok(&up).await;
+        }
+        assert_eq!(conns.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn uri_building_keeps_base_path() {
