@@ -83,8 +83,16 @@ say "GetRole: OK"
 if [ "${HARNESS_ROUNDTRIP_PROVISIONER:-1}" = 1 ]; then
   say "provisioner apply --endpoint-url $URL"
   export AWS_ACCESS_KEY_ID=$ACCOUNT AWS_SECRET_ACCESS_KEY=test AWS_REGION=${AWS_REGION:-ap-northeast-1}
-  cargo run -q -p provisioner -- apply --config "${HARNESS_ROUNDTRIP_STACK:-examples/stack.toml}" --endpoint-url "$URL" >&2 || die "provisioner apply"
-  cargo run -q -p provisioner -- destroy --config "${HARNESS_ROUNDTRIP_STACK:-examples/stack.toml}" --endpoint-url "$URL" >&2 || die "provisioner destroy"
+  # HARNESS_PROVISIONER_BIN: a provisioner binary already built (CI passes the one from
+  # `cargo build --workspace --all-targets`, which `cargo run -p provisioner` would rebuild with
+  # the provisioner's own feature set).
+  if [ -n "${HARNESS_PROVISIONER_BIN:-}" ]; then
+    provisioner() { "$HARNESS_PROVISIONER_BIN" "$@"; }
+  else
+    provisioner() { cargo run -q -p provisioner -- "$@"; }
+  fi
+  provisioner apply --config "${HARNESS_ROUNDTRIP_STACK:-examples/stack.toml}" --endpoint-url "$URL" >&2 || die "provisioner apply"
+  provisioner destroy --config "${HARNESS_ROUNDTRIP_STACK:-examples/stack.toml}" --endpoint-url "$URL" >&2 || die "provisioner destroy"
   say "provisioner apply + destroy: OK"
 fi
 
