@@ -40,10 +40,10 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     pub container_reps: usize,
     /// Interleaved latency rounds over direct / proxy / proxy+rules / nginx.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 20)]
     pub rounds: usize,
     /// Sequential requests per target per round.
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 1000)]
     pub requests: usize,
     /// Concurrent keep-alive connections of the throughput test.
     #[arg(long, default_value_t = 64)]
@@ -199,6 +199,15 @@ fn run_only(
             let (o50, o99) = p.overhead(&p.proxy);
             let (r50, r99) = p.overhead(&p.proxy_rules);
             let n = p.nginx.as_ref().map(|n| p.overhead(n));
+            let one = p
+                .proxy_1t
+                .as_ref()
+                .map(|t| (p.overhead(t), t.rps, t.cpu_us_per_req));
+            let n1 = p
+                .nginx_1w
+                .as_ref()
+                .map(|t| (p.overhead(t), t.rps, t.cpu_us_per_req));
+            eprintln!("bench: one thread/worker: proxy {one:?}, nginx {n1:?}");
             eprintln!(
                 "bench: overhead p50/p99 us: proxy {o50}/{o99}, proxy+rules {r50}/{r99}, nginx {n:?}; rps: direct {}, proxy {}, proxy+rules {}, nginx {:?}; cpu us/req: upstream {:?}, proxy {:?}, proxy+rules {:?}, nginx {:?}",
                 p.direct.rps,

@@ -84,6 +84,10 @@ pub struct ProxyCost {
     pub proxy_rules: Target,
     pub nginx: Option<Target>,
     pub nginx_error: Option<String>,
+    /// Our proxy on a single-threaded runtime (as inside a `#[tokio::test]`), no rules.
+    pub proxy_1t: Option<Target>,
+    /// nginx with `worker_processes 1`.
+    pub nginx_1w: Option<Target>,
     pub rules: usize,
     pub workers: usize,
     pub connections: usize,
@@ -106,6 +110,68 @@ fn runtime(threads: usize, name: &str) -> anyhow::Result<tokio::runtime::Runtime
         .build()?)
 }
 
+/// Our proxy on a current-thread runtime of its own thread (how it runs inside `#[tokio::test]`).
+struct OwnThreadProxy {
+    handle: ProxyHandle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Thread name of [`OwnThreadProxy`] (not a prefix of the multi-thread proxy's names).
+const ONE_THREAD_NAME: &str = "bench-1t-proxy";
+
+impl OwnThreadProxy {
+    fn start(cfg: ProxyConfig) -> anyhow::Result<OwnThreadProxy> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(ONE_THREAD_NAME.into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(anyhow::Error::from(e)));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match proxy::start(cfg).await {
+                        Ok(h) => {
+                            let _ = tx.send(Ok(h.clone()));
+                            let _ = stop_rx.await;
+                            h.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let handle = rx
+            .recv()
+            .context("the single-threaded proxy's thread died")??;
+        Ok(OwnThreadProxy {
+            handle,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for OwnThreadProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Runs part 2. `nginx` is the executable (or why there is none).
 pub fn run(
     settings: Settings,
@@ -122,19 +188,23 @@ pub fn run(
         UpstreamFlavor::Moto,
     )))?;
     let ruled = proxy_rt.block_on(proxy::start(ProxyConfig::new(
-        upstream_url,
+        upstream_url.clone(),
         UpstreamFlavor::Moto,
     )))?;
+    let one_thread = OwnThreadProxy::start(ProxyConfig::new(upstream_url, UpstreamFlavor::Moto))?;
     let rules = parse_rules(RULES_JSON).context("the bench's rule set")?;
     let rule_count = rules.len();
     ruled.set_rules(rules);
 
-    let (nginx_proc, nginx_error) = match nginx {
-        Ok(exe) => match Nginx::start(exe, nginx_dir, upstream, settings.workers) {
-            Ok(n) => (Some(n), None),
-            Err(e) => (None, Some(format!("{e:#}"))),
+    let (nginx_proc, nginx_1w, nginx_error) = match nginx {
+        Ok(exe) => match (
+            Nginx::start(exe, nginx_dir, upstream, settings.workers),
+            Nginx::start(exe, &nginx_dir.join("one-worker"), upstream, 1),
+        ) {
+            (Ok(n), Ok(n1)) => (Some(n), Some(n1), None),
+            (Err(e), _) | (_, Err(e)) => (None, None, Some(format!("{e:#}"))),
         },
-        Err(why) => (None, Some(why)),
+        Err(why) => (None, None, Some(why)),
     };
 
     let client_rt = tokio::runtime::Builder::new_current_thread()
@@ -153,6 +223,14 @@ pub fn run(
     if let Some(n) = &nginx_proc {
         targets.push(("nginx".into(), n.addr, Probe::ProcessTree(n.pid())));
     }
+    targets.push((
+        "proxy_1t".into(),
+        one_thread.handle.addr(),
+        Probe::Threads(ONE_THREAD_NAME.into()),
+    ));
+    if let Some(n) = &nginx_1w {
+        targets.push(("nginx_1w".into(), n.addr, Probe::ProcessTree(n.pid())));
+    }
 
     // Profiling aid: BENCH_TARGETS=proxy,nginx measures only those (direct is always kept).
     if let Ok(only) = std::env::var("BENCH_TARGETS") {
@@ -166,8 +244,13 @@ pub fn run(
     if targets.iter().any(|t| t.0 == "proxy_rules") {
         check_classification(&ruled, "proxy with rules")?;
     }
+    if targets.iter().any(|t| t.0 == "proxy_1t") {
+        check_classification(&one_thread.handle, "single-threaded proxy")?;
+    }
 
     drop(nginx_proc);
+    drop(nginx_1w);
+    drop(one_thread);
     proxy_rt.block_on(async {
         plain.shutdown().await;
         ruled.shutdown().await;
@@ -185,6 +268,8 @@ pub fn run(
         proxy_rules: take("proxy_rules", &mut measured).unwrap_or_default(),
         nginx: take("nginx", &mut measured),
         nginx_error,
+        proxy_1t: take("proxy_1t", &mut measured),
+        nginx_1w: take("nginx_1w", &mut measured),
         rules: rule_count,
         workers: settings.workers,
         connections: settings.connections,

@@ -59,6 +59,16 @@ pub struct Results {
     pub proxy_cpu_us_per_req: Option<f64>,
     pub proxy_rules_cpu_us_per_req: Option<f64>,
     pub nginx_cpu_us_per_req: Option<f64>,
+    /// The same on one thread: our proxy on a current-thread runtime (as inside a
+    /// `#[tokio::test]`), nginx with `worker_processes 1`.
+    pub proxy_1t_overhead_p50_us: Option<f64>,
+    pub proxy_1t_overhead_p99_us: Option<f64>,
+    pub nginx_1w_overhead_p50_us: Option<f64>,
+    pub nginx_1w_overhead_p99_us: Option<f64>,
+    pub proxy_1t_rps: Option<f64>,
+    pub nginx_1w_rps: Option<f64>,
+    pub proxy_1t_cpu_us_per_req: Option<f64>,
+    pub nginx_1w_cpu_us_per_req: Option<f64>,
     pub moto_process_start_ms: Option<f64>,
     pub moto_process_ready_ms: Option<f64>,
     pub moto_container_start_ms: Option<f64>,
@@ -137,6 +147,14 @@ impl Results {
             proxy_cpu_us_per_req: p.proxy.cpu_us_per_req,
             proxy_rules_cpu_us_per_req: p.proxy_rules.cpu_us_per_req,
             nginx_cpu_us_per_req: p.nginx.as_ref().and_then(|n| n.cpu_us_per_req),
+            proxy_1t_overhead_p50_us: p.proxy_1t.as_ref().map(|t| p.overhead(t).0),
+            proxy_1t_overhead_p99_us: p.proxy_1t.as_ref().map(|t| p.overhead(t).1),
+            nginx_1w_overhead_p50_us: p.nginx_1w.as_ref().map(|t| p.overhead(t).0),
+            nginx_1w_overhead_p99_us: p.nginx_1w.as_ref().map(|t| p.overhead(t).1),
+            proxy_1t_rps: p.proxy_1t.as_ref().map(|t| t.rps),
+            nginx_1w_rps: p.nginx_1w.as_ref().map(|t| t.rps),
+            proxy_1t_cpu_us_per_req: p.proxy_1t.as_ref().and_then(|t| t.cpu_us_per_req),
+            nginx_1w_cpu_us_per_req: p.nginx_1w.as_ref().and_then(|t| t.cpu_us_per_req),
             moto_process_start_ms: st.moto_process.median_ms,
             moto_process_ready_ms: st.moto_process_ready.median_ms,
             moto_container_start_ms: st.moto_container.median_ms,
@@ -287,7 +305,11 @@ impl Results {
             (
                 "proxy_overhead_p50_us".into(),
                 format!("{:.1}", f.proxy_overhead_p50_us),
-                status("proxy_overhead_p50_us"),
+                format!(
+                    "{} — {}",
+                    status("proxy_overhead_p50_us"),
+                    ratio_note(Some(f.proxy_overhead_p50_us), f.nginx_overhead_p50_us)
+                ),
             ),
             (
                 "proxy_overhead_p99_us".into(),
@@ -341,12 +363,44 @@ impl Results {
                 String::new(),
             ),
             (
+                "1 thread: proxy_1t / nginx_1w overhead p50 µs".into(),
+                format!(
+                    "{} / {}",
+                    opt(f.proxy_1t_overhead_p50_us, 1),
+                    opt(f.nginx_1w_overhead_p50_us, 1)
+                ),
+                ratio_note(f.proxy_1t_overhead_p50_us, f.nginx_1w_overhead_p50_us),
+            ),
+            (
+                "1 thread: proxy_1t / nginx_1w overhead p99 µs".into(),
+                format!(
+                    "{} / {}",
+                    opt(f.proxy_1t_overhead_p99_us, 1),
+                    opt(f.nginx_1w_overhead_p99_us, 1)
+                ),
+                String::new(),
+            ),
+            (
+                "1 thread: proxy_1t / nginx_1w req/s".into(),
+                format!("{} / {}", opt(f.proxy_1t_rps, 0), opt(f.nginx_1w_rps, 0)),
+                String::new(),
+            ),
+            (
+                "1 thread: proxy_1t / nginx_1w CPU µs per request".into(),
+                format!(
+                    "{} / {}",
+                    opt(f.proxy_1t_cpu_us_per_req, 1),
+                    opt(f.nginx_1w_cpu_us_per_req, 1)
+                ),
+                String::new(),
+            ),
+            (
                 "moto_process_start_ms".into(),
                 opt(f.moto_process_start_ms, 0),
                 String::new(),
             ),
             (
-                "moto_process_ready_ms (spawn → ready)".into(),
+                "moto_process_ready_ms (spawn → ready + warm-up)".into(),
                 opt(f.moto_process_ready_ms, 0),
                 String::new(),
             ),
@@ -391,6 +445,13 @@ impl Results {
     }
 }
 
+fn ratio_note(ours: Option<f64>, nginx: Option<f64>) -> String {
+    match (ours, nginx) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2} × nginx", a / b),
+        _ => String::new(),
+    }
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -410,7 +471,9 @@ fn bounds(f: &Results, s: &StackResults, p: &ProxyCost) -> String {
          = {:.1} ms; the same calls as measured at the proxy sum to {:.1} ms (moto's writes cost more than \
          ListClusters; median apply call {:.2} ms). Through the proxy a ListClusters takes {:.2} ms. \
          At least one call was in flight during {:.1} ms of the apply; the other {:.1} ms had none outstanding \
-         (SDK, provisioner, scheduling).",
+         (SDK, provisioner, scheduling). moto answers about one call at a time (one Python process, the GIL: \
+         {:.0} ListClusters/s on one connection, {:.0}/s on 8), so parallel calls queue and the serialized bound \
+         {} calls × {:.2} ms = {:.1} ms is the tighter one.",
         f.apply_calls,
         f.critical_path_calls,
         s.critical_path.join(" → "),
@@ -422,6 +485,11 @@ fn bounds(f: &Results, s: &StackResults, p: &ProxyCost) -> String {
         s.emulator_call_via_proxy_ms,
         s.apply_busy_ms,
         f.apply_ms - s.apply_busy_ms,
+        s.emulator_calls_per_sec_1,
+        s.emulator_calls_per_sec_8,
+        f.apply_calls,
+        f.emulator_call_ms,
+        f.apply_calls as f64 * f.emulator_call_ms,
     );
     let mut slow: Vec<(&String, &f64)> = s.apply_call_ms_by_operation.iter().collect();
     slow.sort_by(|a, b| b.1.total_cmp(a.1));
@@ -437,8 +505,14 @@ fn bounds(f: &Results, s: &StackResults, p: &ProxyCost) -> String {
     );
     let _ = writeln!(
         md,
-        "- **no-op plan** ({} read calls, critical path {}): lower bound {:.1} ms.",
-        f.noop_plan_calls, f.noop_plan_critical_path_calls, f.noop_plan_lower_bound_ms
+        "- **no-op plan** ({} read calls, critical path {}): lower bound {:.1} ms; serialized (moto answers one \
+         call at a time) {} × {:.2} = {:.1} ms.",
+        f.noop_plan_calls,
+        f.noop_plan_critical_path_calls,
+        f.noop_plan_lower_bound_ms,
+        f.noop_plan_calls,
+        f.emulator_call_ms,
+        f.noop_plan_calls as f64 * f.emulator_call_ms
     );
     let _ = writeln!(
         md,
@@ -470,8 +544,11 @@ fn bounds(f: &Results, s: &StackResults, p: &ProxyCost) -> String {
     );
     let _ = writeln!(
         md,
-        "- **start-up**: moto's start is Python importing moto and werkzeug binding (readiness polled every 50 ms); \
-         `moto_process_start_ms` also includes locating moto (asking its Python for the version)."
+        "- **start-up**: Python importing moto and werkzeug binding (readiness polled every 50 ms), then the \
+         harness's warm-up calls (one cheap call per service, so the first test does not pay moto's lazy imports); \
+         `moto_process_start_ms` is `emulator::start(Backend::Moto)` (also locates moto), `moto_process_ready_ms` \
+         is the process start alone. Containers add container creation; LocalStack's readiness is its health \
+         endpoint (no ECS/ECR without a token, so no warm-up)."
     );
     md
 }

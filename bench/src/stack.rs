@@ -62,6 +62,10 @@ pub struct StackResults {
     pub apply_call_median_ms: f64,
     pub emulator_call_ms: f64,
     pub emulator_call_via_proxy_ms: f64,
+    /// ListClusters per second direct to the emulator: one connection, then 8 in parallel.
+    /// Equal figures mean the emulator answers one call at a time.
+    pub emulator_calls_per_sec_1: f64,
+    pub emulator_calls_per_sec_8: f64,
 }
 
 fn ms(t: Instant) -> f64 {
@@ -180,6 +184,41 @@ pub async fn list_clusters_ms(
     Ok(median(&samples).unwrap_or(f64::NAN))
 }
 
+/// ListClusters per second with `parallel` connections, `per_conn` calls each.
+pub async fn list_clusters_rate(
+    addr: std::net::SocketAddr,
+    account: &str,
+    parallel: usize,
+    per_conn: usize,
+) -> anyhow::Result<f64> {
+    let template = Template::new(
+        aws_headers(&addr.to_string(), account, "ap-northeast-1", "ListClusters"),
+        Bytes::from_static(b"{}"),
+    )
+    .with_header("x-moto-account-id", account);
+    let mut conns = Vec::new();
+    for _ in 0..parallel {
+        let mut c = Conn::new(addr);
+        c.call_ok(template.request()).await?;
+        conns.push(c);
+    }
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for mut c in conns {
+        let template = template.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..per_conn {
+                c.call_ok(template.request()).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok((parallel * per_conn) as f64 / t.elapsed().as_secs_f64())
+}
+
 fn socket_addr(url: &url::Url) -> anyhow::Result<std::net::SocketAddr> {
     url.socket_addrs(|| None)?
         .into_iter()
@@ -222,6 +261,8 @@ pub async fn run(emulator: Arc<dyn Emulator>, reps: usize) -> anyhow::Result<Sta
     let emulator_call_ms = list_clusters_ms(moto, &probe_env.account_id, 200).await?;
     let emulator_call_via_proxy_ms =
         list_clusters_ms(probe_env.proxy.addr(), &probe_env.account_id, 200).await?;
+    let emulator_calls_per_sec_1 = list_clusters_rate(moto, &probe_env.account_id, 1, 200).await?;
+    let emulator_calls_per_sec_8 = list_clusters_rate(moto, &probe_env.account_id, 8, 25).await?;
     probe_env.proxy.clone().shutdown().await;
 
     let col = |f: &dyn Fn(&Rep) -> f64| -> f64 {
@@ -271,6 +312,8 @@ pub async fn run(emulator: Arc<dyn Emulator>, reps: usize) -> anyhow::Result<Sta
         apply_call_median_ms: round(median(&all_calls).unwrap_or(f64::NAN), 2),
         emulator_call_ms: round(emulator_call_ms, 2),
         emulator_call_via_proxy_ms: round(emulator_call_via_proxy_ms, 2),
+        emulator_calls_per_sec_1: round(emulator_calls_per_sec_1, 0),
+        emulator_calls_per_sec_8: round(emulator_calls_per_sec_8, 0),
         reps: all.into_iter().map(|r| r.rep).collect(),
     })
 }
