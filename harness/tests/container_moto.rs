@@ -254,9 +254,14 @@ async fn containers_of_a_killed_process_are_swept() {
             .await
             .expect("moto container in child");
         println!("CHILD-CONTAINER {}", moto.container().id());
-        // Wait to be killed (bounded, in case the parent died).
-        tokio::time::sleep(Duration::from_secs(120)).await;
-        panic!("child was not killed");
+        // Wait to be killed. Should the parent die first, our stdin (its pipe) closes and the
+        // read returns: the wait ends with the parent either way.
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut sink = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink)
+        })
+        .await;
+        panic!("child was not killed (its parent is gone)");
     }
     let Some(_probe) = start_or_skip().await else {
         return;
@@ -269,6 +274,7 @@ async fn containers_of_a_killed_process_are_swept() {
             "--test-threads=1",
         ])
         .env(CHILD, "1")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

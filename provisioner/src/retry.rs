@@ -468,6 +468,20 @@ impl Retrier {
         self.run(true, f).await
     }
 
+    /// A read that may follow our own create: with `after_create`, "not found" is absorbed as in
+    /// [`Retrier::call_after_create`]; otherwise a single call, its error returned as is.
+    pub async fn read<T, F, Fut>(&self, after_create: bool, mut f: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        if after_create {
+            self.run(true, f).await
+        } else {
+            f().await.map_err(Error::from)
+        }
+    }
+
     async fn run<T, F, Fut>(&self, after_create: bool, mut f: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,

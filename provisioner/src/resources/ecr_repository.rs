@@ -61,11 +61,7 @@ pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option
             .await
             .map_err(aws("DescribeRepositories"))
     };
-    let got = if after_create {
-        ctx.retry.call_after_create(describe).await
-    } else {
-        describe().await.map_err(Error::from)
-    };
+    let got = ctx.retry.read(after_create, describe).await;
     let out = match got {
         Ok(o) => o,
         Err(e) if e.aws_code() == Some(CODE_REPOSITORY_NOT_FOUND) => return Ok(None),

@@ -49,11 +49,7 @@ pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option
             .await
             .map_err(aws("GetRole"))
     };
-    let got = if after_create {
-        ctx.retry.call_after_create(get).await
-    } else {
-        get().await.map_err(Error::from)
-    };
+    let got = ctx.retry.read(after_create, get).await;
     let out = match got {
         Ok(o) => o,
         Err(e) if e.aws_code() == Some(CODE_NO_SUCH_ENTITY) => return Ok(None),
@@ -82,6 +78,9 @@ pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
     }
+    // Independent reads: concurrently, one round trip off apply's critical path.
+    let (attached, inline) =
+        futures::try_join!(attached_policies(ctx, name), inline_policies(ctx, name))?;
     Ok(Some(Observed {
         name: role.role_name().to_owned(),
         arn: role.arn().to_owned(),
@@ -89,8 +88,8 @@ pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option
             .assume_role_policy_document()
             .and_then(normalize_policy),
         tags,
-        attached: attached_policies(ctx, name).await?,
-        inline: inline_policies(ctx, name).await?,
+        attached,
+        inline,
     }))
 }
 
