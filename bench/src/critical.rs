@@ -11,7 +11,7 @@
 //! [`SLACK_MS`]; calls issued together by a `join!` start within microseconds of each other and
 //! last several milliseconds on moto, so they are never mistaken for a chain.
 
-use harness::proxy::JournalEntry;
+use faultproxy::JournalEntry;
 
 /// Tolerance for the journal's 1 ms arrival resolution.
 pub const SLACK_MS: f64 = 1.0;

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use harness::proxy::{self, parse_rules, ProxyConfig, ProxyHandle, UpstreamFlavor};
+use faultproxy::{parse_rules, ProxyConfig, ProxyHandle, UpstreamFlavor};
 use serde::Serialize;
 
 use crate::cpu::Probe;
@@ -138,7 +138,7 @@ impl OwnThreadProxy {
                     }
                 };
                 rt.block_on(async move {
-                    match proxy::start(cfg).await {
+                    match faultproxy::start(cfg).await {
                         Ok(h) => {
                             let _ = tx.send(Ok(h.clone()));
                             let _ = stop_rx.await;
@@ -183,11 +183,11 @@ pub fn run(
     let upstream_url: url::Url = format!("http://{upstream}").parse()?;
 
     let proxy_rt = runtime(settings.workers, "bench-proxy")?;
-    let plain = proxy_rt.block_on(proxy::start(ProxyConfig::new(
+    let plain = proxy_rt.block_on(faultproxy::start(ProxyConfig::new(
         upstream_url.clone(),
         UpstreamFlavor::Moto,
     )))?;
-    let ruled = proxy_rt.block_on(proxy::start(ProxyConfig::new(
+    let ruled = proxy_rt.block_on(faultproxy::start(ProxyConfig::new(
         upstream_url.clone(),
         UpstreamFlavor::Moto,
     )))?;

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
+use faultproxy::JournalEntry;
 use harness::emulator::Emulator;
 use harness::env::TestEnv;
-use harness::proxy::JournalEntry;
 use provisioner::{ApplyOptions, Clients, DestroyOptions, Progress, RetryPolicy, Stack, StackSpec};
 use serde::Serialize;
 

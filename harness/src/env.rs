@@ -29,7 +29,7 @@ pub use network::{default_network, Network};
 
 use crate::accounts;
 use crate::emulator::{self, Emulator, EmulatorError};
-use crate::proxy::{self, Preset, ProxyConfig, ProxyHandle};
+use faultproxy::{Preset, ProxyConfig, ProxyHandle};
 
 /// The region tests use (the tutorial's).
 pub const DEFAULT_REGION: &str = "ap-northeast-1";
@@ -85,7 +85,7 @@ impl TestEnv {
             .map(|p| Preset::parse(p).map_err(|e| anyhow!("proxy preset {p:?}: {e}")))
             .collect::<anyhow::Result<Vec<Preset>>>()?;
         let endpoint = emulator.endpoint();
-        let proxy = proxy::start(ProxyConfig {
+        let proxy = faultproxy::start(ProxyConfig {
             upstream: endpoint.url.clone(),
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             flavor: endpoint.flavor,

@@ -1,6 +1,7 @@
+//! The test harness: AWS emulator backends, isolated accounts, `TestEnv` for tests, and the
+//! `harness up` / `harness repro` commands. The fault proxy itself is the `faultproxy` crate.
 pub mod accounts;
 pub mod emulator;
 pub mod env;
-pub mod proxy;
 pub mod repro;
 pub mod up;

@@ -13,8 +13,8 @@ use clap::Args;
 use crate::accounts;
 use crate::emulator::{self, Backend};
 use crate::env::{DEFAULT_REGION, TEST_SECRET_KEY};
-use crate::proxy::cli::wait_for_shutdown_signal;
-use crate::proxy::{self, Preset, ProxyConfig};
+use faultproxy::cli::wait_for_shutdown_signal;
+use faultproxy::{Preset, ProxyConfig};
 
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
@@ -43,7 +43,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         cfg = cfg.with_seed(seed);
     }
-    let proxy = proxy::start(cfg).await?;
+    let proxy = faultproxy::start(cfg).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "AWS_ENDPOINT_URL={}", proxy.url())?;

@@ -5,10 +5,10 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use faultproxy::UpstreamFlavor;
 use harness::emulator::external::{validate_url, External};
 use harness::emulator::moto_process::{MotoOptions, MotoProcess};
 use harness::emulator::{Backend, Emulator, EmulatorError};
-use harness::proxy::UpstreamFlavor;
 
 #[test]
 fn urls_are_validated() {

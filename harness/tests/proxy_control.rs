@@ -3,7 +3,7 @@
 
 mod proxy_support;
 
-use harness::proxy::{parse_rules, Rule};
+use faultproxy::{parse_rules, Rule};
 use proxy_support::*;
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");
@@ -173,7 +173,7 @@ async fn presets_journal_and_reset() {
     )
     .await;
     assert_eq!(s, 200);
-    let entries: Vec<harness::proxy::JournalEntry> = serde_json::from_str(&body).unwrap();
+    let entries: Vec<faultproxy::JournalEntry> = serde_json::from_str(&body).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].account.as_deref(), Some(a.as_str()));
     assert_eq!(entries[0].operation.as_deref(), Some("ListClusters"));
@@ -192,7 +192,7 @@ async fn presets_journal_and_reset() {
     }
     let (_, all) = raw(addr, "GET", "/_harness/journal", &[], b"").await;
     assert_eq!(
-        serde_json::from_str::<Vec<harness::proxy::JournalEntry>>(&all)
+        serde_json::from_str::<Vec<faultproxy::JournalEntry>>(&all)
             .unwrap()
             .len(),
         2

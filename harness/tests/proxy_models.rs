@@ -11,8 +11,8 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_iam::types::DeletionTaskStatusType;
 use aws_types::SdkConfig;
-use harness::proxy::models::iam_propagation::PRINCIPAL_NOT_FOUND;
-use harness::proxy::models::service_linked_role::{
+use faultproxy::models::iam_propagation::PRINCIPAL_NOT_FOUND;
+use faultproxy::models::service_linked_role::{
     NAME_TAKEN, POLICY_ARN, ROLE_NAME, ROLE_PATH, UNABLE_TO_ASSUME,
 };
 use proxy_support::*;

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use harness::proxy::MAX_REQUEST_BODY;
+use faultproxy::MAX_REQUEST_BODY;
 use proxy_support::*;
 
 async fn send_and_close(addr: std::net::SocketAddr, bytes: &[u8]) {
@@ -22,7 +22,7 @@ async fn send_and_close(addr: std::net::SocketAddr, bytes: &[u8]) {
     let _ = tokio::time::timeout(Duration::from_millis(150), s.read(&mut buf)).await;
 }
 
-async fn assert_still_serving(proxy: &harness::proxy::ProxyHandle) {
+async fn assert_still_serving(proxy: &faultproxy::ProxyHandle) {
     let (s, _) = raw(proxy.addr(), "GET", "/_harness/health", &[], b"").await;
     assert_eq!(s, 200);
     let ecs = aws_sdk_ecs::Client::new(&sdk(proxy, &fresh_account()).await);
@@ -131,7 +131,7 @@ async fn journal_never_contains_credentials() {
         .role_name("AWSServiceRoleForECS")
         .send()
         .await;
-    proxy.add_rules(vec![harness::proxy::Rule::named("t")
+    proxy.add_rules(vec![faultproxy::Rule::named("t")
         .for_service("iam")
         .with_throttle()]);
     let _ = iam.list_roles().send().await;
@@ -160,7 +160,7 @@ async fn journal_never_contains_credentials() {
 
     let (_, over_http) = raw(proxy.addr(), "GET", "/_harness/journal", &[], b"").await;
     let in_process = format!("{:?}", proxy.journal());
-    let journal: Vec<harness::proxy::JournalEntry> = serde_json::from_str(&over_http).unwrap();
+    let journal: Vec<faultproxy::JournalEntry> = serde_json::from_str(&over_http).unwrap();
     assert!(journal.len() >= 5, "{journal:#?}");
     assert!(journal
         .iter()

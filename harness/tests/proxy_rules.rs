@@ -6,7 +6,7 @@ mod proxy_support;
 use std::time::Duration;
 
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-use harness::proxy::{ProxyHandle, Rule};
+use faultproxy::{ProxyHandle, Rule};
 use proxy_support::*;
 
 fn statuses(proxy: &ProxyHandle, account: &str) -> Vec<Option<u16>> {

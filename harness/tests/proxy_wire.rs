@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::operation::create_service::CreateServiceError;
-use harness::proxy::models::service_linked_role::UNABLE_TO_ASSUME;
-use harness::proxy::Rule;
+use faultproxy::models::service_linked_role::UNABLE_TO_ASSUME;
+use faultproxy::Rule;
 use proxy_support::*;
 
 #[tokio::test]

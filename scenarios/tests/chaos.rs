@@ -13,8 +13,8 @@
 
 use std::collections::BTreeMap;
 
+use faultproxy::{JournalEntry, Preset};
 use harness::env::{test_env_or_skip, TestEnv};
-use harness::proxy::{JournalEntry, Preset};
 use provisioner::SlrMode;
 use rstest::rstest;
 

@@ -9,9 +9,9 @@
 
 use std::io::Write;
 
+use faultproxy::Rule;
 use futures::StreamExt;
 use harness::env::{test_env_or_skip, TestEnv};
-use harness::proxy::Rule;
 use provisioner::SlrMode;
 use rstest::rstest;
 

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the fault-injecting proxy alone in front of a running emulator.
-    Proxy(harness::proxy::cli::ProxyArgs),
+    Proxy(faultproxy::cli::ProxyArgs),
     /// Start an emulator and the fault proxy in front of it; serve until Ctrl-C.
     Up(harness::up::UpArgs),
     /// Reproduce the first-apply failure of a fresh account, then show retry and `ensure` fix it.
@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
         )
         .init();
     let result = match cli.command {
-        Command::Proxy(args) => harness::proxy::cli::run(args).await,
+        Command::Proxy(args) => faultproxy::cli::run(args).await,
         Command::Up(args) => harness::up::run(args).await,
         Command::Repro(args) => harness::repro::run(args).await,
     };

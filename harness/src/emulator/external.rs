@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::readiness::{self, POLL_INTERVAL};
 use super::{Backend, Emulator, EmulatorError, Endpoint};
-use crate::proxy::UpstreamFlavor;
+use faultproxy::UpstreamFlavor;
 
 /// Deadline for an external endpoint to answer when `HARNESS_READY_TIMEOUT` is not set.
 pub const DEFAULT_EXTERNAL_TIMEOUT: Duration = Duration::from_secs(10);

@@ -26,7 +26,7 @@ use testcontainers_modules::localstack::{LocalStack, LocalStackPro};
 
 use super::container::{self, ContainerSpec, ImageRef, RunningContainer};
 use super::{Backend, Emulator, EmulatorError, Endpoint};
-use crate::proxy::UpstreamFlavor;
+use faultproxy::UpstreamFlavor;
 
 /// Environment variable naming the image (`name[:tag]`).
 pub const IMAGE_ENV: &str = "HARNESS_LOCALSTACK_IMAGE";

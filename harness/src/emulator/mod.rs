@@ -32,7 +32,7 @@ use std::sync::{Arc, Once};
 pub use child::SupervisedChild;
 pub use error::EmulatorError;
 
-use crate::proxy::UpstreamFlavor;
+use faultproxy::UpstreamFlavor;
 
 /// Which emulator to run. Chosen with `HARNESS_BACKEND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

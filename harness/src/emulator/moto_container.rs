@@ -15,7 +15,7 @@ use testcontainers::GenericImage;
 
 use super::container::{self, ContainerSpec, ImageRef, RunningContainer};
 use super::{readiness, Backend, Emulator, EmulatorError, Endpoint};
-use crate::proxy::UpstreamFlavor;
+use faultproxy::UpstreamFlavor;
 
 /// Environment variable naming the image (`name[:tag]`).
 pub const IMAGE_ENV: &str = "HARNESS_MOTO_IMAGE";

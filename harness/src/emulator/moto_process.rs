@@ -23,7 +23,7 @@ use super::child::SupervisedChild;
 use super::moto_bootstrap::{python_package_version, tail, Bootstrap};
 use super::readiness::{self, DEFAULT_READY_TIMEOUT, POLL_INTERVAL};
 use super::{paths, say, Backend, Emulator, EmulatorError, Endpoint};
-use crate::proxy::UpstreamFlavor;
+use faultproxy::UpstreamFlavor;
 
 /// Environment given to every moto process: AWS managed policies exist only with this.
 pub const MOTO_ENV: &[(&str, &str)] = &[

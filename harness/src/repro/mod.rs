@@ -21,7 +21,7 @@ use clap::Args;
 
 use crate::emulator::{self, Backend, Emulator};
 use crate::env::TestEnv;
-use crate::proxy::JournalEntry;
+use faultproxy::JournalEntry;
 use provisioner::{
     ApplyOptions, ApplyReport, Clients, DestroyOptions, Progress, RetryPolicy, SlrMode, Stack,
 };

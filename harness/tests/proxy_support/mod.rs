@@ -13,8 +13,8 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::Credentials;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
+use faultproxy::{Preset, ProxyConfig, ProxyHandle, UpstreamFlavor};
 use harness::emulator::{self, Backend, Emulator};
-use harness::proxy::{self, Preset, ProxyConfig, ProxyHandle, UpstreamFlavor};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const REGION: &str = "ap-northeast-1";
@@ -58,7 +58,7 @@ pub fn fresh_account() -> String {
 pub async fn proxy_with(presets: &[&str]) -> ProxyHandle {
     let mut cfg = ProxyConfig::new(moto_url().await, UpstreamFlavor::Moto);
     cfg.presets = presets.iter().map(|p| Preset::parse(p).unwrap()).collect();
-    proxy::start(cfg).await.expect("proxy starts")
+    faultproxy::start(cfg).await.expect("proxy starts")
 }
 
 /// A proxy whose upstream does not exist (for faults that answer before forwarding).
@@ -67,7 +67,7 @@ pub async fn proxy_without_upstream() -> ProxyHandle {
         format!("http://127.0.0.1:{}", free_port()).parse().unwrap(),
         UpstreamFlavor::Moto,
     );
-    proxy::start(cfg).await.expect("proxy starts")
+    faultproxy::start(cfg).await.expect("proxy starts")
 }
 
 /// SDK config for `account` through `proxy`, no SDK retries (each call is one request).

@@ -8,8 +8,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
+use faultproxy::JournalEntry;
 use harness::env::TestEnv;
-use harness::proxy::JournalEntry;
 use provisioner::{
     ApplyOptions, ApplyReport, DestroyOptions, DestroyReport, Error, Names, Outputs, Plan,
     Progress, RetryPolicy, SlrMode, Stack, StackSpec,

@@ -3,7 +3,7 @@
 //! SDKs retry with backoff.
 
 use super::{Fault, FaultAction, FaultContext};
-use crate::proxy::wire::throttling_error;
+use crate::wire::throttling_error;
 
 #[derive(Debug)]
 pub struct ThrottleFault {

@@ -1,7 +1,7 @@
 //! `error`: answer with a fixed AWS error (status, code, message) instead of forwarding.
 
 use super::{Fault, FaultAction, FaultContext};
-use crate::proxy::wire::AwsError;
+use crate::wire::AwsError;
 
 #[derive(Debug)]
 pub struct ErrorFault {

@@ -15,8 +15,8 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::{Model, ModelAnswer, ModelCx, ModelSettings};
-use crate::proxy::classify::{form_param, RequestInfo};
-use crate::proxy::wire::AwsError;
+use crate::classify::{form_param, RequestInfo};
+use crate::wire::AwsError;
 
 /// ECR's error text (verbatim).
 pub const PRINCIPAL_NOT_FOUND: &str =

@@ -10,7 +10,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use harness::proxy::{self, Preset, ProxyConfig, Rule, UpstreamFlavor};
+//! use faultproxy::{self as proxy, Preset, ProxyConfig, Rule, UpstreamFlavor};
 //! let mut cfg = ProxyConfig::new("http://127.0.0.1:5000".parse()?, UpstreamFlavor::Moto);
 //! cfg.presets.push(Preset::parse("slr-delay=5s")?);
 //! let proxy = proxy::start(cfg).await?;
@@ -20,6 +20,7 @@
 //! ```
 
 pub mod classify;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod control;
 pub mod faults;

@@ -21,9 +21,9 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings};
-use crate::proxy::classify::{form_param, RequestInfo};
-use crate::proxy::upstream::Upstream;
-use crate::proxy::wire::{self, xml_escape, AwsError};
+use crate::classify::{form_param, RequestInfo};
+use crate::upstream::Upstream;
+use crate::wire::{self, xml_escape, AwsError};
 
 pub const ROLE_NAME: &str = "AWSServiceRoleForECS";
 pub const ROLE_PATH: &str = "/aws-service-role/ecs.amazonaws.com/";
