@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Layout rules the workspace keeps (run by .ci/run; `python3 scripts/check-layout.py`).
+
+1. Every Rust source file starts with a `//!` comment saying why it exists.
+2. No source file is over 600 lines.
+3. No non-test function is over 100 lines (tests: files under tests/ and `#[cfg(test)]` modules).
+4. No import cycle between modules of a crate (a uses b, b uses a, or longer), not counting a
+   module and its own ancestors (a child using `super::Trait` that its parent registers is the
+   normal shape of a Rust module tree).
+
+Heuristic on purpose (no Rust parser): it reads `use crate::..`/`use super::..` lines and brace
+depth. Prints every violation with file:line and exits 1 if there is any.
+"""
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CRATES = ["faultproxy", "provisioner", "harness", "scenarios", "bench"]
+MAX_FILE_LINES = 600
+MAX_FN_LINES = 100
+
+FN_RE = re.compile(r"^\s*(pub(\([^)]*\))?\s+)?(const\s+)?(async\s+)?(unsafe\s+)?fn\s+(\w+)")
+USE_RE = re.compile(r"^\s*(pub(\([^)]*\))?\s+)?use\s+(crate|super|self)((::\w+)*)")
+
+
+def rust_files(crate):
+    for base, dirs, files in os.walk(os.path.join(ROOT, crate)):
+        dirs[:] = [d for d in dirs if d != "target"]
+        for f in sorted(files):
+            if f.endswith(".rs"):
+                yield os.path.join(base, f)
+
+
+def module_path(crate_dir, path):
+    """src/a/b.rs -> ['a','b']; src/a/mod.rs -> ['a']; src/lib.rs -> []."""
+    rel = os.path.relpath(path, os.path.join(crate_dir, "src"))
+    parts = rel[:-3].split(os.sep)
+    if parts[-1] in ("mod", "lib", "main"):
+        parts = parts[:-1]
+    return parts
+
+
+def check_functions(path, lines, problems, is_test_file):
+    depth = 0
+    test_depth = None  # brace depth at which a #[cfg(test)] module opened
+    pending_test = False
+    open_fns = []  # (name, start line, depth before its body)
+    for i, line in enumerate(lines, 1):
+        code = line.split("//")[0]
+        if "#[cfg(test)]" in code:
+            pending_test = True
+        m = FN_RE.match(code)
+        if m and "{" in code[m.end():] + "{" and not code.rstrip().endswith(";"):
+            open_fns.append((m.group(6), i, depth))
+        opens, closes = code.count("{"), code.count("}")
+        if pending_test and opens:
+            test_depth = depth
+            pending_test = False
+        depth += opens - closes
+        while open_fns and depth <= open_fns[-1][2] and (opens or closes):
+            name, start, _ = open_fns.pop()
+            length = i - start + 1
+            in_test = is_test_file or test_depth is not None
+            if length > MAX_FN_LINES and not in_test:
+                problems.append(f"{path}:{start}: fn {name} is {length} lines (max {MAX_FN_LINES})")
+        if test_depth is not None and depth <= test_depth:
+            test_depth = None
+
+
+def main():
+    problems = []
+    for crate in CRATES:
+        crate_dir = os.path.join(ROOT, crate)
+        if not os.path.isdir(crate_dir):
+            continue
+        edges = {}
+        for path in rust_files(crate):
+            rel = os.path.relpath(path, ROOT)
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+            first = next((l for l in lines if l.strip()), "")
+            if not first.startswith("//!"):
+                problems.append(f"{rel}:1: does not start with a //! comment saying why it exists")
+            if len(lines) > MAX_FILE_LINES:
+                problems.append(f"{rel}: {len(lines)} lines (max {MAX_FILE_LINES})")
+            is_test_file = f"{os.sep}tests{os.sep}" in rel or f"{os.sep}benches{os.sep}" in rel
+            check_functions(rel, lines, problems, is_test_file)
+            if is_test_file or f"{os.sep}src{os.sep}" not in os.sep + rel:
+                continue
+            me = tuple(module_path(crate_dir, path))
+            for line in lines:
+                if "#[cfg(test)]" in line:
+                    break
+                m = USE_RE.match(line)
+                if not m:
+                    continue
+                head, rest = m.group(3), [p for p in m.group(4).split("::") if p]
+                if head == "crate":
+                    target = tuple(rest)
+                elif head == "super":
+                    base = list(me[:-1]) if not path.endswith("mod.rs") else list(me[:-1])
+                    while rest and rest[0] == "super":
+                        base, rest = base[:-1], rest[1:]
+                    target = tuple(base + rest)
+                else:
+                    target = tuple(list(me) + rest)
+                edges.setdefault(me, set()).add(target)
+        # Resolve each target to the longest existing module prefix.
+        modules = set(edges) | {tuple(module_path(crate_dir, p)) for p in rust_files(crate) if f"{os.sep}src{os.sep}" in p}
+        graph = {}
+        for a, targets in edges.items():
+            for t in targets:
+                while t and t not in modules:
+                    t = t[:-1]
+                if t == a or a[: len(t)] == t or t[: len(a)] == a:
+                    continue  # self, an ancestor, or a descendant
+                graph.setdefault(a, set()).add(t)
+        # Cycle search (iterative DFS, report each cycle once).
+        seen_cycles = set()
+        for start in sorted(graph):
+            stack = [(start, [start])]
+            while stack:
+                node, trail = stack.pop()
+                for nxt in sorted(graph.get(node, ())):
+                    if nxt == start:
+                        cyc = trail
+                        key = frozenset(cyc)
+                        if key not in seen_cycles:
+                            seen_cycles.add(key)
+                            names = " -> ".join("::".join(m) or "crate" for m in cyc + [start])
+                            problems.append(f"{crate}: import cycle {names}")
+                    elif nxt not in trail and len(trail) < 6:
+                        stack.append((nxt, trail + [nxt]))
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"check-layout: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("check-layout: ok (headers, file and function sizes, import cycles)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
