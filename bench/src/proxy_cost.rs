@@ -172,6 +172,44 @@ impl Drop for OwnThreadProxy {
     }
 }
 
+/// What part 2 measures, each with the threads or processes whose CPU it counts: the upstream
+/// directly, the proxy without and with rules, nginx, and the one-thread proxy and one-worker nginx.
+/// `BENCH_TARGETS=proxy,nginx` (a profiling aid) keeps only those (direct is always kept).
+fn targets(
+    upstream: SocketAddr,
+    [plain, ruled, one_thread]: [SocketAddr; 3],
+    nginx_proc: Option<&Nginx>,
+    nginx_1w: Option<&Nginx>,
+) -> Vec<(String, SocketAddr, Probe)> {
+    let proxy_threads = Probe::Threads("bench-proxy".into());
+    let mut targets: Vec<(String, SocketAddr, Probe)> = vec![
+        (
+            "direct".into(),
+            upstream,
+            Probe::Threads("bench-upstream".into()),
+        ),
+        ("proxy".into(), plain, proxy_threads.clone()),
+        ("proxy_rules".into(), ruled, proxy_threads),
+    ];
+    if let Some(n) = nginx_proc {
+        targets.push(("nginx".into(), n.addr, Probe::ProcessTree(n.pid())));
+    }
+    targets.push((
+        "proxy_1t".into(),
+        one_thread,
+        Probe::Threads(ONE_THREAD_NAME.into()),
+    ));
+    if let Some(n) = nginx_1w {
+        targets.push(("nginx_1w".into(), n.addr, Probe::ProcessTree(n.pid())));
+    }
+
+    if let Ok(only) = std::env::var("BENCH_TARGETS") {
+        let keep: Vec<&str> = only.split(',').map(str::trim).collect();
+        targets.retain(|(name, _, _)| name == "direct" || keep.contains(&name.as_str()));
+    }
+    targets
+}
+
 /// Runs part 2. `nginx` is the executable (or why there is none).
 pub fn run(
     settings: Settings,
@@ -210,33 +248,12 @@ pub fn run(
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let proxy_threads = Probe::Threads("bench-proxy".into());
-    let mut targets: Vec<(String, SocketAddr, Probe)> = vec![
-        (
-            "direct".into(),
-            upstream,
-            Probe::Threads("bench-upstream".into()),
-        ),
-        ("proxy".into(), plain.addr(), proxy_threads.clone()),
-        ("proxy_rules".into(), ruled.addr(), proxy_threads),
-    ];
-    if let Some(n) = &nginx_proc {
-        targets.push(("nginx".into(), n.addr, Probe::ProcessTree(n.pid())));
-    }
-    targets.push((
-        "proxy_1t".into(),
-        one_thread.handle.addr(),
-        Probe::Threads(ONE_THREAD_NAME.into()),
-    ));
-    if let Some(n) = &nginx_1w {
-        targets.push(("nginx_1w".into(), n.addr, Probe::ProcessTree(n.pid())));
-    }
-
-    // Profiling aid: BENCH_TARGETS=proxy,nginx measures only those (direct is always kept).
-    if let Ok(only) = std::env::var("BENCH_TARGETS") {
-        let keep: Vec<&str> = only.split(',').map(str::trim).collect();
-        targets.retain(|(name, _, _)| name == "direct" || keep.contains(&name.as_str()));
-    }
+    let targets = targets(
+        upstream,
+        [plain.addr(), ruled.addr(), one_thread.handle.addr()],
+        nginx_proc.as_ref(),
+        nginx_1w.as_ref(),
+    );
     let result = client_rt.block_on(measure(&settings, &targets));
     if targets.iter().any(|t| t.0 == "proxy") {
         check_classification(&plain, "proxy")?;

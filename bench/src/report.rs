@@ -243,12 +243,44 @@ impl Results {
                 })
                 .unwrap_or_default()
         };
-        let opt = |v: Option<f64>, digits: usize| match v {
-            Some(x) => format!("{x:.digits$}"),
-            None => "null".into(),
-        };
         let f = self;
-        let mut rows: Vec<(String, String, String)> = vec![
+        let mut rows = self.stack_rows(&status);
+        rows.extend(self.proxy_rows(&status));
+        rows.extend(self.one_thread_rows());
+        rows.extend(self.startup_rows());
+        for r in &mut rows {
+            if r.1 == "null" {
+                let key = r.0.split(' ').next().unwrap_or_default();
+                if let Some(why) = f.null_reasons.get(key) {
+                    r.2 = format!("null: {}", truncate(why, 140));
+                }
+            }
+        }
+        let mut md = String::new();
+        let _ = writeln!(md, "# Bench results\n");
+        let _ = writeln!(
+            md,
+            "{} cores · {} · moto {} · nginx {} · proxy/nginx workers {} · {}\n",
+            f.facts.cores,
+            f.facts.rustc_version.as_deref().unwrap_or("rustc ?"),
+            f.facts.moto_version.as_deref().unwrap_or("?"),
+            f.facts.nginx_version.as_deref().unwrap_or("?"),
+            f.facts.proxy_workers,
+            f.facts.timestamp
+        );
+        let _ = writeln!(md, "| metric | value | target / note |");
+        let _ = writeln!(md, "|---|---:|---|");
+        for (k, v, t) in rows {
+            let _ = writeln!(md, "| {k} | {v} | {t} |");
+        }
+        md.push_str(&bounds(f, s, p));
+        md
+    }
+
+    /// Rows of the markdown table: apply / plan / destroy figures and their call counts.
+    fn stack_rows(&self, status: &dyn Fn(&str) -> String) -> Vec<Row> {
+        let f = self;
+        vec![
             (
                 "apply_ms".into(),
                 format!("{:.1}", f.apply_ms),
@@ -297,6 +329,13 @@ impl Results {
                 f.destroy_calls.to_string(),
                 String::new(),
             ),
+        ]
+    }
+
+    /// Rows of the markdown table: the proxy next to nginx: latency, throughput, CPU.
+    fn proxy_rows(&self, status: &dyn Fn(&str) -> String) -> Vec<Row> {
+        let f = self;
+        vec![
             (
                 "direct_p50_us / p99".into(),
                 format!("{:.1} / {:.1}", f.direct_p50_us, f.direct_p99_us),
@@ -362,6 +401,13 @@ impl Results {
                 ),
                 String::new(),
             ),
+        ]
+    }
+
+    /// Rows of the markdown table: the one-thread proxy next to one-worker nginx.
+    fn one_thread_rows(&self) -> Vec<Row> {
+        let f = self;
+        vec![
             (
                 "1 thread: proxy_1t / nginx_1w overhead p50 µs".into(),
                 format!(
@@ -394,6 +440,13 @@ impl Results {
                 ),
                 String::new(),
             ),
+        ]
+    }
+
+    /// Rows of the markdown table: emulator start-up times.
+    fn startup_rows(&self) -> Vec<Row> {
+        let f = self;
+        vec![
             (
                 "moto_process_start_ms".into(),
                 opt(f.moto_process_start_ms, 0),
@@ -414,34 +467,18 @@ impl Results {
                 opt(f.localstack_container_start_ms, 0),
                 String::new(),
             ),
-        ];
-        for r in &mut rows {
-            if r.1 == "null" {
-                let key = r.0.split(' ').next().unwrap_or_default();
-                if let Some(why) = f.null_reasons.get(key) {
-                    r.2 = format!("null: {}", truncate(why, 140));
-                }
-            }
-        }
-        let mut md = String::new();
-        let _ = writeln!(md, "# Bench results\n");
-        let _ = writeln!(
-            md,
-            "{} cores · {} · moto {} · nginx {} · proxy/nginx workers {} · {}\n",
-            f.facts.cores,
-            f.facts.rustc_version.as_deref().unwrap_or("rustc ?"),
-            f.facts.moto_version.as_deref().unwrap_or("?"),
-            f.facts.nginx_version.as_deref().unwrap_or("?"),
-            f.facts.proxy_workers,
-            f.facts.timestamp
-        );
-        let _ = writeln!(md, "| metric | value | target / note |");
-        let _ = writeln!(md, "|---|---:|---|");
-        for (k, v, t) in rows {
-            let _ = writeln!(md, "| {k} | {v} | {t} |");
-        }
-        md.push_str(&bounds(f, s, p));
-        md
+        ]
+    }
+}
+
+/// One markdown row: metric, value, target or note.
+type Row = (String, String, String);
+
+/// A figure that may be missing (`null` in results.json).
+fn opt(v: Option<f64>, digits: usize) -> String {
+    match v {
+        Some(x) => format!("{x:.digits$}"),
+        None => "null".into(),
     }
 }
 
