@@ -7,7 +7,7 @@
 #
 # Images (tags overridable):
 #   harness-moto:5.2.5          Debian bookworm rootfs (debootstrap) + venv with moto[server]==5.2.5
-#   harness-proxy:local         harness-moto + the `harness` binary built here (`harness proxy`)
+#   harness-proxy:local         harness-moto + the `faultproxy` binary built here
 #   harness-localstack:4.13.1   Debian bookworm rootfs + localstack-core 4.13.1 (community, no token)
 #
 # Idempotent: an image whose tag exists is not rebuilt (the proxy image is rebuilt only when the
@@ -25,7 +25,7 @@ LOCALSTACK_TAG=${HARNESS_LOCALSTACK_LOCAL_TAG:-harness-localstack:${LOCALSTACK_V
 SUITE=bookworm
 CACHE=${HARNESS_IMAGE_CACHE:-${ROOT}/target/image-cache}
 PROXY_PROFILE=${HARNESS_PROXY_PROFILE:-dev}   # dev shares the test build's artifacts; release is smaller
-# HARNESS_PROXY_BINARY=/path/to/harness uses that binary instead of building one.
+# HARNESS_PROXY_BINARY=/path/to/faultproxy uses that binary instead of building one.
 REBUILD=${HARNESS_IMAGES_REBUILD:-0}
 
 say() { printf '[build-images] %s\n' "$*" >&2; }
@@ -205,35 +205,35 @@ build_proxy() {
   t0=$(now)
   if [ -n "${HARNESS_PROXY_BINARY:-}" ]; then
     bin=$HARNESS_PROXY_BINARY
-    say "using the harness binary $bin (HARNESS_PROXY_BINARY)"
+    say "using the faultproxy binary $bin (HARNESS_PROXY_BINARY)"
   else
-    command -v cargo >/dev/null 2>&1 || die "cargo not found: the proxy image contains the harness binary built here (or set HARNESS_PROXY_BINARY)"
-    say "cargo build -p harness --bin harness --profile $PROXY_PROFILE"
-    (cd "$ROOT" && cargo build -p harness --bin harness --profile "$PROXY_PROFILE") ||
-      die "cargo build of the harness binary failed"
+    command -v cargo >/dev/null 2>&1 || die "cargo not found: the proxy image contains the faultproxy binary built here (or set HARNESS_PROXY_BINARY)"
+    say "cargo build -p faultproxy --bin faultproxy --profile $PROXY_PROFILE"
+    (cd "$ROOT" && cargo build -p faultproxy --bin faultproxy --profile "$PROXY_PROFILE") ||
+      die "cargo build of the faultproxy binary failed"
     local profdir=$PROXY_PROFILE
     [ "$profdir" = dev ] && profdir=debug
-    bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profdir/harness"
+    bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profdir/faultproxy"
   fi
-  [ -x "$bin" ] || die "expected the harness binary at $bin"
+  [ -x "$bin" ] || die "expected the faultproxy binary at $bin"
   # The image is Debian bookworm (glibc 2.36): a binary linked on a newer glibc will not run.
   local needs
   needs=$(objdump -T "$bin" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 || true)
   if [ -n "$needs" ] && [ "$(printf '%s\nGLIBC_2.36\n' "$needs" | sort -V | tail -1)" != GLIBC_2.36 ]; then
-    die "the harness binary needs $needs but the image has glibc 2.36 (Debian bookworm): build it on bookworm or an older glibc"
+    die "the faultproxy binary needs $needs but the image has glibc 2.36 (Debian bookworm): build it on bookworm or an older glibc"
   fi
   sum=$(sha256sum "$bin" | cut -c1-64)
   current=$(docker image inspect -f '{{ index .Config.Labels "harness.binary.sha256" }}' "$PROXY_TAG" 2>/dev/null || true)
   if [ "$current" = "$sum" ] && [ "$REBUILD" != 1 ]; then
-    say "$PROXY_TAG: exists with this harness binary (sha256 ${sum:0:12}), skipping"
+    say "$PROXY_TAG: exists with this faultproxy binary (sha256 ${sum:0:12}), skipping"
     return
   fi
   ctx=$(mktemp -d)
-  cp "$bin" "$ctx/harness"
-  strip "$ctx/harness" 2>/dev/null || true
+  cp "$bin" "$ctx/faultproxy"
+  strip "$ctx/faultproxy" 2>/dev/null || true
   cp "$ROOT/images/proxy/entrypoint.sh" "$ctx/entrypoint.sh"
   cp "$ROOT/images/proxy/Dockerfile.local" "$ctx/Dockerfile"
-  say "docker build $PROXY_TAG (FROM $MOTO_TAG, local; context: harness binary + entrypoint only)"
+  say "docker build $PROXY_TAG (FROM $MOTO_TAG, local; context: faultproxy binary + entrypoint only)"
   if ! DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build --pull=false -q \
     --build-arg "BASE=$MOTO_TAG" --label "harness.binary.sha256=$sum" -t "$PROXY_TAG" "$ctx" >/dev/null; then
     rm -rf "$ctx"

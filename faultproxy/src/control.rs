@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::presets::{Preset, ACCEPTED_FORMS};
 use super::rules::parse_rules;
-use super::server::Shared;
+use super::state::Shared;
 
 pub(crate) const PREFIX: &str = "/_harness/";
 const MAX_CONTROL_BODY: usize = 1024 * 1024;

@@ -29,6 +29,7 @@ pub mod models;
 pub mod presets;
 pub mod rules;
 mod server;
+mod state;
 mod upstream;
 pub mod wire;
 
@@ -87,7 +88,7 @@ pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
         .await
         .with_context(|| format!("proxy cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let shared = Arc::new(server::Shared::new(upstream, cfg.presets));
+    let shared = Arc::new(state::Shared::new(upstream, cfg.presets));
     let (shutdown, rx) = watch::channel(false);
     let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
     tracing::debug!(%addr, upstream = %cfg.upstream, flavor = %cfg.flavor, "proxy listening");
@@ -109,7 +110,7 @@ pub struct ProxyHandle {
 
 struct HandleInner {
     addr: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<state::Shared>,
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
 }

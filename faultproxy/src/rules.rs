@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::classify::RequestInfo;
-use super::faults::{self, Fault};
+use super::faults::{DropFault, ErrorFault, Fault, LatencyFault, ThrottleFault};
+use super::wire::AwsError;
 
 /// One fault rule. JSON field names are the ones shown; all are optional except that a rule needs
 /// at least one effect (`error`, `throttle`, `drop`, `latency`).
@@ -450,7 +451,7 @@ impl ActiveRule {
             .map(|(s, o, d)| (event_key(&s, &o), d));
         ActiveRule {
             service: rule.service.as_deref().map(normalize_service),
-            faults: faults::build(&rule),
+            faults: build_faults(&rule),
             rule,
             name,
             seed,
@@ -691,6 +692,34 @@ impl RuleStore {
             .map(|r| r.rule.clone())
             .collect()
     }
+}
+
+/// The faults a rule's effect consists of, in execution order (latency first, then at most one
+/// terminal fault). The rule has been validated.
+fn build_faults(rule: &Rule) -> Vec<Box<dyn Fault>> {
+    let mut faults: Vec<Box<dyn Fault>> = Vec::with_capacity(2);
+    if let Some(l) = &rule.latency {
+        faults.push(Box::new(LatencyFault::new(l.ms, l.jitter_ms)));
+    }
+    if let Some(e) = &rule.error {
+        let message = e
+            .message
+            .clone()
+            .or_else(|| rule.message.clone())
+            .unwrap_or_else(|| format!("Injected fault: {}", e.code));
+        faults.push(Box::new(ErrorFault::new(AwsError::new(
+            e.status_code,
+            e.code.clone(),
+            message,
+        ))));
+    }
+    if rule.throttle {
+        faults.push(Box::new(ThrottleFault::new(rule.message.clone())));
+    }
+    if rule.drop {
+        faults.push(Box::new(DropFault));
+    }
+    faults
 }
 
 #[cfg(test)]

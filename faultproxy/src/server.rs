@@ -21,14 +21,14 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::classify::{classify, RequestInfo};
+use super::classify::classify;
 use super::control;
 use super::faults::{FaultAction, FaultContext};
-use super::journal::{Arrival, InjectedFault, Journal, JournalEntry};
-use super::models::{ModelCx, ModelSettings, Models};
-use super::presets::Preset;
-use super::rules::{info_key, EventLog, RuleStore};
-use super::upstream::{Upstream, UpstreamFlavor};
+use super::journal::InjectedFault;
+use super::models::ModelCx;
+use super::rules::info_key;
+use super::state::Shared;
+use super::upstream::UpstreamFlavor;
 use super::wire::{self, AwsError};
 
 /// Largest request body the proxy buffers (AWS API calls are far below; ECR layer parts fit).
@@ -50,86 +50,6 @@ impl std::fmt::Display for DropConnection {
     }
 }
 impl std::error::Error for DropConnection {}
-
-/// Everything a request handler needs; shared by all connections and the handle.
-pub(crate) struct Shared {
-    pub upstream: Upstream,
-    pub rules: RuleStore,
-    pub events: EventLog,
-    pub journal: Journal,
-    pub models: Models,
-    /// Presets given at start; `reset` restores them.
-    initial_presets: Vec<Preset>,
-}
-
-impl Shared {
-    pub fn new(upstream: Upstream, initial_presets: Vec<Preset>) -> Shared {
-        let shared = Shared {
-            upstream,
-            rules: RuleStore::new(None),
-            events: EventLog::default(),
-            journal: Journal::new(),
-            models: Models::new(ModelSettings::default()),
-            initial_presets,
-        };
-        shared.reset();
-        shared
-    }
-
-    pub fn flavor(&self) -> UpstreamFlavor {
-        self.upstream.flavor
-    }
-
-    pub fn apply_preset(&self, preset: &Preset) {
-        match preset {
-            Preset::Seed(n) => self.rules.set_global_seed(Some(*n)),
-            p => match p.rule_prefix() {
-                Some(prefix) => self.rules.replace_prefixed(&prefix, p.rules()),
-                None => self.models.update_settings(|s| p.apply_to_models(s)),
-            },
-        }
-    }
-
-    /// Back to the state right after start: journal, rules, counters, events, model state
-    /// cleared, then the start-up presets applied again (seed first).
-    pub fn reset(&self) {
-        self.rules.remove(None);
-        self.rules.set_global_seed(None);
-        self.events.clear();
-        self.journal.clear();
-        self.models.reset(ModelSettings::default());
-        let (seeds, others): (Vec<&Preset>, Vec<&Preset>) = self
-            .initial_presets
-            .iter()
-            .partition(|p| matches!(p, Preset::Seed(_)));
-        for p in seeds.into_iter().chain(others) {
-            self.apply_preset(p);
-        }
-    }
-
-    fn record(
-        &self,
-        arrival: &Arrival,
-        info: RequestInfo,
-        status: Option<u16>,
-        fault: Option<InjectedFault>,
-        handled_by: Option<&str>,
-    ) {
-        self.journal.push(JournalEntry {
-            seq: arrival.seq,
-            at_ms: arrival.at_ms,
-            account: info.account,
-            region: info.region,
-            service: info.service,
-            operation: info.operation,
-            status,
-            fault,
-            handled_by: handled_by.map(str::to_string),
-            // Microsecond resolution keeps the JSON short.
-            duration_ms: arrival.instant.elapsed().as_micros() as f64 / 1000.0,
-        });
-    }
-}
 
 /// Accepts connections until `shutdown` changes; each connection also stops then.
 pub(crate) async fn serve(
