@@ -1,0 +1,138 @@
+//! A rule ready to evaluate ([`ActiveRule`]): its seed resolved, its faults built, its counters;
+//! whether it matches a request and whether its trigger fires.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::draw::{draw, event_key, fnv_str, info_key, splitmix64, unit, EventKey};
+use super::events::{Counters, EventLog};
+use super::schema::{normalize_service, Rule};
+use crate::classify::RequestInfo;
+use crate::faults::{DropFault, ErrorFault, Fault, LatencyFault, ThrottleFault};
+use crate::wire::AwsError;
+
+/// A rule ready to evaluate: its faults built, its seed resolved, its counters.
+pub(crate) struct ActiveRule {
+    pub rule: Rule,
+    pub name: String,
+    service: Option<String>,
+    seed: u64,
+    pub(super) window: Option<(EventKey, Duration)>,
+    pub faults: Vec<Box<dyn Fault>>,
+    counters: Mutex<Counters>,
+}
+
+impl ActiveRule {
+    pub(super) fn new(mut rule: Rule, name: String, global_seed: Option<u64>) -> ActiveRule {
+        rule.name = Some(name.clone());
+        let seed = match (rule.seed, global_seed) {
+            (Some(s), _) => s,
+            (None, Some(g)) => splitmix64(g ^ fnv_str(&name)),
+            (None, None) => rand::random(),
+        };
+        let window = rule
+            .window
+            .as_ref()
+            .and_then(|w| w.parsed().ok())
+            .map(|(s, o, d)| (event_key(&s, &o), d));
+        ActiveRule {
+            service: rule.service.as_deref().map(normalize_service),
+            faults: build_faults(&rule),
+            rule,
+            name,
+            seed,
+            window,
+            counters: Mutex::new(Counters::default()),
+        }
+    }
+
+    pub(super) fn matches(&self, info: &RequestInfo) -> bool {
+        fn eq(want: &Option<String>, got: &Option<String>) -> bool {
+            match want {
+                None => true,
+                Some(w) => got.as_deref() == Some(w.as_str()),
+            }
+        }
+        // Rules apply to AWS API calls only: health checks and emulator APIs pass untouched.
+        if info.service.is_none() {
+            return false;
+        }
+        if let Some(svc) = &self.service {
+            if info.service.as_deref() != Some(svc.as_str()) {
+                return false;
+            }
+        }
+        if let Some(op) = &self.rule.operation {
+            let Some(got) = info.operation.as_deref() else {
+                return false;
+            };
+            let ok = match op.strip_suffix('*') {
+                Some(prefix) => got.starts_with(prefix),
+                None => got == op,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        eq(&self.rule.account, &info.account) && eq(&self.rule.region, &info.region)
+    }
+
+    /// Counts the match and decides whether the trigger fires. Returns the draw for the faults.
+    pub(super) fn fires(&self, info: &RequestInfo, events: &EventLog, now: Instant) -> Option<u64> {
+        let op_key = info_key(info);
+        let (n, nth_of_op) = self
+            .counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .count(op_key);
+        let draw = draw(self.seed, op_key, nth_of_op);
+        if self.rule.first.is_some_and(|first| n > first) {
+            return None;
+        }
+        if self.rule.after.is_some_and(|after| n <= after) {
+            return None;
+        }
+        if let Some((key, dur)) = self.window {
+            let open = events
+                .last(info.account.as_deref(), key)
+                .is_some_and(|t| now.saturating_duration_since(t) < dur);
+            if !open {
+                return None;
+            }
+        }
+        if let Some(p) = self.rule.probability {
+            if unit(draw) >= p {
+                return None;
+            }
+        }
+        Some(splitmix64(draw))
+    }
+}
+
+/// The faults a rule's effect consists of, in execution order (latency first, then at most one
+/// terminal fault). The rule has been validated.
+fn build_faults(rule: &Rule) -> Vec<Box<dyn Fault>> {
+    let mut faults: Vec<Box<dyn Fault>> = Vec::with_capacity(2);
+    if let Some(l) = &rule.latency {
+        faults.push(Box::new(LatencyFault::new(l.ms, l.jitter_ms)));
+    }
+    if let Some(e) = &rule.error {
+        let message = e
+            .message
+            .clone()
+            .or_else(|| rule.message.clone())
+            .unwrap_or_else(|| format!("Injected fault: {}", e.code));
+        faults.push(Box::new(ErrorFault::new(AwsError::new(
+            e.status_code,
+            e.code.clone(),
+            message,
+        ))));
+    }
+    if rule.throttle {
+        faults.push(Box::new(ThrottleFault::new(rule.message.clone())));
+    }
+    if rule.drop {
+        faults.push(Box::new(DropFault));
+    }
+    faults
+}
