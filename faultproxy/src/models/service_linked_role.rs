@@ -12,6 +12,9 @@
 //! - answers DeleteServiceLinkedRole with a deletion task whose status is FAILED (with the usage
 //!   list of live clusters per region) while any cluster lives, else deletes the role and
 //!   reports SUCCEEDED.
+//!
+//! The delay is this model's window (`slr-delay`): a fixed `slr-delay=D`, or, with the model on
+//! (`fresh-account`), a length drawn per role creation from [`SPEC`]'s range.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -20,7 +23,8 @@ use std::time::Instant;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings};
+use super::window::{ResourceKey, WindowRange};
+use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::classify::{form_param, RequestInfo};
 use crate::upstream::Upstream;
 use crate::wire::{self, xml_escape, AwsError};
@@ -46,7 +50,18 @@ const IN_USE_REASON: &str =
     "Unable to delete the service-linked role AWSServiceRoleForECS: it is in use by Amazon ECS clusters in this account. Delete the clusters listed in RoleUsageList, then try again.";
 
 const HANDLED_BY: &str = "model:service-linked-role";
-const DELAY_RULE: &str = "model:slr-delay";
+const DELAY_RULE: &str = SPEC.rule;
+
+/// The role's visibility delay. AWS: "It can take a few seconds for the role to be available"
+/// (typically ~2 s, 10-30 s common): https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html;
+/// terraform-provider-aws `internal/service/ecs/cluster.go` retries CreateCluster on "Unable to
+/// assume the service linked role".
+pub const SPEC: ModelSpec = ModelSpec {
+    name: "slr-delay",
+    rule: "model:slr-delay",
+    window: WindowRange::secs(2, 20),
+    source: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html",
+};
 
 #[derive(Debug, Clone)]
 enum TaskStatus {
@@ -60,6 +75,10 @@ enum TaskStatus {
 struct AccountState {
     /// When the proxy created the role (either way); starts the visibility delay.
     created_at: Option<Instant>,
+    /// The window drawn for that creation (used when the `slr-delay` model is on).
+    drawn: std::time::Duration,
+    /// How many times the proxy created the role in this account (feeds the draw).
+    creations: u64,
     /// Regions in which CreateCluster succeeded, searched for clusters on deletion.
     ecs_regions: BTreeSet<String>,
     tasks: HashMap<String, TaskStatus>,
@@ -88,13 +107,22 @@ impl ServiceLinkedRoleModel {
     }
 
     fn in_delay(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        if settings.slr_delay.is_zero() {
+        let fixed = !settings.slr_delay.is_zero();
+        if !fixed && !settings.is_enabled(SPEC.name) {
             return false;
         }
         let map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(info.account.as_deref().unwrap_or(""))
-            .and_then(|a| a.created_at)
-            .is_some_and(|t| t.elapsed() < settings.slr_delay)
+        let Some(a) = map.get(info.account.as_deref().unwrap_or("")) else {
+            return false;
+        };
+        // A fixed delay is read now (changing the preset applies to a role created before);
+        // a drawn one was fixed at creation.
+        let window = if fixed {
+            settings.scaled(settings.slr_delay)
+        } else {
+            a.drawn
+        };
+        a.created_at.is_some_and(|t| t.elapsed() < window)
     }
 
     fn creation_lock(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -106,7 +134,12 @@ impl ServiceLinkedRoleModel {
     }
 
     /// Makes sure the role exists upstream; creates it as AWS would when missing.
-    async fn ensure_role(&self, info: &RequestInfo, up: &Upstream) -> anyhow::Result<Ensured> {
+    async fn ensure_role(
+        &self,
+        info: &RequestInfo,
+        up: &Upstream,
+        settings: &ModelSettings,
+    ) -> anyhow::Result<Ensured> {
         let account = info.account.as_deref();
         let lock = self.creation_lock(account.unwrap_or(""));
         let _guard = lock.lock().await;
@@ -155,14 +188,22 @@ impl ServiceLinkedRoleModel {
             );
         }
         // The delay runs from the moment the creation is complete (the client's answer is next).
+        let key = ResourceKey::new(account.unwrap_or(""), "", ROLE_NAME);
         self.with_account(account.unwrap_or(""), |a| {
-            a.created_at = Some(Instant::now())
+            a.created_at = Some(Instant::now());
+            a.drawn = settings.draw(&SPEC, settings.range(&SPEC), &key, a.creations);
+            a.creations += 1;
         });
         Ok(Ensured::Created(role_xml))
     }
 
-    async fn create_service_linked_role(&self, info: &RequestInfo, up: &Upstream) -> ModelAnswer {
-        match self.ensure_role(info, up).await {
+    async fn create_service_linked_role(
+        &self,
+        info: &RequestInfo,
+        up: &Upstream,
+        settings: &ModelSettings,
+    ) -> ModelAnswer {
+        match self.ensure_role(info, up, settings).await {
             Ok(Ensured::Created(role_xml)) => ModelAnswer::answered(
                 wire::query_success_response(
                     "CreateServiceLinkedRole",
@@ -461,7 +502,10 @@ impl Model for ServiceLinkedRoleModel {
                     if form_param(cx.body, "AWSServiceName").as_deref() != Some(SERVICE_PRINCIPAL) {
                         return None;
                     }
-                    Some(self.create_service_linked_role(info, cx.upstream).await)
+                    Some(
+                        self.create_service_linked_role(info, cx.upstream, &cx.settings)
+                            .await,
+                    )
                 }
                 ("iam", "DeleteServiceLinkedRole") => {
                     if form_param(cx.body, "RoleName").as_deref() != Some(ROLE_NAME) {
@@ -488,7 +532,7 @@ impl Model for ServiceLinkedRoleModel {
             self.with_account(&key(cx.info), |a| {
                 a.ecs_regions.insert(region);
             });
-            if let Err(e) = self.ensure_role(cx.info, cx.upstream).await {
+            if let Err(e) = self.ensure_role(cx.info, cx.upstream, &cx.settings).await {
                 tracing::warn!(error = %format!("{e:#}"), "CreateCluster succeeded but creating {ROLE_NAME} failed");
             }
         }

@@ -1,0 +1,301 @@
+//! [`ModelSettings`]: which behaviour models are on, their windows, the seed and the time scale.
+//!
+//! Presets, the control API and library users change the settings; every request reads a copy
+//! (the type is `Copy`, so the hot path takes no lock across an await). The windowed models are
+//! named by the registry in `models/mod.rs`; switching one on makes it draw its window from its
+//! range (or an override) per event, multiplied by the time scale. [`ModelSettings::fresh_account`]
+//! turns them all on. Setters validate and name the allowed values on error.
+
+use std::time::Duration;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use super::window::{self, ResourceKey, WindowRange};
+use super::{spec_index, ModelSpec, REGISTRY};
+
+/// Most windowed models the settings can hold (a bit each; raise it when the registry grows).
+pub const MAX_MODELS: usize = 16;
+
+/// Switches and windows of the behaviour models.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ModelSettings {
+    /// Service-linked-role lifecycle (creation by CreateCluster, CreateServiceLinkedRole,
+    /// deletion FAILED while clusters live). On by default.
+    pub service_linked_role: bool,
+    /// How long a freshly created `AWSServiceRoleForECS` stays invisible to ECS and IAM GetRole
+    /// (`slr-delay=D`, a fixed window). Zero = no fixed window: the `slr-delay` model, when on,
+    /// draws its window instead.
+    #[serde(serialize_with = "ser_duration")]
+    pub slr_delay: Duration,
+    /// How long a freshly created role is "not found" as an ECR policy principal
+    /// (`iam-propagation=D`, a fixed window). Zero = off unless the `iam-propagation` model is on.
+    #[serde(serialize_with = "ser_duration")]
+    pub iam_propagation: Duration,
+    /// Seed of the window draws (`seed=N`).
+    pub seed: u64,
+    /// Windowed models that are on, a bit per registry index.
+    #[serde(rename = "models", serialize_with = "ser_enabled")]
+    enabled: u32,
+    /// Multiplies every window (`time-scale=F`): > 0 and finite.
+    time_scale: f64,
+    /// Per-model window ranges replacing the registry's defaults.
+    #[serde(rename = "windows", serialize_with = "ser_ranges")]
+    ranges: [Option<WindowRange>; MAX_MODELS],
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            service_linked_role: true,
+            slr_delay: Duration::ZERO,
+            iam_propagation: Duration::ZERO,
+            seed: 0,
+            enabled: 0,
+            time_scale: 1.0,
+            ranges: [None; MAX_MODELS],
+        }
+    }
+}
+
+/// Bad model settings; the message names the allowed values.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelSettingsError {
+    #[error("unknown model {name:?}; models: {}", model_names())]
+    UnknownModel { name: String },
+    #[error("time-scale must be a finite number greater than 0 (e.g. 0.05 or 2), got {value}")]
+    TimeScale { value: f64 },
+}
+
+/// The registry's model names, comma-separated (for errors and help texts).
+pub fn model_names() -> String {
+    REGISTRY
+        .iter()
+        .map(|r| r.spec.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ModelSettings {
+    /// A brand-new account: every model on with its default window, time scale 1, seed 0.
+    pub fn fresh_account() -> ModelSettings {
+        ModelSettings {
+            enabled: (0..REGISTRY.len()).fold(0, |bits, i| bits | 1 << i),
+            ..ModelSettings::default()
+        }
+    }
+
+    fn index(name: &str) -> Result<usize, ModelSettingsError> {
+        spec_index(name).ok_or_else(|| ModelSettingsError::UnknownModel {
+            name: name.to_string(),
+        })
+    }
+
+    /// Switches the model `name` on or off.
+    pub fn set_enabled(&mut self, name: &str, on: bool) -> Result<(), ModelSettingsError> {
+        let bit = 1 << Self::index(name)?;
+        if on {
+            self.enabled |= bit;
+        } else {
+            self.enabled &= !bit;
+        }
+        Ok(())
+    }
+
+    /// Is the windowed model `name` on? (Unknown names are off.)
+    pub fn is_enabled(&self, name: &str) -> bool {
+        spec_index(name).is_some_and(|i| self.enabled & (1 << i) != 0)
+    }
+
+    /// Names of the models that are on, in registry order.
+    pub fn enabled_names(&self) -> Vec<&'static str> {
+        REGISTRY
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.enabled & (1 << i) != 0)
+            .map(|(_, r)| r.spec.name)
+            .collect()
+    }
+
+    pub fn time_scale(&self) -> f64 {
+        self.time_scale
+    }
+
+    pub fn set_time_scale(&mut self, scale: f64) -> Result<(), ModelSettingsError> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(ModelSettingsError::TimeScale { value: scale });
+        }
+        self.time_scale = scale;
+        Ok(())
+    }
+
+    /// Replaces the default window range of model `name`.
+    pub fn set_range(&mut self, name: &str, range: WindowRange) -> Result<(), ModelSettingsError> {
+        self.ranges[Self::index(name)?] = Some(range);
+        Ok(())
+    }
+
+    /// The range model `name` draws from: the override, else the registry default.
+    pub fn range(&self, spec: &ModelSpec) -> WindowRange {
+        spec_index(spec.name)
+            .and_then(|i| self.ranges[i])
+            .unwrap_or(spec.window)
+    }
+
+    /// The window range a model uses now: a fixed preset duration when non-zero, else its
+    /// (possibly overridden) range when the model is on, else `None` (the model is off).
+    pub fn window_range(&self, spec: &ModelSpec, fixed: Duration) -> Option<WindowRange> {
+        if !fixed.is_zero() {
+            Some(WindowRange::fixed(fixed))
+        } else if self.is_enabled(spec.name) {
+            Some(self.range(spec))
+        } else {
+            None
+        }
+    }
+
+    /// `d` times the time scale (exactly `d` at scale 1).
+    pub fn scaled(&self, d: Duration) -> Duration {
+        if self.time_scale == 1.0 {
+            d
+        } else {
+            Duration::try_from_secs_f64(d.as_secs_f64() * self.time_scale).unwrap_or(Duration::MAX)
+        }
+    }
+
+    /// The length of the `counter`-th window of `key` for `spec` drawn from `range`, scaled.
+    pub fn draw(
+        &self,
+        spec: &ModelSpec,
+        range: WindowRange,
+        key: &ResourceKey,
+        counter: u64,
+    ) -> Duration {
+        window::draw(self.seed, spec.name, key, counter, range, self.time_scale)
+    }
+}
+
+fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
+fn ser_enabled<S: Serializer>(bits: &u32, s: S) -> Result<S::Ok, S::Error> {
+    let names: Vec<&str> = REGISTRY
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, r)| r.spec.name)
+        .collect();
+    let mut seq = s.serialize_seq(Some(names.len()))?;
+    for n in names {
+        seq.serialize_element(n)?;
+    }
+    seq.end()
+}
+
+/// Every model's effective range (override or default), by name.
+fn ser_ranges<S: Serializer>(
+    ranges: &[Option<WindowRange>; MAX_MODELS],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(REGISTRY.len()))?;
+    for (i, r) in REGISTRY.iter().enumerate() {
+        map.serialize_entry(r.spec.name, &ranges[i].unwrap_or(r.spec.window))?;
+    }
+    map.end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_todays_behaviour() {
+        let s = ModelSettings::default();
+        assert!(s.service_linked_role);
+        assert!(s.enabled_names().is_empty());
+        assert_eq!(s.time_scale(), 1.0);
+        for r in REGISTRY {
+            assert_eq!(
+                s.window_range(r.spec, Duration::ZERO),
+                None,
+                "{}",
+                r.spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn fresh_account_turns_every_model_on_with_default_ranges() {
+        let s = ModelSettings::fresh_account();
+        let names: Vec<&str> = REGISTRY.iter().map(|r| r.spec.name).collect();
+        assert_eq!(s.enabled_names(), names);
+        for r in REGISTRY {
+            assert_eq!(s.window_range(r.spec, Duration::ZERO), Some(r.spec.window));
+        }
+    }
+
+    #[test]
+    fn fixed_duration_wins_over_the_range() {
+        let spec = REGISTRY[0].spec;
+        let s = ModelSettings::fresh_account();
+        let fixed = Duration::from_secs(5);
+        assert_eq!(s.window_range(spec, fixed), Some(WindowRange::fixed(fixed)));
+    }
+
+    #[test]
+    fn switches_ranges_and_scale_validate() {
+        let mut s = ModelSettings::default();
+        let name = REGISTRY[0].spec.name;
+        s.set_enabled(name, true).unwrap();
+        assert!(s.is_enabled(name));
+        s.set_range(name, WindowRange::secs(1, 2)).unwrap();
+        assert_eq!(s.range(REGISTRY[0].spec), WindowRange::secs(1, 2));
+        s.set_enabled(name, false).unwrap();
+        assert!(!s.is_enabled(name));
+
+        let e = s.set_enabled("chaos-monkey", true).unwrap_err().to_string();
+        assert!(e.contains("unknown model \"chaos-monkey\""), "{e}");
+        assert!(e.contains(name), "names the allowed models: {e}");
+        assert!(s.set_range("nope", WindowRange::secs(1, 2)).is_err());
+
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let e = s.set_time_scale(bad).unwrap_err().to_string();
+            assert!(e.contains("greater than 0"), "{e}");
+        }
+        assert_eq!(s.time_scale(), 1.0, "a rejected scale changes nothing");
+        s.set_time_scale(0.05).unwrap();
+        assert_eq!(s.time_scale(), 0.05);
+    }
+
+    #[test]
+    fn draw_uses_seed_and_scale() {
+        let spec = REGISTRY[0].spec;
+        let key = ResourceKey::new("123456789012", "us-east-1", "c");
+        let mut s = ModelSettings::fresh_account();
+        let range = s.range(spec);
+        let a = s.draw(spec, range, &key, 0);
+        assert!((range.min..=range.max).contains(&a));
+        s.seed = 1;
+        assert_ne!(s.draw(spec, range, &key, 0), a);
+        s.seed = 0;
+        s.set_time_scale(0.5).unwrap();
+        let half = s.draw(spec, range, &key, 0).as_secs_f64();
+        assert!((half - a.as_secs_f64() / 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn serializes_readably() {
+        let mut s = ModelSettings::fresh_account();
+        s.slr_delay = Duration::from_secs(20);
+        s.set_time_scale(0.05).unwrap();
+        let v = serde_json::to_value(s).unwrap();
+        assert_eq!(v["slr_delay"], "20s");
+        assert_eq!(v["iam_propagation"], "0s");
+        assert_eq!(v["service_linked_role"], true);
+        assert_eq!(v["time_scale"], 0.05);
+        assert_eq!(v["models"].as_array().unwrap().len(), REGISTRY.len());
+        let first = REGISTRY[0].spec;
+        assert_eq!(v["windows"][first.name], first.window.to_string());
+    }
+}
