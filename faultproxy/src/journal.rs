@@ -14,6 +14,50 @@ use serde::{Deserialize, Serialize};
 /// Entries kept before the oldest are discarded (a ring), so a long benchmark cannot exhaust memory.
 pub const JOURNAL_CAPACITY: usize = 200_000;
 
+/// What kind of fault the client got; serialized as the journal's `kind` string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// An AWS error answered instead of forwarding.
+    Error,
+    /// The service's own throttling error.
+    Throttle,
+    /// The connection closed without a response.
+    Drop,
+    /// A delay only; the request went on.
+    Latency,
+    /// A model's eventual-consistency "not found yet" answer (AWS behaviour a careful client
+    /// waits through, not a failure).
+    ReadLag,
+}
+
+impl FaultKind {
+    /// The journal's string for the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Error => "error",
+            FaultKind::Throttle => "throttle",
+            FaultKind::Drop => "drop",
+            FaultKind::Latency => "latency",
+            FaultKind::ReadLag => "read-lag",
+        }
+    }
+
+    /// True for failures the client sees (`error`, `throttle`, `drop`), not a delay or a read lag.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Error | FaultKind::Throttle | FaultKind::Drop
+        )
+    }
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A fault the proxy injected instead of (or before) forwarding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InjectedFault {

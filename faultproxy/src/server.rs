@@ -137,7 +137,7 @@ pub(crate) async fn handle(
                     let resp = wire::error_response(info.protocol, info.service.as_deref(), &err);
                     let injected = InjectedFault {
                         rule: rule.name.clone(),
-                        kind: f.kind().to_string(),
+                        kind: f.kind().as_str().to_string(),
                         code: Some(err.code),
                     };
                     shared.record(&arrival, info, Some(err.status), Some(injected), None);
@@ -146,7 +146,7 @@ pub(crate) async fn handle(
                 FaultAction::Drop => {
                     let injected = InjectedFault {
                         rule: rule.name.clone(),
-                        kind: f.kind().to_string(),
+                        kind: f.kind().as_str().to_string(),
                         code: None,
                     };
                     shared.record(&arrival, info, None, Some(injected), None);
@@ -155,9 +155,9 @@ pub(crate) async fn handle(
             }
         }
         if fault.is_none() {
-            fault = Some(InjectedFault {
+            fault = rule.faults.last().map(|f| InjectedFault {
                 rule: rule.name.clone(),
-                kind: "latency".into(),
+                kind: f.kind().as_str().to_string(),
                 code: None,
             });
         }

@@ -2,7 +2,22 @@
 
 use std::time::Duration;
 
-use super::{Fault, FaultAction, FaultContext};
+use serde::{Deserialize, Serialize};
+
+use super::{Fault, FaultAction, FaultContext, FaultKind};
+
+/// Added latency: `ms` plus a uniform jitter in `[-jitter_ms, +jitter_ms]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    pub ms: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub jitter_ms: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
 
 #[derive(Debug)]
 pub struct LatencyFault {
@@ -27,9 +42,13 @@ impl LatencyFault {
     }
 }
 
+pub(super) fn build(spec: &LatencySpec) -> LatencyFault {
+    LatencyFault::new(spec.ms, spec.jitter_ms)
+}
+
 impl Fault for LatencyFault {
-    fn kind(&self) -> &'static str {
-        "latency"
+    fn kind(&self) -> FaultKind {
+        FaultKind::Latency
     }
     fn apply(&self, cx: &FaultContext<'_>) -> FaultAction {
         FaultAction::Delay(self.delay_for(cx.draw))

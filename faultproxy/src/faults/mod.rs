@@ -1,9 +1,12 @@
 //! Fault effects, one per file, behind one small trait (Toxiproxy's "toxics").
 //!
-//! The proxy core knows no particular fault: a rule's effect is turned into a list of [`Fault`]s
-//! by the rule store (`rules::build_faults`), and the core only executes the [`FaultAction`]s they return (wait, answer with
-//! an AWS error in the request's protocol, or drop the connection). Adding a fault kind means
-//! adding a file here and one line in `rules::build_faults`.
+//! Each fault file owns its spec (the JSON a rule carries for it) and a `build(&spec)` that turns
+//! the spec into a [`Fault`]. A rule's effect is a list of [`Effect`]s (see
+//! `Rule::effects`); [`build`] is the one registration point that maps an effect to its fault.
+//! The proxy core knows no particular fault: it runs the [`FaultAction`]s the faults return
+//! (wait, answer with an AWS error in the request's protocol, or drop the connection) and
+//! journals the fault's [`FaultKind`]. Adding a fault kind = one file here, one [`Effect`]
+//! variant with its line in [`build`], and its field in the rule schema.
 
 mod drop;
 mod error;
@@ -13,12 +16,13 @@ mod throttle;
 use std::fmt;
 use std::time::Duration;
 
-pub use drop::DropFault;
-pub use error::ErrorFault;
-pub use latency::LatencyFault;
-pub use throttle::ThrottleFault;
+pub use drop::{DropFault, DropSpec};
+pub use error::{ErrorFault, ErrorSpec};
+pub use latency::{LatencyFault, LatencySpec};
+pub use throttle::{ThrottleFault, ThrottleSpec};
 
 use super::classify::RequestInfo;
+use super::journal::FaultKind;
 use super::wire::AwsError;
 
 /// What a fault asks the proxy to do.
@@ -41,7 +45,38 @@ pub struct FaultContext<'a> {
 
 /// One fault effect.
 pub trait Fault: Send + Sync + fmt::Debug {
-    /// Short name recorded in the journal: `error`, `latency`, `drop`, `throttle`.
-    fn kind(&self) -> &'static str;
+    /// What the journal records: `error`, `latency`, `drop`, `throttle`.
+    fn kind(&self) -> FaultKind;
     fn apply(&self, cx: &FaultContext<'_>) -> FaultAction;
+}
+
+/// One effect of a rule, with its spec.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Latency(LatencySpec),
+    Error(ErrorSpec),
+    Throttle(ThrottleSpec),
+    Drop(DropSpec),
+}
+
+impl Effect {
+    /// The kind of fault the effect builds.
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Effect::Latency(_) => FaultKind::Latency,
+            Effect::Error(_) => FaultKind::Error,
+            Effect::Throttle(_) => FaultKind::Throttle,
+            Effect::Drop(_) => FaultKind::Drop,
+        }
+    }
+}
+
+/// The fault an effect stands for: the registry of fault kinds.
+pub fn build(effect: &Effect) -> Box<dyn Fault> {
+    match effect {
+        Effect::Latency(spec) => Box::new(latency::build(spec)),
+        Effect::Error(spec) => Box::new(error::build(spec)),
+        Effect::Throttle(spec) => Box::new(throttle::build(spec)),
+        Effect::Drop(spec) => Box::new(drop::build(spec)),
+    }
 }

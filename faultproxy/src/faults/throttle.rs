@@ -2,8 +2,14 @@
 //! `ThrottlingException` 400, IAM/STS `Throttling` 400, EC2 `RequestLimitExceeded` 503), which
 //! SDKs retry with backoff.
 
-use super::{Fault, FaultAction, FaultContext};
+use super::{Fault, FaultAction, FaultContext, FaultKind};
 use crate::wire::throttling_error;
+
+/// `"throttle": true` in a rule, with the rule's `message` (if any) replacing the service's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ThrottleSpec {
+    pub message: Option<String>,
+}
 
 #[derive(Debug)]
 pub struct ThrottleFault {
@@ -16,9 +22,13 @@ impl ThrottleFault {
     }
 }
 
+pub(super) fn build(spec: &ThrottleSpec) -> ThrottleFault {
+    ThrottleFault::new(spec.message.clone())
+}
+
 impl Fault for ThrottleFault {
-    fn kind(&self) -> &'static str {
-        "throttle"
+    fn kind(&self) -> FaultKind {
+        FaultKind::Throttle
     }
     fn apply(&self, cx: &FaultContext<'_>) -> FaultAction {
         let mut err = throttling_error(cx.info.service.as_deref());

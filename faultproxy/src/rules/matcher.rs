@@ -8,8 +8,7 @@ use super::draw::{draw, event_key, fnv_str, info_key, splitmix64, unit, EventKey
 use super::events::{Counters, EventLog};
 use super::schema::{normalize_service, Rule};
 use crate::classify::RequestInfo;
-use crate::faults::{DropFault, ErrorFault, Fault, LatencyFault, ThrottleFault};
-use crate::wire::AwsError;
+use crate::faults::{self, Fault};
 
 /// A rule ready to evaluate: its faults built, its seed resolved, its counters.
 pub(crate) struct ActiveRule {
@@ -37,7 +36,7 @@ impl ActiveRule {
             .map(|(s, o, d)| (event_key(&s, &o), d));
         ActiveRule {
             service: rule.service.as_deref().map(normalize_service),
-            faults: build_faults(&rule),
+            faults: rule.effects().iter().map(faults::build).collect(),
             rule,
             name,
             seed,
@@ -107,32 +106,4 @@ impl ActiveRule {
         }
         Some(splitmix64(draw))
     }
-}
-
-/// The faults a rule's effect consists of, in execution order (latency first, then at most one
-/// terminal fault). The rule has been validated.
-fn build_faults(rule: &Rule) -> Vec<Box<dyn Fault>> {
-    let mut faults: Vec<Box<dyn Fault>> = Vec::with_capacity(2);
-    if let Some(l) = &rule.latency {
-        faults.push(Box::new(LatencyFault::new(l.ms, l.jitter_ms)));
-    }
-    if let Some(e) = &rule.error {
-        let message = e
-            .message
-            .clone()
-            .or_else(|| rule.message.clone())
-            .unwrap_or_else(|| format!("Injected fault: {}", e.code));
-        faults.push(Box::new(ErrorFault::new(AwsError::new(
-            e.status_code,
-            e.code.clone(),
-            message,
-        ))));
-    }
-    if rule.throttle {
-        faults.push(Box::new(ThrottleFault::new(rule.message.clone())));
-    }
-    if rule.drop {
-        faults.push(Box::new(DropFault));
-    }
-    faults
 }

@@ -26,8 +26,9 @@ mod schema;
 mod store;
 mod validate;
 
+pub use crate::faults::{ErrorSpec, LatencySpec};
 pub(crate) use draw::info_key;
 pub(crate) use events::EventLog;
-pub use schema::{ErrorSpec, LatencySpec, Rule, Window};
+pub use schema::{Rule, Window};
 pub(crate) use store::RuleStore;
 pub use validate::{parse_rules, validate_all, RuleError};

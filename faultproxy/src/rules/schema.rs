@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::faults::{DropSpec, Effect, ErrorSpec, LatencySpec, ThrottleSpec};
+use crate::journal::FaultKind;
+
 /// One fault rule. JSON field names are the ones shown; all are optional except that a rule needs
 /// at least one effect (`error`, `throttle`, `drop`, `latency`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -59,39 +62,6 @@ pub struct Rule {
 
 fn is_false(b: &bool) -> bool {
     !*b
-}
-
-/// An AWS error effect, LocalStack-compatible (`statusCode`, `code`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorSpec {
-    #[serde(
-        rename = "statusCode",
-        alias = "status_code",
-        alias = "status",
-        default = "default_error_status"
-    )]
-    pub status_code: u16,
-    pub code: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-fn default_error_status() -> u16 {
-    400
-}
-
-/// Added latency: `ms` plus a uniform jitter in `[-jitter_ms, +jitter_ms]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LatencySpec {
-    pub ms: u64,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub jitter_ms: u64,
-}
-
-fn is_zero(v: &u64) -> bool {
-    *v == 0
 }
 
 /// A time window opened by a successful call in the same account, e.g.
@@ -180,17 +150,35 @@ impl Rule {
         self
     }
 
-    /// Short description of the effect for the journal (`error`, `throttle`, `drop`, `latency`).
-    pub fn effect_kind(&self) -> &'static str {
-        if self.error.is_some() {
-            "error"
-        } else if self.throttle {
-            "throttle"
-        } else if self.drop {
-            "drop"
-        } else {
-            "latency"
+    /// The rule's effects in execution order: latency first, then at most one terminal fault
+    /// (`error`, `throttle`, `drop`). The rule's `message` fills in the error's missing one.
+    pub fn effects(&self) -> Vec<Effect> {
+        let mut effects = Vec::with_capacity(2);
+        if let Some(l) = &self.latency {
+            effects.push(Effect::Latency(l.clone()));
         }
+        if let Some(e) = &self.error {
+            let mut spec = e.clone();
+            spec.message = spec.message.or_else(|| self.message.clone());
+            effects.push(Effect::Error(spec));
+        }
+        if self.throttle {
+            effects.push(Effect::Throttle(ThrottleSpec {
+                message: self.message.clone(),
+            }));
+        }
+        if self.drop {
+            effects.push(Effect::Drop(DropSpec));
+        }
+        effects
+    }
+
+    /// The kind of fault the journal records for this rule (its last effect's).
+    pub fn effect_kind(&self) -> FaultKind {
+        self.effects()
+            .last()
+            .map(Effect::kind)
+            .unwrap_or(FaultKind::Latency)
     }
 }
 
