@@ -1,0 +1,199 @@
+"""Runs the case table (cases.py) against a proxy started by `harness up`, with boto3 and the AWS
+CLI v1, and prints one line per case:
+
+    PASS  slr-delay / boto3 CreateService: InvalidParameterException 400 'Unable to ...' (0.03 s)
+    FAIL  ... expected ..., got ...
+    NOT YET MODELLED: cluster-read-after-create / cli CreateService (the proxy reports none of ...)
+
+then `SUMMARY {json}`. Exit status 1 when any enabled case failed. The environment is what
+`harness up` prints (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) plus
+FOREIGN_CLIENTS_AWS_CLI (the venv's `aws`). FOREIGN_CLIENTS_FORCE=1 runs the not-yet-modelled rows
+too (to develop a model against its rows).
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import traceback
+
+import botocore.exceptions
+
+from cases import CASES, ECS_SLR, Answer, Error
+from support import Cx, Proxy, SetupFailed, say
+
+FORCE_VAR = "FOREIGN_CLIENTS_FORCE"
+# Control endpoints that may list models (the first exists today; the others are tried in case a
+# later proxy adds them). Unknown endpoints answer 404 and are ignored.
+MODEL_LISTINGS = ("presets", "models", "status")
+CLI_SERVICE_ERROR_EXIT = 255  # AWS CLI v1: awscli/clidriver.py, any ClientError
+
+
+def reported_names(proxy):
+    """Every name the proxy's control API reports (keys and words of values), normalised."""
+    names = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                names.update(words(k))
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str):
+            names.update(words(value))
+
+    for path in MODEL_LISTINGS:
+        status, answer = proxy.control("GET", path)
+        if status == 200:
+            walk(answer)
+    return names
+
+
+def words(text):
+    return set(re.split(r"[^a-z0-9-]+", text.lower().replace("_", "-"))) - {""}
+
+
+class Accounts:
+    """Fresh accounts on demand, and one shared "warm" account whose ECS service-linked role is
+    already usable (for rows about other models that need CreateService to get through)."""
+
+    def __init__(self, proxy):
+        self.proxy = proxy
+        self.warm = None
+
+    def get(self, kind):
+        if kind == "fresh":
+            return self.proxy.fresh_account()
+        if self.warm is None:
+            account = self.proxy.fresh_account()
+            cx = Cx(self.proxy, account, "warm")
+            started = time.monotonic()
+            cx.settle("CreateCluster (warm-up)", lambda: cx.client("ecs").create_cluster(clusterName=cx.name("warm")))
+            cx.settle("GetRole AWSServiceRoleForECS (warm-up)", lambda: cx.client("iam").get_role(RoleName=ECS_SLR))
+            say(f"      warm account {account}: service-linked role usable after {time.monotonic() - started:.1f} s")
+            self.warm = account
+        return self.warm
+
+
+def run_case(case, cx):
+    """Returns (ok, what was seen)."""
+    if case.setup:
+        case.setup(cx)
+    try:
+        if case.client == "cli":
+            return judge_cli(case, cx, *cx.cli(case.call(cx)))
+        return judge_boto3(case, cx)
+    finally:
+        if case.teardown:
+            case.teardown(cx)
+
+
+def judge_boto3(case, cx):
+    try:
+        answer = case.call(cx)
+    except botocore.exceptions.ClientError as e:
+        err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
+        seen = (e.operation_name, err.get("Code"), err.get("Message"), meta.get("HTTPStatusCode"))
+        text = f"{seen[1]} {seen[3]} {seen[2]!r} ({seen[0]})"
+        if not isinstance(case.expect, Error):
+            return False, f"an answer, got the error {text}"
+        want = (case.op, case.expect.code, message(case, cx), case.expect.status)
+        return seen == want, text
+    if isinstance(case.expect, Error):
+        return False, f"no error: the call succeeded with {short(answer)}"
+    return check_fields(case.expect, answer)
+
+
+def judge_cli(case, cx, code, stdout, stderr):
+    if isinstance(case.expect, Error):
+        # awscli/utils.py + botocore.exceptions.ClientError: the line a user sees, with the retry
+        # note botocore adds once retries ran out.
+        want = re.compile(
+            re.escape(f"An error occurred ({case.expect.code}) when calling the {case.op} operation")
+            + r"( \(reached max retries: \d+\))?: "
+            + re.escape(message(case, cx))
+        )
+        ok = code == CLI_SERVICE_ERROR_EXIT and want.fullmatch(stderr.strip()) is not None
+        return ok, f"exit {code}, stderr {stderr.strip()!r}"
+    if code != 0:
+        return False, f"exit {code}, stderr {stderr.strip()!r}"
+    try:
+        answer = json.loads(stdout)
+    except ValueError:
+        return False, f"exit 0 but stdout is not JSON: {stdout[:200]!r}"
+    return check_fields(case.expect, answer)
+
+
+def check_fields(expect, answer):
+    seen = []
+    ok = True
+    for path, values in expect.checks:
+        value = answer
+        for step in path:
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                value = f"<no {'.'.join(map(str, path))}>"
+                break
+        seen.append(f"{'.'.join(map(str, path))}={value!r}")
+        ok = ok and value in values
+    return ok, ", ".join(seen)
+
+
+def message(case, cx):
+    return case.expect.message.format_map(cx.vars)
+
+
+def expected_text(case, cx):
+    if isinstance(case.expect, Error):
+        status = f" {case.expect.status}" if case.client == "boto3" else f" (exit {CLI_SERVICE_ERROR_EXIT})"
+        return f"{case.expect.code}{status} {message(case, cx)!r}"
+    return ", ".join(f"{'.'.join(map(str, p))} in {list(v)}" for p, v in case.expect.checks)
+
+
+def short(answer):
+    answer = dict(answer or {})
+    answer.pop("ResponseMetadata", None)
+    return json.dumps(answer, default=str)[:200]
+
+
+def main():
+    proxy = Proxy()
+    names = reported_names(proxy)
+    force = os.environ.get(FORCE_VAR) == "1"
+    accounts = Accounts(proxy)
+    results = []
+    for i, case in enumerate(CASES):
+        label = f"{case.model} / {case.client} {case.op}"
+        if case.requires and not force and not names.intersection(case.requires):
+            say(f"NOT YET MODELLED: {label} (the proxy reports none of {', '.join(case.requires)})")
+            results.append({"case": label, "outcome": "not-modelled"})
+            continue
+        started = time.monotonic()
+        cx = None
+        try:
+            cx = Cx(proxy, accounts.get(case.account), i)
+            ok, seen = run_case(case, cx)
+            detail = seen if ok else f"expected {expected_text(case, cx)}, got {seen}"
+        except SetupFailed as e:
+            ok, detail = False, f"setup failed: {e}"
+        except Exception as e:  # a client crash is a failure of the row, not of the run
+            ok, detail = False, f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
+        took = time.monotonic() - started
+        say(f"{'PASS' if ok else 'FAIL'}  {label}: {detail} ({took:.2f} s)")
+        results.append({"case": label, "outcome": "pass" if ok else "fail", "seconds": round(took, 3)})
+    summary = {
+        "passed": sum(r["outcome"] == "pass" for r in results),
+        "failed": sum(r["outcome"] == "fail" for r in results),
+        "not_modelled": [r["case"] for r in results if r["outcome"] == "not-modelled"],
+        "cases": results,
+    }
+    say("SUMMARY " + json.dumps(summary))
+    return 1 if summary["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
