@@ -9,7 +9,6 @@
 //! `Option<TestEnv>`) or the [`crate::test_env_or_skip!`] macro; the plain [`test_env`] fixture
 //! panics with the reason.
 
-mod network;
 mod stack;
 
 use std::fmt;
@@ -17,15 +16,15 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
+use provisioner::clients::ClientsBuilder;
+use provisioner::ec2::{Ec2Client, Ec2Settings};
 use rstest::fixture;
-
-pub use network::{default_network, Network};
 
 use crate::accounts;
 use crate::emulator::{self, Emulator, EmulatorError};
@@ -36,6 +35,10 @@ pub const DEFAULT_REGION: &str = "ap-northeast-1";
 
 /// Secret access key of every test credential (emulators do not verify signatures).
 pub const TEST_SECRET_KEY: &str = "test";
+
+/// Pause before the second EC2 lookup attempt (doubling after): the proxy may inject throttling
+/// or 5xx faults into EC2 calls too, and a test should not wait seconds for them.
+const TEST_EC2_INITIAL_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Set to `1` to turn "no Docker engine / backend unavailable" skips into failures.
 pub const REQUIRE_DOCKER_ENV: &str = "HARNESS_REQUIRE_DOCKER";
@@ -116,13 +119,11 @@ impl TestEnv {
 
     /// SDK config for another account on the same proxy and emulator.
     pub fn sdk_config_for(&self, account_id: &str) -> SdkConfig {
-        let credentials =
-            Credentials::new(account_id, TEST_SECRET_KEY, None, None, "harness-test-env");
-        SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
+        ClientsBuilder::new(self.region.clone())
             .endpoint_url(self.endpoint_url())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .account(account_id, TEST_SECRET_KEY)
+            .sdk_config()
+            .to_builder()
             .retry_config(RetryConfig::standard())
             .timeout_config(
                 TimeoutConfig::builder()
@@ -134,7 +135,7 @@ impl TestEnv {
     }
 
     /// The default VPC's subnets and default security group in this account and region
-    /// (looked up once through the proxy, then cached).
+    /// (looked up once through the proxy with the provisioner's EC2 client, then cached).
     pub async fn network(&self) -> anyhow::Result<Network> {
         self.network
             .get_or_try_init(|| async {
@@ -157,6 +158,63 @@ impl TestEnv {
             ))
         }
     }
+}
+
+/// The default VPC of one account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    pub vpc_id: String,
+    /// Subnet ids of the default VPC, sorted by availability zone.
+    pub subnets: Vec<String>,
+    /// The default VPC's `default` security group (one id).
+    pub security_groups: Vec<String>,
+}
+
+/// The EC2 settings of test lookups: the provisioner's, with a short backoff.
+pub fn test_ec2_settings() -> Ec2Settings {
+    Ec2Settings {
+        initial_backoff: TEST_EC2_INITIAL_BACKOFF,
+        ..Ec2Settings::default()
+    }
+}
+
+/// Looks up the default VPC, its subnets and its default security group of `account_id` in
+/// `region` at `endpoint_url` (an emulator or a proxy: the access key id is the account, the
+/// secret [`TEST_SECRET_KEY`]; no environment variable is read).
+pub async fn default_network(
+    endpoint_url: &str,
+    account_id: &str,
+    region: &str,
+) -> anyhow::Result<Network> {
+    let credentials = Credentials::new(account_id, TEST_SECRET_KEY, None, None, "harness-test-env");
+    let ec2 = Ec2Client::new(
+        Some(endpoint_url.to_string()),
+        Some(region.to_string()),
+        Some(SharedCredentialsProvider::new(credentials)),
+        test_ec2_settings(),
+    );
+    let via = || format!("EC2 via {}", ec2.endpoint());
+    let vpc_id = ec2
+        .default_vpc_id()
+        .await
+        .with_context(via)?
+        .ok_or_else(|| anyhow!("account {account_id} has no default VPC in {region}"))?;
+    let subnets = ec2.subnet_ids_by_zone(&vpc_id).await.with_context(via)?;
+    if subnets.is_empty() {
+        bail!("default VPC {vpc_id} of account {account_id} has no subnets in {region}");
+    }
+    let group = ec2
+        .default_security_group(&vpc_id)
+        .await
+        .with_context(via)?
+        .ok_or_else(|| {
+            anyhow!("default VPC {vpc_id} of account {account_id} has no default security group")
+        })?;
+    Ok(Network {
+        vpc_id,
+        subnets,
+        security_groups: vec![group],
+    })
 }
 
 /// rstest fixture: a fresh [`TestEnv`]. Panics when the environment cannot be set up,

@@ -2,8 +2,9 @@
 //! [`TestEnv`]. These helpers build the provisioner's [`StackSpec`], [`Clients`] and [`Stack`]
 //! for the env's account, region and network, so a test reads `env.stack(env.spec("p").await?)`.
 //!
-//! The clients differ from [`Clients::from_sdk_config`] in two test-only ways, both about the
-//! SDK's own transient retries (the provisioner's retry catalogue is untouched):
+//! The clients are the provisioner's ([`ClientsBuilder`]) with settings that differ from the
+//! production ones in two test-only ways, both about the SDK's own transient retries (the
+//! provisioner's retry catalogue is untouched):
 //! - short backoff (tens of milliseconds instead of the SDK's 1 s base, 20 s cap), so injected
 //!   throttling, 5xx and dropped connections cost milliseconds, not seconds;
 //! - a retry partition of their own. The SDK keeps one retry token bucket per partition name in
@@ -13,17 +14,34 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aws_sdk_ecs::config::retry::{RetryConfig, RetryPartition};
-use aws_sdk_ecs::config::timeout::TimeoutConfig;
+use provisioner::clients::{ClientSettings, ClientsBuilder};
 use provisioner::{Clients, Stack, StackSpec};
 
-use super::TestEnv;
+use super::{test_ec2_settings, TestEnv};
 
 /// SDK attempts per call (the provisioner's production setting is 8 too).
 const TEST_SDK_MAX_ATTEMPTS: u32 = 8;
 /// SDK backoff base and cap for test clients.
 const TEST_SDK_INITIAL_BACKOFF: Duration = Duration::from_millis(10);
 const TEST_SDK_MAX_BACKOFF: Duration = Duration::from_millis(150);
+/// SDK timeouts of test clients.
+const TEST_SDK_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const TEST_SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+const TEST_SDK_OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The settings of test clients, in retry partition `partition`.
+pub fn test_client_settings(partition: String) -> ClientSettings {
+    ClientSettings {
+        max_attempts: TEST_SDK_MAX_ATTEMPTS,
+        initial_backoff: Some(TEST_SDK_INITIAL_BACKOFF),
+        max_backoff: Some(TEST_SDK_MAX_BACKOFF),
+        connect_timeout: TEST_SDK_CONNECT_TIMEOUT,
+        attempt_timeout: TEST_SDK_ATTEMPT_TIMEOUT,
+        operation_timeout: TEST_SDK_OPERATION_TIMEOUT,
+        retry_partition: Some(partition),
+        ec2: test_ec2_settings(),
+    }
+}
 
 impl TestEnv {
     /// The tutorial's stack ([`StackSpec::example`]) renamed to `project`, in this env's region,
@@ -48,39 +66,13 @@ impl TestEnv {
     /// Provisioner clients for another account on the same proxy.
     pub fn clients_for(&self, account_id: &str) -> Clients {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        let cfg = self.sdk_config_for(account_id);
         let partition = format!(
             "harness-{account_id}-{}",
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let retry = RetryConfig::standard()
-            .with_max_attempts(TEST_SDK_MAX_ATTEMPTS)
-            .with_initial_backoff(TEST_SDK_INITIAL_BACKOFF)
-            .with_max_backoff(TEST_SDK_MAX_BACKOFF);
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(30))
-            .operation_timeout(Duration::from_secs(120))
-            .build();
-        macro_rules! client {
-            ($sdk:ident) => {
-                $sdk::Client::from_conf(
-                    $sdk::config::Builder::from(&cfg)
-                        .retry_config(retry.clone())
-                        .retry_partition(RetryPartition::new(partition.clone()))
-                        .timeout_config(timeouts.clone())
-                        .build(),
-                )
-            };
-        }
-        Clients {
-            ecs: client!(aws_sdk_ecs),
-            iam: client!(aws_sdk_iam),
-            ecr: client!(aws_sdk_ecr),
-            logs: client!(aws_sdk_cloudwatchlogs),
-            ec2: provisioner::ec2::Ec2Client::from_sdk_config(&cfg),
-            region: self.region.clone(),
-        }
+        ClientsBuilder::from_sdk_config(&self.sdk_config_for(account_id))
+            .settings(test_client_settings(partition))
+            .build()
     }
 
     /// A provisioner [`Stack`] for `spec` in this env's account.
