@@ -26,6 +26,7 @@ pub mod control;
 pub mod faults;
 pub mod journal;
 pub mod models;
+mod pipeline;
 pub mod presets;
 pub mod rules;
 mod server;
@@ -45,7 +46,7 @@ pub use journal::{InjectedFault, JournalEntry};
 pub use models::ModelSettings;
 pub use presets::{Preset, PresetError};
 pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
-pub use server::MAX_REQUEST_BODY;
+pub use pipeline::MAX_REQUEST_BODY;
 pub use upstream::{detect_flavor, UpstreamFlavor};
 
 /// How to start a proxy.

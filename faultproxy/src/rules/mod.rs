@@ -30,5 +30,5 @@ pub use crate::faults::{ErrorSpec, LatencySpec};
 pub(crate) use draw::info_key;
 pub(crate) use events::EventLog;
 pub use schema::{Rule, Window};
-pub(crate) use store::RuleStore;
+pub(crate) use store::{RuleSet, RuleStore};
 pub use validate::{parse_rules, validate_all, RuleError};
