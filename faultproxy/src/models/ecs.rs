@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::window::ResourceKey;
 use super::{ModelAnswer, ModelSpec};
 use crate::classify::RequestInfo;
+use crate::journal::FaultKind;
 use crate::wire::AwsError;
 
 /// The cluster ECS uses when a request names none.
@@ -76,7 +77,7 @@ pub(crate) fn error(
         info,
         spec.rule,
         spec.rule,
-        "error",
+        FaultKind::Error.as_str(),
         AwsError::new(400, code, message),
     )
 }

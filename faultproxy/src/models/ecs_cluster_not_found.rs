@@ -16,7 +16,7 @@ use super::ecs::{self, cluster_of, request_json};
 use super::window::{Phase, WindowRange, Windows};
 use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer};
 use crate::classify::RequestInfo;
-use crate::journal::InjectedFault;
+use crate::journal::{FaultKind, InjectedFault};
 
 /// ECS's error for a cluster it does not know (verbatim, `__type` `ClusterNotFoundException`):
 /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html#API_CreateService_Errors;
@@ -133,7 +133,7 @@ impl Model for ClusterNotFoundModel {
             return None;
         }
         answer.set_json(&v);
-        Some(model_fault(&SPEC, "read-lag", None))
+        Some(model_fault(&SPEC, FaultKind::ReadLag, None))
     }
 
     fn reset(&self) {
@@ -249,7 +249,7 @@ mod tests {
             v["failures"],
             json!([{"arn": "arn:aws:ecs:us-east-1:123456789012:cluster/app", "reason": "MISSING"}])
         );
-        assert_eq!(fault.unwrap().kind, "read-lag");
+        assert_eq!(fault.unwrap().kind, FaultKind::ReadLag.as_str());
 
         tokio::time::sleep(std::time::Duration::from_millis(350)).await;
         assert!(

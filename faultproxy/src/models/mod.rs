@@ -8,7 +8,9 @@
 //! check per request.
 
 pub mod ecs;
+pub mod ecs_capacity_provider_attachments;
 pub mod ecs_cluster_not_found;
+pub mod ecs_service_draining;
 pub mod iam_propagation;
 pub mod service_linked_role;
 pub mod settings;
@@ -24,7 +26,7 @@ use http::Response;
 use http_body_util::Full;
 
 use super::classify::RequestInfo;
-use super::journal::InjectedFault;
+use super::journal::{FaultKind, InjectedFault};
 use super::upstream::Upstream;
 use super::wire::{self, AwsError};
 
@@ -67,6 +69,10 @@ pub(crate) const REGISTRY: &[Registration] = &[
     register::<service_linked_role::ServiceLinkedRoleModel>(&service_linked_role::SPEC),
     register::<iam_propagation::IamPropagationModel>(&iam_propagation::SPEC),
     register::<ecs_cluster_not_found::ClusterNotFoundModel>(&ecs_cluster_not_found::SPEC),
+    register::<ecs_capacity_provider_attachments::AttachmentsModel>(
+        &ecs_capacity_provider_attachments::SPEC,
+    ),
+    register::<ecs_service_draining::DrainingModel>(&ecs_service_draining::SPEC),
 ];
 
 const _: () = assert!(REGISTRY.len() <= settings::MAX_MODELS);
@@ -183,10 +189,10 @@ pub(crate) trait Model: Send + Sync {
 
 /// The journal entry of a model's answer: `rule` = `model:<name>`. `kind` is `error` for a
 /// failure the client sees, `read-lag` for a read that shows a not-yet-settled state.
-pub(crate) fn model_fault(spec: &ModelSpec, kind: &str, code: Option<&str>) -> InjectedFault {
+pub(crate) fn model_fault(spec: &ModelSpec, kind: FaultKind, code: Option<&str>) -> InjectedFault {
     InjectedFault {
         rule: spec.rule.to_string(),
-        kind: kind.to_string(),
+        kind: kind.as_str().to_string(),
         code: code.map(str::to_string),
     }
 }

@@ -206,6 +206,13 @@ impl Windows {
         self.phase(key, now) == Phase::Open
     }
 
+    /// True when some key matching `pred` is inside its window.
+    pub fn any_open(&self, now: Instant, pred: impl Fn(&ResourceKey) -> bool) -> bool {
+        let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .any(|(k, (_, o))| now.saturating_duration_since(o.at) < o.length && pred(k))
+    }
+
     pub fn clear(&self) {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
@@ -288,6 +295,9 @@ mod tests {
             Phase::Closed
         );
         assert_eq!(w.phase(&key("d"), t0), Phase::Untouched);
+        assert!(w.any_open(t0, |k| k.name == "c"));
+        assert!(!w.any_open(t0, |k| k.name == "d"));
+        assert!(!w.any_open(t0 + Duration::from_secs(5), |_| true));
         w.open(key("c"), t0, |_, n| {
             seen.push(n);
             Duration::from_secs(1)
