@@ -169,7 +169,8 @@ fn run_cases(
     cmd.env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("FOREIGN_CLIENTS_AWS_CLI", &clients.aws)
-        .env("PYTHONUNBUFFERED", "1");
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", clients.python.display()));
