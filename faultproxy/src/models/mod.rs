@@ -250,8 +250,6 @@ impl Models {
 
     /// Every interested model sees (and may rewrite) the upstream's answer in turn; returns the
     /// first fault one of them reported.
-    // The pipeline (server.rs) calls it once its restructuring lands; until then only tests do.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn on_answer(
         &self,
         cx: &ModelCx<'_>,
