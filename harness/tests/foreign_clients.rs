@@ -81,6 +81,17 @@ fn boto3_and_the_aws_cli_parse_every_modelled_answer() {
             pyclients::root().display()
         ),
     }
+    let version = Command::new(&clients.aws)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("`{} --version` could not start: {e}", clients.aws.display()));
+    let version = String::from_utf8_lossy(&version.stdout).to_string()
+        + &String::from_utf8_lossy(&version.stderr);
+    println!("foreign clients: {}", version.trim());
+    assert!(
+        version.starts_with("aws-cli/1."),
+        "not the AWS CLI v1: {version}"
+    );
     let args = up_args();
     let up = HarnessUp::start(&args).unwrap_or_else(|e| panic!("{e}"));
     println!(
@@ -89,6 +100,9 @@ fn boto3_and_the_aws_cli_parse_every_modelled_answer() {
         up.ready_in,
         up.vars["AWS_ENDPOINT_URL"]
     );
+    for line in up.stderr().lines().filter(|l| l.contains("profile")) {
+        println!("foreign clients: harness up said: {line}");
+    }
     let started = Instant::now();
     let (status, stdout, stderr) = run_cases(&clients, &up);
     println!(
@@ -168,7 +182,6 @@ fn run_cases(
     }
     cmd.env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("FOREIGN_CLIENTS_AWS_CLI", &clients.aws)
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1");
     let mut child = cmd

@@ -208,13 +208,13 @@ def cli_create_service(cx, name=None):
     return ["ecs", "create-service", "--cluster", cx.vars["cluster"], "--service-name", name or cx.name("svc"), "--desired-count", "0"]
 
 
-# Model names as the proxy may report them (issue 12 names the behaviours, not the keys).
-CLUSTER_READ = ("cluster-read-after-create", "cluster-not-found")
-ATTACHMENT_BUSY = ("attachment-busy", "attachments-busy", "capacity-provider-attachment-busy", "cluster-attachments")
-DRAINING = ("service-draining", "draining")
-IAM_READ = ("iam-read-after-write", "iam-read-lag")
-SLR_DELETION = ("slr-deletion", "slr-deletion-status", "service-linked-role-deletion")
-LOGS_ABORTED = ("logs-operation-aborted", "logs-conflicting-operation", "operation-aborted")
+# Model names as the proxy's registry names them (faultproxy/src/models/*.rs, `SPEC.name`).
+CLUSTER_READ = ("ecs-cluster-not-found",)
+ATTACHMENT_BUSY = ("ecs-capacity-provider-attachments",)
+DRAINING = ("ecs-service-draining",)
+IAM_READ = ("iam-read-after-write",)
+SLR_DELETION = ("slr-deletion-status",)
+LOGS_ABORTED = ("logs-conflicting-operation",)
 
 
 # --- the table -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ CLI v1, and prints one line per case:
 
 then `SUMMARY {json}`. Exit status 1 when any enabled case failed. The environment is what
 `harness up` prints (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) plus
-FOREIGN_CLIENTS_AWS_CLI (the venv's `aws`). FOREIGN_CLIENTS_FORCE=1 runs the not-yet-modelled rows
+nothing else. FOREIGN_CLIENTS_FORCE=1 runs the not-yet-modelled rows
 too (to develop a model against its rows).
 """
 
@@ -24,36 +24,47 @@ from cases import CASES, ECS_SLR, Answer, Error
 from support import Cx, Proxy, SetupFailed, say
 
 FORCE_VAR = "FOREIGN_CLIENTS_FORCE"
-# Control endpoints that may list models (the first exists today; the others are tried in case a
-# later proxy adds them). Unknown endpoints answer 404 and are ignored.
-MODEL_LISTINGS = ("presets", "models", "status")
 CLI_SERVICE_ERROR_EXIT = 255  # AWS CLI v1: awscli/clidriver.py, any ClientError
 
 
-def reported_names(proxy):
-    """Every name the proxy's control API reports (keys and words of values), normalised."""
-    names = set()
+def model_status(proxy):
+    """(registered, switched on) model names, from GET /_harness/presets: `models.windows` has a
+    range for every model the proxy knows, `models.models` lists those that are on. Any other
+    word of the answer counts as registered too (an older proxy lists presets only)."""
+    status, view = proxy.control("GET", "presets")
+    if status != 200 or not isinstance(view, dict):
+        raise SystemExit(f"foreign clients: GET /_harness/presets answered {status}: {view}")
+    registered, enabled = set(), set()
 
     def walk(value):
         if isinstance(value, dict):
             for k, v in value.items():
-                names.update(words(k))
+                registered.update(words(k))
+                if k == "models" and isinstance(v, list):
+                    enabled.update(x for x in v if isinstance(x, str))
                 walk(v)
         elif isinstance(value, list):
             for v in value:
                 walk(v)
         elif isinstance(value, str):
-            names.update(words(value))
+            registered.update(words(value))
 
-    for path in MODEL_LISTINGS:
-        status, answer = proxy.control("GET", path)
-        if status == 200:
-            walk(answer)
-    return names
+    walk(view)
+    return registered, enabled
 
 
 def words(text):
     return set(re.split(r"[^a-z0-9-]+", text.lower().replace("_", "-"))) - {""}
+
+
+def not_modelled_reason(case, registered, enabled, force):
+    """None when the row runs, else why it does not."""
+    if not case.requires or force or enabled.intersection(case.requires):
+        return None
+    names = ", ".join(case.requires)
+    if registered.intersection(case.requires):
+        return f"the proxy has {names} but it is off: harness up ran without the fresh-account profile"
+    return f"the proxy reports no model {names}"
 
 
 class Accounts:
@@ -80,6 +91,8 @@ class Accounts:
 
 def run_case(case, cx):
     """Returns (ok, what was seen)."""
+    if case.client == "cli":
+        cx.prime_cli()
     if case.setup:
         case.setup(cx)
     try:
@@ -162,14 +175,16 @@ def short(answer):
 
 def main():
     proxy = Proxy()
-    names = reported_names(proxy)
+    registered, enabled = model_status(proxy)
+    say(f"      models on: {', '.join(sorted(enabled)) or 'none'}")
     force = os.environ.get(FORCE_VAR) == "1"
     accounts = Accounts(proxy)
     results = []
     for i, case in enumerate(CASES):
         label = f"{case.model} / {case.client} {case.op}"
-        if case.requires and not force and not names.intersection(case.requires):
-            say(f"NOT YET MODELLED: {label} (the proxy reports none of {', '.join(case.requires)})")
+        reason = not_modelled_reason(case, registered, enabled, force)
+        if reason:
+            say(f"NOT YET MODELLED: {label} ({reason})")
             results.append({"case": label, "outcome": "not-modelled"})
             continue
         started = time.monotonic()

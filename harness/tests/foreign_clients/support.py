@@ -25,8 +25,6 @@ ENDPOINT_VAR = "AWS_ENDPOINT_URL"
 ACCESS_KEY_VAR = "AWS_ACCESS_KEY_ID"
 SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"
 REGION_VAR = "AWS_REGION"
-# Path of the venv's `aws` script (set by the Rust test).
-AWS_CLI_VAR = "FOREIGN_CLIENTS_AWS_CLI"
 
 # How long a setup step may wait out a fresh account's refusals (every default window of the
 # fresh-account profile is <= 60 s; see README).
@@ -49,6 +47,45 @@ TRANSIENT_CODES = {
 TRANSIENT_MESSAGES = ("Unable to assume the service linked role",)
 
 
+# What the venv's `bin/aws` runs (awscli 1.x: `import awscli.clidriver; sys.exit(main())`), split
+# so that the interpreter start and the imports (about a second on a 2-core machine) happen before
+# the row's setup, and the command itself runs the moment its arguments arrive on stdin. Otherwise
+# a model's window of a second or two (cluster read-after-create, Logs) could end while the CLI
+# is still importing botocore.
+CLI_PRIMER = """
+import json, os, sys
+if os.environ.get("LC_CTYPE", "") == "UTF-8":
+    os.environ["LC_CTYPE"] = "en_US.UTF-8"
+import awscli.clidriver
+print("primed", flush=True)
+sys.argv = ["aws"] + json.loads(sys.stdin.readline())
+sys.exit(awscli.clidriver.main())
+"""
+CLI_PRIMED = "primed"
+
+
+class PrimedCli:
+    """One `aws` invocation in a process of its own, started ahead of its arguments."""
+
+    def __init__(self, child_env):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CLI_PRIMER],
+            env=child_env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline().strip()
+        if line != CLI_PRIMED:
+            _, err = self.proc.communicate(timeout=CLI_TIMEOUT_S)
+            raise SetupFailed(f"the AWS CLI did not start ({self.proc.returncode}): {line} {err}")
+
+    def run(self, args):
+        out, err = self.proc.communicate(json.dumps(args) + "\n", timeout=CLI_TIMEOUT_S)
+        return self.proc.returncode, out, err
+
+
 class SetupFailed(Exception):
     """A row's setup could not be completed (not a mismatch of the modelled answer)."""
 
@@ -68,7 +105,6 @@ class Proxy:
         self.base_account = env(ACCESS_KEY_VAR)
         self.secret = env(SECRET_KEY_VAR)
         self.region = env(REGION_VAR)
-        self.aws_cli = env(AWS_CLI_VAR)
         self._next_account = 0
 
     def fresh_account(self):
@@ -146,8 +182,8 @@ class Cx:
             )
         return self._clients[service]
 
-    def cli(self, args):
-        """Runs `aws ARGS --output json` for this account; returns (exit code, stdout, stderr)."""
+    def cli_env(self):
+        """The environment of an `aws` process for this account: harness up's variables only."""
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         child_env.update(
             {
@@ -163,9 +199,17 @@ class Cx:
                 "AWS_PAGER": "",
             }
         )
-        argv = [self.proxy.aws_cli, "--endpoint-url", self.proxy.endpoint, "--output", "json"] + list(args)
-        done = subprocess.run(argv, env=child_env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
-        return done.returncode, done.stdout, done.stderr
+        return child_env
+
+    def prime_cli(self):
+        """Starts an `aws` process for this account up to the point where it reads its arguments
+        (see PrimedCli); call before the setup whose window the CLI call must land in."""
+        self.vars.setdefault("_cli", PrimedCli(self.cli_env()))
+
+    def cli(self, args):
+        """Runs `aws --endpoint-url PROXY --output json ARGS`; returns (exit code, stdout, stderr)."""
+        self.prime_cli()
+        return self.vars.pop("_cli").run(["--endpoint-url", self.proxy.endpoint, "--output", "json"] + list(args))
 
     def settle(self, what, call):
         """Runs a setup call, waiting out a fresh account's transient refusals (bounded)."""
