@@ -12,8 +12,11 @@ pub mod ecs_capacity_provider_attachments;
 pub mod ecs_cluster_not_found;
 pub mod ecs_service_draining;
 pub mod iam_propagation;
+pub mod iam_read_after_write;
+pub mod logs_conflicting_operation;
 pub mod service_linked_role;
 pub mod settings;
+pub mod slr_deletion_status;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod window;
@@ -73,6 +76,11 @@ pub(crate) const REGISTRY: &[Registration] = &[
         &ecs_capacity_provider_attachments::SPEC,
     ),
     register::<ecs_service_draining::DrainingModel>(&ecs_service_draining::SPEC),
+    register::<iam_read_after_write::IamReadAfterWriteModel>(&iam_read_after_write::SPEC),
+    register::<slr_deletion_status::SlrDeletionModel>(&slr_deletion_status::SPEC),
+    register::<logs_conflicting_operation::ConflictingOperationModel>(
+        &logs_conflicting_operation::SPEC,
+    ),
 ];
 
 const _: () = assert!(REGISTRY.len() <= settings::MAX_MODELS);

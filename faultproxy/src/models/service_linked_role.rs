@@ -9,14 +9,13 @@
 //! - with a visibility delay (preset `slr-delay`), for that long after the role was created makes
 //!   ECS CreateCluster/CreateService fail with the exact "Unable to assume the service linked role"
 //!   error and IAM GetRole answer `NoSuchEntity` (IAM read-after-write lag);
-//! - answers DeleteServiceLinkedRole with a deletion task whose status is FAILED (with the usage
-//!   list of live clusters per region) while any cluster lives, else deletes the role and
-//!   reports SUCCEEDED.
+//! - refuses DeleteRole of the role (it is protected); its deletion (DeleteServiceLinkedRole, an
+//!   asynchronous task) is the `slr-deletion-status` model's (slr_deletion_status.rs).
 //!
 //! The delay is this model's window (`slr-delay`): a fixed `slr-delay=D`, or, with the model on
 //! (`fresh-account`), a length drawn per role creation from [`SPEC`]'s range.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -27,7 +26,7 @@ use super::window::{ResourceKey, WindowRange};
 use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::classify::{form_param, RequestInfo};
 use crate::upstream::Upstream;
-use crate::wire::{self, xml_escape, AwsError};
+use crate::wire::{self, AwsError};
 
 pub const ROLE_NAME: &str = "AWSServiceRoleForECS";
 pub const ROLE_PATH: &str = "/aws-service-role/ecs.amazonaws.com/";
@@ -46,8 +45,6 @@ pub const NAME_TAKEN: &str =
 pub const NO_SUCH_ROLE: &str = "The role with name AWSServiceRoleForECS cannot be found.";
 const PROTECTED_ROLE: &str =
     "Cannot perform the operation on the protected role 'AWSServiceRoleForECS' - this role is only modifiable by AWS";
-const IN_USE_REASON: &str =
-    "Unable to delete the service-linked role AWSServiceRoleForECS: it is in use by Amazon ECS clusters in this account. Delete the clusters listed in RoleUsageList, then try again.";
 
 const HANDLED_BY: &str = "model:service-linked-role";
 const DELAY_RULE: &str = SPEC.rule;
@@ -63,14 +60,6 @@ pub const SPEC: ModelSpec = ModelSpec {
     source: "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html",
 };
 
-#[derive(Debug, Clone)]
-enum TaskStatus {
-    NotStarted,
-    Succeeded,
-    /// Live clusters per region.
-    Failed(Vec<(String, Vec<String>)>),
-}
-
 #[derive(Default)]
 struct AccountState {
     /// When the proxy created the role (either way); starts the visibility delay.
@@ -79,9 +68,6 @@ struct AccountState {
     drawn: std::time::Duration,
     /// How many times the proxy created the role in this account (feeds the draw).
     creations: u64,
-    /// Regions in which CreateCluster succeeded, searched for clusters on deletion.
-    ecs_regions: BTreeSet<String>,
-    tasks: HashMap<String, TaskStatus>,
 }
 
 #[derive(Default)]
@@ -94,10 +80,6 @@ pub(crate) struct ServiceLinkedRoleModel {
 enum Ensured {
     Created(String),
     Existing,
-}
-
-fn key(info: &RequestInfo) -> String {
-    info.account.clone().unwrap_or_default()
 }
 
 impl ServiceLinkedRoleModel {
@@ -219,210 +201,10 @@ impl ServiceLinkedRoleModel {
             Err(e) => upstream_failure(info, e),
         }
     }
-
-    async fn delete_service_linked_role(&self, info: &RequestInfo, up: &Upstream) -> ModelAnswer {
-        let account = info.account.as_deref();
-        match up
-            .iam(account, &[("Action", "GetRole"), ("RoleName", ROLE_NAME)])
-            .await
-        {
-            Ok((200, _)) => {}
-            Ok((404, _)) => {
-                return ModelAnswer::aws_error(
-                    info,
-                    HANDLED_BY,
-                    AwsError::new(404, "NoSuchEntity", NO_SUCH_ROLE),
-                )
-            }
-            Ok((s, body)) => {
-                return upstream_failure(
-                    info,
-                    anyhow::anyhow!("GetRole answered HTTP {s}: {}", truncate(&body)),
-                )
-            }
-            Err(e) => return upstream_failure(info, e),
-        }
-        let task_id = format!(
-            "task/aws-service-role/{SERVICE_PRINCIPAL}/{ROLE_NAME}/{}",
-            wire::new_request_id()
-        );
-        self.with_account(account.unwrap_or(""), |a| {
-            a.tasks.insert(task_id.clone(), TaskStatus::NotStarted);
-        });
-        ModelAnswer::answered(
-            wire::query_success_response(
-                "DeleteServiceLinkedRole",
-                &format!("<DeletionTaskId>{}</DeletionTaskId>", xml_escape(&task_id)),
-            ),
-            HANDLED_BY,
-        )
-    }
-
-    /// Runs the deletion task on its first status query; the outcome is final, as in AWS.
-    async fn deletion_status(
-        &self,
-        info: &RequestInfo,
-        up: &Upstream,
-        task_id: &str,
-    ) -> Option<ModelAnswer> {
-        let account = info.account.as_deref();
-        let acct_key = account.unwrap_or("");
-        let (status, regions) = {
-            let map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-            let a = map.get(acct_key)?;
-            (a.tasks.get(task_id)?.clone(), a.ecs_regions.clone())
-        };
-        let status = match status {
-            TaskStatus::NotStarted => match self.run_deletion(account, regions, up).await {
-                Ok(s) => {
-                    self.with_account(acct_key, |a| {
-                        a.tasks.insert(task_id.to_string(), s.clone());
-                        if matches!(s, TaskStatus::Succeeded) {
-                            a.created_at = None;
-                        }
-                    });
-                    s
-                }
-                Err(e) => return Some(upstream_failure(info, e)),
-            },
-            done => done,
-        };
-        let inner = match status {
-            TaskStatus::NotStarted => "<Status>NOT_STARTED</Status>".to_string(),
-            TaskStatus::Succeeded => "<Status>SUCCEEDED</Status>".to_string(),
-            TaskStatus::Failed(usage) => {
-                let mut s = format!(
-                    "<Status>FAILED</Status><Reason><Reason>{}</Reason><RoleUsageList>",
-                    xml_escape(IN_USE_REASON)
-                );
-                for (region, arns) in usage {
-                    s.push_str(&format!(
-                        "<member><Region>{}</Region><Resources>",
-                        xml_escape(&region)
-                    ));
-                    for arn in arns {
-                        s.push_str(&format!("<member>{}</member>", xml_escape(&arn)));
-                    }
-                    s.push_str("</Resources></member>");
-                }
-                s.push_str("</RoleUsageList></Reason>");
-                s
-            }
-        };
-        Some(ModelAnswer::answered(
-            wire::query_success_response("GetServiceLinkedRoleDeletionStatus", &inner),
-            HANDLED_BY,
-        ))
-    }
-
-    async fn run_deletion(
-        &self,
-        account: Option<&str>,
-        regions: BTreeSet<String>,
-        up: &Upstream,
-    ) -> anyhow::Result<TaskStatus> {
-        let mut usage = Vec::new();
-        for region in regions {
-            let live = live_clusters(account, &region, up).await?;
-            if !live.is_empty() {
-                usage.push((region, live));
-            }
-        }
-        if !usage.is_empty() {
-            return Ok(TaskStatus::Failed(usage));
-        }
-        let (status, body) = up
-            .iam(
-                account,
-                &[
-                    ("Action", "DetachRolePolicy"),
-                    ("RoleName", ROLE_NAME),
-                    ("PolicyArn", POLICY_ARN),
-                ],
-            )
-            .await?;
-        if status != 200 && status != 404 {
-            tracing::warn!(
-                status,
-                body = truncate(&body),
-                "detaching {POLICY_ARN} from {ROLE_NAME} failed"
-            );
-        }
-        let (status, body) = up
-            .iam(
-                account,
-                &[("Action", "DeleteRole"), ("RoleName", ROLE_NAME)],
-            )
-            .await?;
-        if status != 200 && status != 404 {
-            anyhow::bail!(
-                "upstream DeleteRole {ROLE_NAME} answered HTTP {status}: {}",
-                truncate(&body)
-            );
-        }
-        Ok(TaskStatus::Succeeded)
-    }
 }
 
-/// ARNs of the clusters of `account` in `region` that are not INACTIVE (moto keeps deleted
-/// clusters listed as INACTIVE; AWS does not list them).
-async fn live_clusters(
-    account: Option<&str>,
-    region: &str,
-    up: &Upstream,
-) -> anyhow::Result<Vec<String>> {
-    let mut arns = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut req = serde_json::json!({});
-        if let Some(t) = &token {
-            req["nextToken"] = t.clone().into();
-        }
-        let (status, body) = up.ecs(account, region, "ListClusters", req).await?;
-        if status != 200 {
-            anyhow::bail!(
-                "ListClusters in {region} answered HTTP {status}: {}",
-                truncate(&body)
-            );
-        }
-        let v: serde_json::Value = serde_json::from_str(&body)?;
-        if let Some(list) = v["clusterArns"].as_array() {
-            arns.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)));
-        }
-        match v["nextToken"].as_str() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    let mut live = Vec::new();
-    for chunk in arns.chunks(100) {
-        let (status, body) = up
-            .ecs(
-                account,
-                region,
-                "DescribeClusters",
-                serde_json::json!({ "clusters": chunk }),
-            )
-            .await?;
-        if status != 200 {
-            anyhow::bail!(
-                "DescribeClusters in {region} answered HTTP {status}: {}",
-                truncate(&body)
-            );
-        }
-        let v: serde_json::Value = serde_json::from_str(&body)?;
-        for c in v["clusters"].as_array().into_iter().flatten() {
-            if c["status"].as_str() != Some("INACTIVE") {
-                if let Some(arn) = c["clusterArn"].as_str() {
-                    live.push(arn.to_string());
-                }
-            }
-        }
-    }
-    Ok(live)
-}
-
-fn upstream_failure(info: &RequestInfo, e: anyhow::Error) -> ModelAnswer {
+/// A 500 `ServiceFailure` for an upstream call the model needed that failed (logged).
+pub(crate) fn upstream_failure(info: &RequestInfo, e: anyhow::Error) -> ModelAnswer {
     tracing::warn!(error = %format!("{e:#}"), "service-linked-role model: upstream call failed");
     ModelAnswer::aws_error(
         info,
@@ -435,7 +217,8 @@ fn upstream_failure(info: &RequestInfo, e: anyhow::Error) -> ModelAnswer {
     )
 }
 
-fn truncate(s: &str) -> &str {
+/// At most the first 300 bytes of `s` (for logs and error texts).
+pub(crate) fn truncate(s: &str) -> &str {
     let mut end = s.len().min(300);
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -450,14 +233,9 @@ impl Model for ServiceLinkedRoleModel {
         }
         match (info.service.as_deref(), info.operation.as_deref()) {
             (Some("ecs"), Some(op)) => matches!(op, "CreateCluster" | "CreateService"),
-            (Some("iam"), Some(op)) => matches!(
-                op,
-                "GetRole"
-                    | "DeleteRole"
-                    | "CreateServiceLinkedRole"
-                    | "DeleteServiceLinkedRole"
-                    | "GetServiceLinkedRoleDeletionStatus"
-            ),
+            (Some("iam"), Some(op)) => {
+                matches!(op, "GetRole" | "DeleteRole" | "CreateServiceLinkedRole")
+            }
             _ => false,
         }
     }
@@ -507,16 +285,6 @@ impl Model for ServiceLinkedRoleModel {
                             .await,
                     )
                 }
-                ("iam", "DeleteServiceLinkedRole") => {
-                    if form_param(cx.body, "RoleName").as_deref() != Some(ROLE_NAME) {
-                        return None;
-                    }
-                    Some(self.delete_service_linked_role(info, cx.upstream).await)
-                }
-                ("iam", "GetServiceLinkedRoleDeletionStatus") => {
-                    let task = form_param(cx.body, "DeletionTaskId")?;
-                    self.deletion_status(info, cx.upstream, &task).await
-                }
                 _ => None,
             }
         }
@@ -528,10 +296,6 @@ impl Model for ServiceLinkedRoleModel {
             if !(200..300).contains(&status) || !cx.info.is("ecs", "CreateCluster") {
                 return;
             }
-            let region = cx.info.region.clone().unwrap_or_else(|| "us-east-1".into());
-            self.with_account(&key(cx.info), |a| {
-                a.ecs_regions.insert(region);
-            });
             if let Err(e) = self.ensure_role(cx.info, cx.upstream, &cx.settings).await {
                 tracing::warn!(error = %format!("{e:#}"), "CreateCluster succeeded but creating {ROLE_NAME} failed");
             }
