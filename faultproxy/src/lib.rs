@@ -19,7 +19,7 @@
 //! # Ok(()) }
 //! ```
 
-pub mod classify;
+pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod control;
@@ -32,7 +32,9 @@ pub mod rules;
 mod server;
 mod state;
 mod upstream;
-pub mod wire;
+
+/// `faultproxy::classify` and `faultproxy::wire` keep working (they live in `aws/`).
+pub use aws::{classify, wire};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -44,9 +46,9 @@ use tokio::task::JoinHandle;
 
 pub use journal::{InjectedFault, JournalEntry};
 pub use models::ModelSettings;
+pub use pipeline::MAX_REQUEST_BODY;
 pub use presets::{Preset, PresetError};
 pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
-pub use pipeline::MAX_REQUEST_BODY;
 pub use upstream::{detect_flavor, UpstreamFlavor};
 
 /// How to start a proxy.

@@ -18,7 +18,8 @@ use http::{Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
-use super::classify::{classify, RequestInfo};
+use super::aws::classify::{classify, RequestInfo};
+use super::aws::wire::{self, AwsError};
 use super::control;
 use super::faults::{FaultAction, FaultContext};
 use super::journal::{Arrival, InjectedFault};
@@ -26,7 +27,6 @@ use super::models::{ModelAnswer, ModelCx, ModelSettings, UpstreamAnswer};
 use super::rules::{info_key, RuleSet};
 use super::state::Shared;
 use super::upstream::UpstreamFlavor;
-use super::wire::{self, AwsError};
 
 /// Largest request body the proxy buffers (AWS API calls are far below; ECR layer parts fit).
 pub const MAX_REQUEST_BODY: usize = 32 * 1024 * 1024;

@@ -2,7 +2,7 @@
 //! behaviour models. The request pipeline (`server`), the control API (`control`) and the
 //! in-process handle (`lib.rs`) all import it; none of them imports another for it.
 
-use super::classify::RequestInfo;
+use super::aws::classify::RequestInfo;
 use super::journal::{Arrival, InjectedFault, Journal, JournalEntry};
 use super::models::{ModelSettings, Models};
 use super::presets::Preset;

@@ -25,6 +25,8 @@ use hyper::client::conn::http1::{self as client_http1, SendRequest};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 
+use crate::aws::Service;
+
 /// Which emulator the upstream is; decides how the account is passed on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -195,7 +197,7 @@ impl Upstream {
             for (k, v) in params {
                 form.append_pair(k, v);
             }
-            form.append_pair("Version", "2010-05-08");
+            form.append_pair("Version", Service::Iam.query_version().unwrap_or_default());
             form.finish()
         };
         let action = params
@@ -206,7 +208,7 @@ impl Upstream {
         self.call(
             account,
             "us-east-1",
-            "iam",
+            Service::Iam.name(),
             None,
             "application/x-www-form-urlencoded; charset=utf-8",
             body,
@@ -223,11 +225,12 @@ impl Upstream {
         operation: &str,
         body: serde_json::Value,
     ) -> anyhow::Result<(u16, String)> {
-        let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+        let prefix = Service::Ecs.target_prefix().unwrap_or_default();
+        let target = format!("{prefix}.{operation}");
         self.call(
             account,
             region,
-            "ecs",
+            Service::Ecs.name(),
             Some(&target),
             "application/x-amz-json-1.1",
             body.to_string(),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Fault, FaultAction, FaultContext, FaultKind};
-use crate::wire::AwsError;
+use crate::aws::wire::AwsError;
 
 /// An AWS error effect, LocalStack-compatible (`statusCode`, `code`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

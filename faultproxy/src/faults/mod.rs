@@ -21,9 +21,9 @@ pub use error::{ErrorFault, ErrorSpec};
 pub use latency::{LatencyFault, LatencySpec};
 pub use throttle::{ThrottleFault, ThrottleSpec};
 
-use super::classify::RequestInfo;
+use super::aws::classify::RequestInfo;
+use super::aws::wire::AwsError;
 use super::journal::FaultKind;
-use super::wire::AwsError;
 
 /// What a fault asks the proxy to do.
 #[derive(Clone, Debug, PartialEq, Eq)]

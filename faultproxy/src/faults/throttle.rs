@@ -3,7 +3,7 @@
 //! SDKs retry with backoff.
 
 use super::{Fault, FaultAction, FaultContext, FaultKind};
-use crate::wire::throttling_error;
+use crate::aws::wire::throttling_error;
 
 /// `"throttle": true` in a rule, with the rule's `message` (if any) replacing the service's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! the same seed and per-operation request sequence give the same decisions however independent
 //! calls interleave.
 
-use crate::classify::RequestInfo;
+use crate::aws::classify::RequestInfo;
 
 /// Identifies a `service:Operation` pair without allocating (FNV-1a).
 pub(crate) type EventKey = u64;

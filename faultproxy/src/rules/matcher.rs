@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::draw::{draw, event_key, fnv_str, info_key, splitmix64, unit, EventKey};
 use super::events::{Counters, EventLog};
-use super::schema::{normalize_service, Rule};
-use crate::classify::RequestInfo;
+use super::schema::Rule;
+use crate::aws::classify::RequestInfo;
+use crate::aws::service::normalize_service;
 use crate::faults::{self, Fault};
 
 /// A rule ready to evaluate: its faults built, its seed resolved, its counters.

@@ -181,12 +181,3 @@ impl Rule {
             .unwrap_or(FaultKind::Latency)
     }
 }
-
-/// Canonical service names; accepts a few aliases users type.
-pub(crate) fn normalize_service(s: &str) -> String {
-    let lower = s.to_ascii_lowercase();
-    match lower.as_str() {
-        "cloudwatchlogs" | "cloudwatch-logs" | "cloudwatch_logs" => "logs".into(),
-        _ => lower,
-    }
-}

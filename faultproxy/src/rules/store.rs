@@ -9,7 +9,7 @@ use super::draw::EventKey;
 use super::events::EventLog;
 use super::matcher::ActiveRule;
 use super::schema::Rule;
-use crate::classify::RequestInfo;
+use crate::aws::classify::RequestInfo;
 
 /// An immutable, ordered snapshot of the active rules.
 #[derive(Default)]

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::schema::{normalize_service, Rule, Window};
+use super::schema::{Rule, Window};
+use crate::aws::service::normalize_service;
 
 impl Window {
     pub(crate) fn parsed(&self) -> Result<(String, String, Duration), String> {
@@ -111,7 +112,7 @@ impl Rule {
             w.parsed()?;
         }
         if let Some(a) = &self.account {
-            if !crate::classify::is_account_id(a) {
+            if !crate::aws::classify::is_account_id(a) {
                 return Err(format!("account must be a 12-digit account id, got {a:?}"));
             }
         }

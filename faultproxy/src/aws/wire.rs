@@ -12,34 +12,16 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
-use super::classify::Protocol;
-
-/// An AWS error to put on the wire.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AwsError {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-}
-
-impl AwsError {
-    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use super::error::AwsError;
+use super::service::{Protocol, Service};
 
 /// The throttling error each service answers: ECS/ECR/Logs `ThrottlingException` 400, IAM/STS
-/// `Throttling` 400, EC2 `RequestLimitExceeded` 503.
+/// `Throttling` 400, EC2 `RequestLimitExceeded` 503 (unknown services: `ThrottlingException`).
 pub fn throttling_error(service: Option<&str>) -> AwsError {
-    match service {
-        Some("iam") | Some("sts") => AwsError::new(400, "Throttling", "Rate exceeded"),
-        Some("ec2") => AwsError::new(503, "RequestLimitExceeded", "Request limit exceeded."),
-        _ => AwsError::new(400, "ThrottlingException", "Rate exceeded"),
-    }
+    service
+        .and_then(Service::from_name)
+        .unwrap_or(Service::Ecs)
+        .throttling_error()
 }
 
 /// Encodes `err` in the protocol of the request it answers.
@@ -84,8 +66,9 @@ pub fn error_response(
 /// A successful awsQuery (IAM) response: `<{Op}Response><{Op}Result>{inner}</..><ResponseMetadata>`.
 pub fn query_success_response(operation: &str, result_inner_xml: &str) -> Response<Full<Bytes>> {
     let request_id = new_request_id();
+    let ns = Service::Iam.query_namespace().unwrap_or(DEFAULT_QUERY_NS);
     let body = format!(
-        "<{operation}Response xmlns=\"{IAM_NS}\"><{operation}Result>{result_inner_xml}</{operation}Result><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{operation}Response>"
+        "<{operation}Response xmlns=\"{ns}\"><{operation}Result>{result_inner_xml}</{operation}Result><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{operation}Response>"
     );
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     let h = resp.headers_mut();
@@ -99,15 +82,14 @@ pub fn query_success_response(operation: &str, result_inner_xml: &str) -> Respon
     resp
 }
 
-const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+/// Namespace of awsQuery documents of services that have none of their own (IAM's).
+const DEFAULT_QUERY_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 fn query_error_xml(service: Option<&str>, err: &AwsError, request_id: &str) -> String {
-    let ns = if service == Some("sts") {
-        STS_NS
-    } else {
-        IAM_NS
-    };
+    let ns = service
+        .and_then(Service::from_name)
+        .and_then(Service::query_namespace)
+        .unwrap_or(DEFAULT_QUERY_NS);
     let kind = if err.status >= 500 {
         "Receiver"
     } else {

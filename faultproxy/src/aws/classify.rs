@@ -9,19 +9,8 @@
 
 use http::{HeaderMap, Method, Uri};
 
-/// The wire protocol of a request, which decides how an injected error is encoded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Protocol {
-    /// awsJson1_0 / awsJson1_1 (`X-Amz-Target`): ECS, ECR, CloudWatch Logs, ...
-    AwsJson,
-    /// awsQuery with the `ErrorResponse` XML document: IAM, STS.
-    Query,
-    /// EC2 query protocol with the `Response/Errors` XML document.
-    Ec2Query,
-    /// Anything else (REST protocols, health checks, garbage).
-    #[default]
-    Unknown,
-}
+pub use super::service::Protocol;
+use super::service::Service;
 
 /// What the proxy knows about one request. Holds no credential: the access key id is kept only
 /// when it is a 12-digit account number (the convention all backends share).
@@ -38,25 +27,16 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// The service, when it is one the proxy knows.
+    pub fn known_service(&self) -> Option<Service> {
+        self.service.as_deref().and_then(Service::from_name)
+    }
+
     /// True when service and operation equal the given ones.
     pub fn is(&self, service: &str, operation: &str) -> bool {
         self.service.as_deref() == Some(service) && self.operation.as_deref() == Some(operation)
     }
 }
-
-/// `X-Amz-Target` prefixes of the awsJson services the project uses.
-const TARGET_PREFIXES: &[(&str, &str)] = &[
-    ("AmazonEC2ContainerServiceV20141113", "ecs"),
-    ("AmazonEC2ContainerRegistry_V20150921", "ecr"),
-    ("Logs_20140328", "logs"),
-];
-
-/// Query-protocol API versions, used when a request carries no credential scope.
-const QUERY_VERSIONS: &[(&str, &str)] = &[
-    ("2010-05-08", "iam"),
-    ("2011-06-15", "sts"),
-    ("2016-11-15", "ec2"),
-];
 
 /// Classifies a request from its head and (buffered) body.
 pub fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> RequestInfo {
@@ -78,8 +58,8 @@ pub fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) ->
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         info.protocol = Protocol::AwsJson;
         if let Some((prefix, op)) = target.rsplit_once('.') {
-            if let Some((_, svc)) = TARGET_PREFIXES.iter().find(|(p, _)| *p == prefix) {
-                info.service = Some((*svc).to_string());
+            if let Some(svc) = Service::from_target_prefix(prefix) {
+                info.service = Some(svc.name().to_string());
             }
             if is_operation_name(op) {
                 info.operation = Some(op.to_string());
@@ -116,13 +96,12 @@ pub fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) ->
             if info.service.is_none() {
                 info.service = version
                     .as_deref()
-                    .and_then(|v| QUERY_VERSIONS.iter().find(|(ver, _)| *ver == v))
-                    .map(|(_, s)| (*s).to_string());
+                    .and_then(Service::from_query_version)
+                    .map(|s| s.name().to_string());
             }
-            info.protocol = if info.service.as_deref() == Some("ec2") {
-                Protocol::Ec2Query
-            } else {
-                Protocol::Query
+            info.protocol = match info.known_service().map(Service::protocol) {
+                Some(Protocol::Ec2Query) => Protocol::Ec2Query,
+                _ => Protocol::Query,
             };
             info.operation = Some(action);
         }
