@@ -65,6 +65,10 @@ pub enum ModelSettingsError {
     UnknownModel { name: String },
     #[error("time-scale must be a finite number greater than 0 (e.g. 0.05 or 2), got {value}")]
     TimeScale { value: f64 },
+    #[error("time-scale takes a number greater than 0 (e.g. 0.05 or 2), got {text:?}")]
+    TimeScaleText { text: String },
+    #[error("model {name} takes on, off, a window (5s) or a range MIN..MAX (2s..20s): {reason}")]
+    Switch { name: String, reason: String },
 }
 
 /// The registry's model names, comma-separated (for errors and help texts).
@@ -119,6 +123,34 @@ impl ModelSettings {
 
     pub fn time_scale(&self) -> f64 {
         self.time_scale
+    }
+
+    /// `time-scale=F` from text: a number > 0 and finite.
+    pub fn set_time_scale_text(&mut self, text: &str) -> Result<(), ModelSettingsError> {
+        let scale: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| ModelSettingsError::TimeScaleText {
+                text: text.to_string(),
+            })?;
+        self.set_time_scale(scale)
+    }
+
+    /// A per-model switch from text: `on`, `off`, or a window range (which also switches it on).
+    pub fn apply_switch(&mut self, name: &str, value: &str) -> Result<(), ModelSettingsError> {
+        Self::index(name)?;
+        match value.trim() {
+            "on" | "true" | "" => self.set_enabled(name, true),
+            "off" | "false" => self.set_enabled(name, false),
+            v => {
+                let range = WindowRange::parse(v).map_err(|reason| ModelSettingsError::Switch {
+                    name: name.to_string(),
+                    reason,
+                })?;
+                self.set_range(name, range)?;
+                self.set_enabled(name, true)
+            }
+        }
     }
 
     pub fn set_time_scale(&mut self, scale: f64) -> Result<(), ModelSettingsError> {
@@ -265,6 +297,39 @@ mod tests {
         }
         assert_eq!(s.time_scale(), 1.0, "a rejected scale changes nothing");
         s.set_time_scale(0.05).unwrap();
+        assert_eq!(s.time_scale(), 0.05);
+    }
+
+    #[test]
+    fn switches_and_scale_from_text() {
+        let name = REGISTRY[0].spec.name;
+        let mut s = ModelSettings::default();
+        s.apply_switch(name, "on").unwrap();
+        assert!(s.is_enabled(name));
+        s.apply_switch(name, "off").unwrap();
+        assert!(!s.is_enabled(name));
+        s.apply_switch(name, "1s..3s").unwrap();
+        assert!(s.is_enabled(name), "a range switches the model on");
+        assert_eq!(s.range(REGISTRY[0].spec), WindowRange::secs(1, 3));
+        let e = s.apply_switch(name, "soon").unwrap_err().to_string();
+        assert!(e.contains("takes on, off, a window"), "{e}");
+        let e = s.apply_switch("nope", "on").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown model \"nope\"") && e.contains(name),
+            "{e}"
+        );
+
+        s.set_time_scale_text("0.05").unwrap();
+        assert_eq!(s.time_scale(), 0.05);
+        for bad in ["0", "-1", "inf", "NaN"] {
+            let e = s.set_time_scale_text(bad).unwrap_err().to_string();
+            assert!(e.contains("greater than 0"), "{bad}: {e}");
+        }
+        let e = s.set_time_scale_text("fast").unwrap_err().to_string();
+        assert!(
+            e.contains("time-scale takes a number") && e.contains("fast"),
+            "{e}"
+        );
         assert_eq!(s.time_scale(), 0.05);
     }
 
