@@ -1,4 +1,5 @@
-//! Why this file exists: deletes the stack in reverse dependency order, waiting where AWS is
+//! Why this file exists: deletes the stack in reverse dependency order (the destroy layers of
+//! resources/registry.rs, each in parallel), waiting where AWS is
 //! asynchronous, and never deletes what is not ours (a resource under our name without the
 //! ownership tag is reported, not touched). Order:
 //!
@@ -14,14 +15,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::plan::{self, Plan};
 use crate::progress::Progress;
+use crate::resources::registry::{self, Row, REGISTRY};
 use crate::resources::service_linked_role::SlrDeletion;
-use crate::resources::{
-    cluster, ecr_repository, execution_role, log_group, service, service_linked_role,
-    task_definition, task_role, Ctx,
-};
+use crate::resources::{Ctx, Erased, Known, Receipt};
 use crate::retry::{AbsorbedError, RetryPolicy};
-use crate::state::observe;
+use crate::state::{find_all, observe};
 
 #[derive(Debug, Clone, Default)]
 pub struct DestroyOptions {
@@ -97,173 +97,137 @@ impl Record<'_> {
     }
 }
 
+/// Deletes every instance of `row` that destroy finds (one after the other), keeping a parent
+/// whose child was not ours. Returns the receipts of the deletions.
+async fn delete_row(
+    ctx: Ctx<'_>,
+    rec: &Record<'_>,
+    row: &'static Row,
+    targets: Vec<Erased>,
+    foreign: &Mutex<Vec<(&'static str, String)>>,
+) -> Result<Vec<Receipt>, Error> {
+    let n = ctx.names;
+    let held_by = foreign.lock().map(|f| f.clone()).unwrap_or_default();
+    let held_by = row
+        .children()
+        .find_map(|c| held_by.iter().find(|(k, _)| *k == c.kind()).map(|f| (c, f)));
+    let mut receipts = Vec::new();
+    for target in &targets {
+        let Some((name, tags)) = row.node.identity(target) else {
+            continue;
+        };
+        let ours = tags.is_none_or(|t| n.is_ours(t));
+        if let (Some((child, (_, child_name))), true) = (held_by, ours) {
+            let why = format!(
+                "it still holds {} {child_name}, which is not ours",
+                child.node.noun()
+            );
+            rec.keep(row.kind(), &name, &why);
+            continue;
+        }
+        if !ours {
+            if let Ok(mut f) = foreign.lock() {
+                f.push((row.kind(), name.clone()));
+            }
+        }
+        let mut receipt = None;
+        rec.delete(row.kind(), &name, ours, async {
+            receipt = row.node.delete(ctx, target).await?;
+            Ok(())
+        })
+        .await?;
+        receipts.push(receipt);
+    }
+    Ok(receipts)
+}
+
+/// What destroy deletes of `row`: every instance listed, else the one found (read again for
+/// the kinds that ask for it).
+async fn destroy_targets(
+    ctx: Ctx<'_>,
+    row: &'static Row,
+    o: &Known,
+    all: &[(&'static str, Vec<Erased>)],
+) -> Result<Vec<Erased>, Error> {
+    if all.iter().any(|(k, _)| *k == row.kind()) {
+        return Ok(plan::targets(row, o, all));
+    }
+    let found = row
+        .node
+        .find_to_delete(ctx, o.erased(row.kind()).cloned())
+        .await?;
+    Ok(found.into_iter().collect())
+}
+
+/// The rows destroy walks, layer by layer (the service-linked role only when asked).
+fn layers(opts: &DestroyOptions) -> Vec<Vec<&'static Row>> {
+    registry::destroy_layers()
+        .into_iter()
+        .map(|l| {
+            l.into_iter()
+                .filter(|r| opts.delete_service_linked_role || !r.node.destroyed_on_request_only())
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// What destroy would delete (read-only calls only).
+pub async fn plan(ctx: Ctx<'_>, on_request: bool) -> Result<Plan, Error> {
+    let (mut observed, all) = futures::try_join!(observe(ctx, false), find_all(ctx))?;
+    if on_request {
+        for row in REGISTRY
+            .iter()
+            .filter(|r| r.node.destroyed_on_request_only())
+        {
+            let found = row
+                .node
+                .find_to_delete(ctx, observed.erased(row.kind()).cloned())
+                .await?;
+            observed.set_erased(row.kind(), found);
+        }
+    }
+    Ok(plan::compute_destroy(ctx, &observed, &all, on_request))
+}
+
 pub async fn destroy(ctx: Ctx<'_>, opts: &DestroyOptions) -> Result<DestroyReport, Error> {
     let start = Instant::now();
-    let n = ctx.names;
-    let (o, tds) = futures::try_join!(
-        observe(ctx, false),
-        task_definition::find_all(ctx, &n.task_family)
-    )?;
+    let (o, all) = futures::try_join!(observe(ctx, false), find_all(ctx))?;
     let rec = Record {
         progress: &opts.progress,
         deleted: Mutex::default(),
         not_ours: Mutex::default(),
         kept: Mutex::default(),
     };
-
-    // 1. The service.
-    let mut foreign_service = None;
-    if let Some(s) = &o.service {
-        let ours = n.is_ours(&s.tags);
-        if !ours {
-            foreign_service = Some(s.name.clone());
-        }
-        rec.delete(
-            service::KIND,
-            &s.name,
-            ours,
-            service::delete(ctx, &n.cluster, s),
-        )
-        .await?;
-    }
-
-    // 2. Everything else the service used, in parallel.
-    let cluster_f = async {
-        let Some(c) = &o.cluster else { return Ok(()) };
-        match &foreign_service {
-            Some(svc) if n.is_ours(&c.tags) => {
-                rec.keep(
-                    cluster::KIND,
-                    &c.name,
-                    &format!("it still holds service {svc}, which is not ours"),
-                );
-                Ok(())
-            }
-            _ => {
-                rec.delete(
-                    cluster::KIND,
-                    &c.name,
-                    n.is_ours(&c.tags),
-                    cluster::delete(ctx, c),
-                )
-                .await
+    let foreign = Mutex::new(Vec::new());
+    let mut receipts = Vec::new();
+    for layer in layers(opts) {
+        let runs = layer.iter().map(|row| async {
+            let targets = destroy_targets(ctx, row, &o, &all).await?;
+            delete_row(ctx, &rec, row, targets, &foreign).await
+        });
+        let mut errors = Vec::new();
+        for result in futures::future::join_all(runs).await {
+            match result {
+                Ok(r) => receipts.extend(r.into_iter().flatten()),
+                Err(e) => errors.push(e),
             }
         }
-    };
-    let tds_f = async {
-        for t in &tds {
-            let name = format!("{}:{}", t.family, t.revision);
-            rec.delete(
-                task_definition::KIND,
-                &name,
-                n.is_ours(&t.tags),
-                task_definition::delete(ctx, t),
-            )
-            .await?;
-        }
-        Ok::<(), Error>(())
-    };
-    let ecr_f = async {
-        let Some(r) = &o.ecr else { return Ok(()) };
-        rec.delete(
-            ecr_repository::KIND,
-            &r.name,
-            n.is_ours(&r.tags),
-            ecr_repository::delete(ctx, r),
-        )
-        .await
-    };
-    let exec_f = async {
-        let Some(r) = &o.execution_role else {
-            return Ok(());
-        };
-        rec.delete(
-            execution_role::KIND,
-            &r.name,
-            n.is_ours(&r.tags),
-            execution_role::delete(ctx, r),
-        )
-        .await
-    };
-    let task_f = async {
-        let Some(r) = &o.task_role else { return Ok(()) };
-        rec.delete(
-            task_role::KIND,
-            &r.name,
-            n.is_ours(&r.tags),
-            task_role::delete(ctx, r),
-        )
-        .await
-    };
-    let logs_f = async {
-        let Some(l) = &o.log_group else { return Ok(()) };
-        rec.delete(
-            log_group::KIND,
-            &l.name,
-            n.is_ours(&l.tags),
-            log_group::delete(ctx, l),
-        )
-        .await
-    };
-    let results = futures::join!(cluster_f, tds_f, ecr_f, exec_f, task_f, logs_f);
-    let mut errors = [
-        results.0.err(),
-        results.1.err(),
-        results.2.err(),
-        results.3.err(),
-        results.4.err(),
-        results.5.err(),
-    ]
-    .into_iter()
-    .flatten();
-    if let Some(first) = errors.next() {
-        for other in errors {
-            tracing::error!("also failed: {other}");
-        }
-        return Err(first);
-    }
-
-    // 3. The service-linked role, only when asked.
-    let mut slr = None;
-    if opts.delete_service_linked_role {
-        let found = match &o.slr {
-            Some(s) => Some(s.clone()),
-            None => service_linked_role::find(ctx).await?,
-        };
-        if let Some(role) = found {
-            let t = Instant::now();
-            match service_linked_role::delete(ctx, &role).await {
-                Ok(d) => {
-                    opts.progress.emit(
-                        service_linked_role::KIND,
-                        &role.name,
-                        "deleted",
-                        t.elapsed(),
-                    );
-                    Record::push(
-                        &rec.deleted,
-                        format!("{} {}", service_linked_role::KIND, role.name),
-                    );
-                    slr = d;
-                }
-                Err(e) => {
-                    opts.progress.emit(
-                        service_linked_role::KIND,
-                        &role.name,
-                        &format!("failed: {e}"),
-                        t.elapsed(),
-                    );
-                    return Err(e);
-                }
+        let mut errors = errors.into_iter();
+        if let Some(first) = errors.next() {
+            for other in errors {
+                tracing::error!("also failed: {other}");
             }
+            return Err(first);
         }
     }
-
     Ok(DestroyReport {
         deleted: rec.deleted.into_inner().unwrap_or_default(),
         not_ours: rec.not_ours.into_inner().unwrap_or_default(),
         kept: rec.kept.into_inner().unwrap_or_default(),
-        slr,
+        slr: receipts
+            .into_iter()
+            .find_map(|r| r.downcast::<SlrDeletion>().ok().map(|d| *d)),
         absorbed: ctx.retry.absorbed(),
         elapsed: start.elapsed(),
     })

@@ -98,20 +98,7 @@ impl Stack {
     /// What `destroy` would delete (read-only calls only).
     pub async fn plan_destroy(&self, delete_service_linked_role: bool) -> Result<Plan, Error> {
         let retry = Retrier::new(RetryPolicy::default());
-        let ctx = self.ctx(&retry);
-        let (mut observed, tds) = futures::try_join!(
-            state::observe(ctx, false),
-            resources::task_definition::find_all(ctx, &self.names.task_family)
-        )?;
-        if delete_service_linked_role && observed.slr.is_none() {
-            observed.slr = resources::service_linked_role::find(ctx).await?;
-        }
-        Ok(plan::compute_destroy(
-            ctx,
-            &observed,
-            &tds,
-            delete_service_linked_role,
-        ))
+        destroy::plan(self.ctx(&retry), delete_service_linked_role).await
     }
 
     /// Converges the account to the spec.

@@ -2,8 +2,11 @@
 //! and the service-linked role ARN — computed from what exists, printed as `key = "value"` lines
 //! or JSON (`output --json`). A missing resource gives `null`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
+use crate::resources::registry::REGISTRY;
 use crate::state::Observed;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -21,19 +24,26 @@ pub struct Outputs {
 }
 
 impl Outputs {
+    /// Each kind's outputs, from what is known of it.
     pub fn from_observed(o: &Observed) -> Outputs {
+        let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        for row in REGISTRY {
+            if let Some(v) = o.erased(row.kind()) {
+                values.extend(row.node.outputs(v));
+            }
+        }
+        let mut take = |k: &str| values.remove(k);
         Outputs {
-            // As in Terraform, a cluster's id is its ARN.
-            ecs_cluster_id: o.cluster.as_ref().map(|c| c.arn.clone()),
-            ecs_cluster_arn: o.cluster.as_ref().map(|c| c.arn.clone()),
-            ecs_execution_role_arn: o.execution_role.as_ref().map(|r| r.arn.clone()),
-            ecs_task_role_arn: o.task_role.as_ref().map(|r| r.arn.clone()),
-            ecr_repository_url: o.ecr.as_ref().map(|r| r.uri.clone()),
-            ecr_repository_arn: o.ecr.as_ref().map(|r| r.arn.clone()),
-            cloudwatch_log_group_name: o.log_group.as_ref().map(|l| l.name.clone()),
-            cloudwatch_log_group_arn: o.log_group.as_ref().map(|l| l.arn.clone()),
-            ecs_service_arn: o.service.as_ref().map(|s| s.arn.clone()),
-            service_linked_role_arn: o.slr.as_ref().map(|s| s.arn.clone()),
+            ecs_cluster_id: take("ecs_cluster_id"),
+            ecs_cluster_arn: take("ecs_cluster_arn"),
+            ecs_execution_role_arn: take("ecs_execution_role_arn"),
+            ecs_task_role_arn: take("ecs_task_role_arn"),
+            ecr_repository_url: take("ecr_repository_url"),
+            ecr_repository_arn: take("ecr_repository_arn"),
+            cloudwatch_log_group_name: take("cloudwatch_log_group_name"),
+            cloudwatch_log_group_arn: take("cloudwatch_log_group_arn"),
+            ecs_service_arn: take("ecs_service_arn"),
+            service_linked_role_arn: take("service_linked_role_arn"),
         }
     }
 

@@ -8,13 +8,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::names::{ECS_SERVICE_PRINCIPAL, SLR_NAME};
-use crate::resources::task_definition::Expect;
-use crate::resources::{
-    cluster, ecr_repository, execution_role, log_group, service, service_linked_role, show_list,
-    task_definition, task_role, AttrDiff, Ctx, KNOWN_AFTER_APPLY,
-};
-use crate::spec::SlrMode;
+use crate::resources::registry::{self, Row};
+use crate::resources::{AttrDiff, Ctx, Erased, KNOWN_AFTER_APPLY};
 use crate::state::{check_ownership, Observed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,290 +128,65 @@ impl fmt::Display for Plan {
     }
 }
 
-fn set(attr: &str, v: impl Into<String>) -> AttrDiff {
-    AttrDiff::new(attr, None, Some(v.into()))
-}
-
-fn push(
-    changes: &mut Vec<Change>,
-    kind: &str,
-    name: &str,
-    create: Option<Vec<AttrDiff>>,
-    diffs: Vec<AttrDiff>,
-) {
-    match create {
-        Some(attrs) => changes.push(Change::new(Action::Create, kind, name, attrs)),
-        None if !diffs.is_empty() => changes.push(Change::new(Action::Update, kind, name, diffs)),
-        None => {}
-    }
-}
-
-/// What apply would do, given what exists. Refuses (NotOurs) when a resource under our name
-/// lacks our ownership tag. Needs `observed.network` for the service.
+/// What apply would do, given what exists, in apply order. Refuses (NotOurs) when a resource
+/// under our name lacks our ownership tag. Needs `observed.network` for the service. What a
+/// change creates or replaces is unknown to the kinds planned after it ("known after apply").
 pub fn compute(ctx: Ctx<'_>, o: &Observed) -> Result<Plan, Error> {
     check_ownership(ctx, o)?;
-    let n = ctx.names;
+    let mut known = o.clone();
     let mut changes = Vec::new();
-
-    if ctx.spec.service_linked_role == SlrMode::Ensure && o.slr.is_none() {
-        changes.push(Change::new(
-            Action::Create,
-            service_linked_role::KIND,
-            SLR_NAME,
-            vec![set("aws_service_name", ECS_SERVICE_PRINCIPAL)],
-        ));
-    }
-
-    let d = cluster::desired(ctx);
-    match &o.cluster {
-        None => push(
-            &mut changes,
-            cluster::KIND,
-            &d.name,
-            Some(vec![
-                set("container_insights", d.container_insights.clone()),
-                set("capacity_providers", show_list(&d.capacity_providers)),
-                set(
-                    "default_capacity_provider_strategy",
-                    cluster::show_strategy(&d.default_strategy),
-                ),
-            ]),
-            vec![],
-        ),
-        Some(c) => push(
-            &mut changes,
-            cluster::KIND,
-            &d.name,
-            None,
-            cluster::diff(c, &d),
-        ),
-    }
-
-    for (kind, desired, observed) in [
-        (
-            execution_role::KIND,
-            execution_role::desired(ctx),
-            &o.execution_role,
-        ),
-        (task_role::KIND, task_role::desired(ctx), &o.task_role),
-    ] {
-        match observed {
-            None => {
-                let mut attrs = vec![set("assume_role_policy", desired.trust.to_string())];
-                if !desired.managed.is_empty() {
-                    attrs.push(set("managed_policy_arns", show_list(&desired.managed)));
-                }
-                for (p, doc) in &desired.inline {
-                    attrs.push(set(&format!("inline_policy.{p}"), doc.to_string()));
-                }
-                push(&mut changes, kind, &desired.name, Some(attrs), vec![]);
-            }
-            Some(r) => push(
-                &mut changes,
-                kind,
-                &desired.name,
-                None,
-                execution_role::diff(r, &desired),
-            ),
+    for row in registry::apply_layers().into_iter().flatten() {
+        if !row.node.managed(ctx) {
+            continue;
         }
-    }
-
-    let d = ecr_repository::desired(ctx);
-    match &o.ecr {
-        None => push(
-            &mut changes,
-            ecr_repository::KIND,
-            &d.name,
-            Some(vec![
-                set("scan_on_push", d.scan_on_push.to_string()),
-                set("image_tag_mutability", d.tag_mutability.clone()),
-            ]),
-            vec![],
-        ),
-        Some(r) => push(
-            &mut changes,
-            ecr_repository::KIND,
-            &d.name,
-            None,
-            ecr_repository::diff(r, &d),
-        ),
-    }
-
-    let d = log_group::desired(ctx);
-    match &o.log_group {
-        None => push(
-            &mut changes,
-            log_group::KIND,
-            &d.name,
-            Some(vec![set(
-                "retention_in_days",
-                d.retention_in_days.to_string(),
-            )]),
-            vec![],
-        ),
-        Some(l) => push(
-            &mut changes,
-            log_group::KIND,
-            &d.name,
-            None,
-            log_group::diff(l, &d),
-        ),
-    }
-
-    // Repository policy: needs the execution role's ARN.
-    let exec_arn = o.execution_role.as_ref().map(|r| r.arn.as_str());
-    match (&o.ecr, &o.ecr_policy, exec_arn) {
-        (None, _, _) | (Some(_), None, _) => push(
-            &mut changes,
-            ecr_repository::POLICY_KIND,
-            &n.ecr_repository,
-            Some(vec![set(
-                "policy",
-                exec_arn
-                    .map(|a| ecr_repository::policy_document(a).to_string())
-                    .unwrap_or_else(|| KNOWN_AFTER_APPLY.into()),
-            )]),
-            vec![],
-        ),
-        (Some(_), Some(p), Some(arn)) => push(
-            &mut changes,
-            ecr_repository::POLICY_KIND,
-            &n.ecr_repository,
-            None,
-            ecr_repository::diff_policy(Some(p), &ecr_repository::policy_document(arn)),
-        ),
-        (Some(_), Some(p), None) => push(
-            &mut changes,
-            ecr_repository::POLICY_KIND,
-            &n.ecr_repository,
-            None,
-            vec![AttrDiff::new(
-                "policy",
-                Some(p.to_string()),
-                Some(KNOWN_AFTER_APPLY.into()),
-            )],
-        ),
-    }
-
-    // Task definition: compared with what the roles/repository are (or will be named).
-    let d = task_definition::desired(
-        ctx,
-        exec_arn,
-        o.task_role.as_ref().map(|r| r.arn.as_str()),
-        o.ecr.as_ref().map(|r| r.uri.as_str()),
-    );
-    let td_stays = match &o.task_definition {
-        None => {
-            push(
-                &mut changes,
-                task_definition::KIND,
-                &d.family,
-                Some(vec![
-                    set("cpu", d.cpu.clone()),
-                    set("memory", d.memory.clone()),
-                    set("image", d.image.show()),
-                    set("execution_role_arn", d.execution_role.show()),
-                    set("task_role_arn", d.task_role.show()),
-                ]),
-                vec![],
-            );
-            None
+        let Some(p) = row.node.plan(ctx, &known) else {
+            continue;
+        };
+        if p.unknown_after {
+            known.set_erased(row.kind(), None);
         }
-        Some(t) => {
-            let diffs = task_definition::diff(t, &d);
-            let stays = task_definition::only_tags(&diffs);
-            let name = if stays {
-                format!("{}:{}", t.family, t.revision)
-            } else {
-                format!("{} (new revision)", d.family)
-            };
-            push(&mut changes, task_definition::KIND, &name, None, diffs);
-            stays.then(|| t.arn.clone())
-        }
-    };
-
-    let network = o.network.clone().unwrap_or_default();
-    let td = td_stays.map(Expect::exact).unwrap_or(Expect::Unknown);
-    let d = service::desired(ctx, td, &network);
-    match &o.service {
-        None => push(
-            &mut changes,
-            service::KIND,
-            &d.name,
-            Some(vec![
-                set("cluster", d.cluster.clone()),
-                set("task_definition", d.task_definition.show()),
-                set("desired_count", d.desired_count.to_string()),
-                set(
-                    "capacity_provider_strategy",
-                    cluster::show_strategy(&d.strategy),
-                ),
-                set("network.subnets", show_list(&d.network.subnets)),
-                set(
-                    "network.security_groups",
-                    show_list(&d.network.security_groups),
-                ),
-                set("network.assign_public_ip", d.assign_public_ip.clone()),
-            ]),
-            vec![],
-        ),
-        Some(s) => push(
-            &mut changes,
-            service::KIND,
-            &d.name,
-            None,
-            service::diff(s, &d),
-        ),
+        let action = if p.create {
+            Action::Create
+        } else {
+            Action::Update
+        };
+        changes.push(Change::new(action, row.kind(), &p.name, p.attributes));
     }
-
     Ok(Plan { changes })
 }
 
 /// What destroy would delete (reverse order); resources that are not ours are left out.
+/// `all`: every instance of the kinds that have more than one (state::find_all);
+/// `on_request`: also the kinds destroyed only when asked (the service-linked role).
 pub fn compute_destroy(
     ctx: Ctx<'_>,
     o: &Observed,
-    task_definitions: &[task_definition::Observed],
-    delete_slr: bool,
+    all: &[(&'static str, Vec<Erased>)],
+    on_request: bool,
 ) -> Plan {
-    let n = ctx.names;
     let mut changes = Vec::new();
-    let mut del = |kind: &str, name: &str, ours: bool| {
-        if ours {
-            changes.push(Change::new(Action::Delete, kind, name, vec![]));
+    for row in registry::destroy_layers().into_iter().flatten() {
+        if row.node.destroyed_on_request_only() && !on_request {
+            continue;
         }
-    };
-    if let Some(s) = &o.service {
-        del(service::KIND, &s.name, n.is_ours(&s.tags));
-    }
-    for t in task_definitions {
-        del(
-            task_definition::KIND,
-            &format!("{}:{}", t.family, t.revision),
-            n.is_ours(&t.tags),
-        );
-    }
-    if let Some(c) = &o.cluster {
-        del(cluster::KIND, &c.name, n.is_ours(&c.tags));
-    }
-    if let Some(r) = &o.ecr {
-        del(ecr_repository::KIND, &r.name, n.is_ours(&r.tags));
-    }
-    if let Some(r) = &o.execution_role {
-        del(execution_role::KIND, &r.name, n.is_ours(&r.tags));
-    }
-    if let Some(r) = &o.task_role {
-        del(task_role::KIND, &r.name, n.is_ours(&r.tags));
-    }
-    if let Some(l) = &o.log_group {
-        del(log_group::KIND, &l.name, n.is_ours(&l.tags));
-    }
-    if delete_slr {
-        if let Some(s) = &o.slr {
-            del(service_linked_role::KIND, &s.name, true);
+        for target in targets(row, o, all) {
+            let Some((name, tags)) = row.node.identity(&target) else {
+                continue;
+            };
+            if tags.is_none_or(|t| ctx.names.is_ours(t)) {
+                changes.push(Change::new(Action::Delete, row.kind(), &name, vec![]));
+            }
         }
     }
     Plan { changes }
+}
+
+/// The instances of `row` destroy deletes: all of them when listed, else the one found.
+pub fn targets(row: &Row, o: &Observed, all: &[(&'static str, Vec<Erased>)]) -> Vec<Erased> {
+    match all.iter().find(|(k, _)| *k == row.kind()) {
+        Some((_, list)) => list.clone(),
+        None => o.erased(row.kind()).cloned().into_iter().collect(),
+    }
 }
 
 #[cfg(test)]
@@ -424,9 +194,17 @@ mod tests {
     use super::*;
     use crate::clients::Clients;
     use crate::names::Names;
+    use crate::resources::cluster::{self, Cluster};
+    use crate::resources::ecr_policy::RepositoryPolicy;
+    use crate::resources::ecr_repository::{self, Repository};
+    use crate::resources::log_group::{self, LogGroup};
     use crate::resources::network::Network;
-    use crate::resources::{iam_role, task_definition as td};
+    use crate::resources::service::{self, Service};
+    use crate::resources::service_linked_role::{self, ServiceLinkedRole};
+    use crate::resources::task_definition::{self as td, Expect, TaskDefinition};
+    use crate::resources::{execution_role, iam_role, task_role};
     use crate::retry::{Retrier, RetryPolicy};
+    use crate::spec::SlrMode;
     use crate::spec::StackSpec;
     use crate::state::Observed;
     use aws_credential_types::provider::SharedCredentialsProvider;
@@ -488,12 +266,17 @@ mod tests {
             vpc_id: None,
         };
         let ds = service::desired(ctx, Expect::exact(td_arn.clone()), &network);
-        Observed {
-            slr: Some(service_linked_role::Observed {
+        let mut o = Observed::default();
+        o.set(
+            &ServiceLinkedRole,
+            service_linked_role::Observed {
                 name: "AWSServiceRoleForECS".into(),
                 arn: "arn:slr".into(),
-            }),
-            cluster: Some(cluster::Observed {
+            },
+        );
+        o.set(
+            &Cluster,
+            cluster::Observed {
                 name: dc.name.clone(),
                 arn: "arn:cluster".into(),
                 status: "ACTIVE".into(),
@@ -501,27 +284,41 @@ mod tests {
                 capacity_providers: dc.capacity_providers.clone(),
                 default_strategy: dc.default_strategy.clone(),
                 tags: dc.tags.clone(),
-            }),
-            execution_role: Some(role(execution_role::desired(ctx))),
-            task_role: Some(role(task_role::desired(ctx))),
-            ecr: Some(ecr_repository::Observed {
+            },
+        );
+        o.set(
+            &execution_role::RESOURCE,
+            role(execution_role::desired(ctx)),
+        );
+        o.set(&task_role::RESOURCE, role(task_role::desired(ctx)));
+        o.set(
+            &Repository,
+            ecr_repository::Observed {
                 name: de.name.clone(),
                 arn: "arn:ecr".into(),
                 uri: uri.clone(),
                 scan_on_push: de.scan_on_push,
                 tag_mutability: de.tag_mutability.clone(),
                 tags: de.tags.clone(),
-            }),
-            ecr_policy: crate::names::normalize_policy(
-                &ecr_repository::policy_document(&role_arn(&n.execution_role)).to_string(),
-            ),
-            log_group: Some(log_group::Observed {
+            },
+        );
+        if let Some(p) = crate::names::normalize_policy(
+            &ecr_repository::policy_document(&role_arn(&n.execution_role)).to_string(),
+        ) {
+            o.set(&RepositoryPolicy, p);
+        }
+        o.set(
+            &LogGroup,
+            log_group::Observed {
                 name: dl.name.clone(),
                 arn: "arn:logs".into(),
                 retention_in_days: Some(dl.retention_in_days),
                 tags: dl.tags.clone(),
-            }),
-            task_definition: Some(td::Observed {
+            },
+        );
+        o.set(
+            &TaskDefinition,
+            td::Observed {
                 arn: td_arn.clone(),
                 family: dtd.family.clone(),
                 revision: 1,
@@ -540,8 +337,11 @@ mod tests {
                     environment: dtd.environment.clone(),
                 }),
                 tags: dtd.tags.clone(),
-            }),
-            service: Some(service::Observed {
+            },
+        );
+        o.set(
+            &Service,
+            service::Observed {
                 name: ds.name.clone(),
                 arn: "arn:service".into(),
                 status: "ACTIVE".into(),
@@ -552,9 +352,10 @@ mod tests {
                 assign_public_ip: Some(ds.assign_public_ip.clone()),
                 strategy: ds.strategy.clone(),
                 tags: ds.tags.clone(),
-            }),
-            network: Some(network),
-        }
+            },
+        );
+        o.network = Some(network);
+        o
     }
 
     fn with_ctx(spec: StackSpec, f: impl FnOnce(Ctx<'_>)) {
@@ -584,10 +385,7 @@ mod tests {
     #[test]
     fn empty_account_plans_every_resource_in_apply_order() {
         with_ctx(StackSpec::example(), |ctx| {
-            let o = Observed {
-                network: converged(ctx).network,
-                ..Observed::default()
-            };
+            let o = Observed::with_network(converged(ctx).network);
             let plan = compute(ctx, &o).unwrap();
             let kinds: Vec<&str> = plan.changes.iter().map(|c| c.kind.as_str()).collect();
             assert_eq!(
@@ -623,11 +421,11 @@ mod tests {
     fn drift_is_an_update_with_attribute_diffs() {
         with_ctx(StackSpec::example(), |ctx| {
             let mut o = converged(ctx);
-            let c = o.cluster.as_mut().unwrap();
+            let c = o.get_mut(&Cluster).unwrap();
             c.container_insights = Some("disabled".into());
             c.tags.remove("Environment");
-            o.log_group.as_mut().unwrap().retention_in_days = Some(7);
-            o.service.as_mut().unwrap().desired_count = 3;
+            o.get_mut(&LogGroup).unwrap().retention_in_days = Some(7);
+            o.get_mut(&Service).unwrap().desired_count = 3;
             let plan = compute(ctx, &o).unwrap();
             assert_eq!(plan.counts(), (0, 3, 0), "{plan}");
             let cluster = &plan.changes[0];
@@ -662,7 +460,7 @@ mod tests {
     fn task_definition_change_moves_the_service_to_a_new_revision() {
         with_ctx(StackSpec::example(), |ctx| {
             let mut o = converged(ctx);
-            o.task_definition.as_mut().unwrap().memory = Some("1024".into());
+            o.get_mut(&TaskDefinition).unwrap().memory = Some("1024".into());
             let plan = compute(ctx, &o).unwrap();
             assert_eq!(plan.counts(), (0, 2, 0), "{plan}");
             assert_eq!(plan.changes[0].name, "my-project-dev-app (new revision)");
@@ -679,7 +477,7 @@ mod tests {
     fn only_tag_drift_on_a_task_definition_keeps_the_revision() {
         with_ctx(StackSpec::example(), |ctx| {
             let mut o = converged(ctx);
-            o.task_definition.as_mut().unwrap().tags.remove("Name");
+            o.get_mut(&TaskDefinition).unwrap().tags.remove("Name");
             // still ours (ownership tag present), only a tag differs
             let plan = compute(ctx, &o).unwrap();
             assert_eq!(plan.counts(), (0, 1, 0), "{plan}");
@@ -691,7 +489,7 @@ mod tests {
     fn a_resource_without_the_ownership_tag_is_a_conflict() {
         with_ctx(StackSpec::example(), |ctx| {
             let mut o = converged(ctx);
-            o.ecr.as_mut().unwrap().tags =
+            o.get_mut(&Repository).unwrap().tags =
                 BTreeMap::from([("Name".into(), "my-project-dev-app".into())]);
             let err = compute(ctx, &o).unwrap_err();
             assert!(err.is_not_ours());
@@ -712,7 +510,7 @@ mod tests {
             spec.service_linked_role = mode;
             with_ctx(spec, |ctx| {
                 let mut o = converged(ctx);
-                o.slr = None;
+                o.remove(&ServiceLinkedRole);
                 assert_eq!(
                     compute(ctx, &o).unwrap().changes.len(),
                     expected,
@@ -726,8 +524,8 @@ mod tests {
     fn destroy_plan_is_reverse_order_and_skips_what_is_not_ours() {
         with_ctx(StackSpec::example(), |ctx| {
             let mut o = converged(ctx);
-            o.log_group.as_mut().unwrap().tags.clear();
-            let tds = vec![o.task_definition.clone().unwrap()];
+            o.get_mut(&LogGroup).unwrap().tags.clear();
+            let tds = vec![(td::KIND, vec![o.erased(td::KIND).unwrap().clone()])];
             let plan = compute_destroy(ctx, &o, &tds, false);
             let kinds: Vec<&str> = plan.changes.iter().map(|c| c.kind.as_str()).collect();
             assert_eq!(

@@ -1,54 +1,47 @@
 //! Why this file exists: there is no state file. "What exists" is read from the account on every
 //! run, by deterministic names, with Describe/Get/List calls only. plan, apply, destroy and
-//! output all start from this one read.
+//! output all start from this one read, over every kind of the registry at once.
 
-use serde_json::Value;
+use futures::future::{self, BoxFuture, FutureExt};
 
 use crate::error::Error;
-use crate::resources::network::Network;
-use crate::resources::{
-    cluster, ecr_repository, execution_role, log_group, network, service, service_linked_role,
-    task_definition, task_role, Ctx,
-};
-use crate::spec::SlrMode;
+use crate::resources::registry::{Row, REGISTRY};
+use crate::resources::{ensure_ours, network, Ctx, Erased, Known};
 
 /// Everything found under the stack's names.
-#[derive(Debug, Clone, Default)]
-pub struct Observed {
-    pub slr: Option<service_linked_role::Observed>,
-    pub cluster: Option<cluster::Observed>,
-    pub execution_role: Option<execution_role::Observed>,
-    pub task_role: Option<task_role::Observed>,
-    pub ecr: Option<ecr_repository::Observed>,
-    /// Normalized repository policy.
-    pub ecr_policy: Option<Value>,
-    pub log_group: Option<log_group::Observed>,
-    /// Latest ACTIVE revision of the family.
-    pub task_definition: Option<task_definition::Observed>,
-    pub service: Option<service::Observed>,
-    /// Resolved when asked for (plan/apply).
-    pub network: Option<Network>,
+pub type Observed = Known;
+
+/// Finds `row` and, once it is found, what is part of it (e.g. the repository's policy).
+fn find_tree<'a>(
+    ctx: Ctx<'a>,
+    row: &'static Row,
+) -> BoxFuture<'a, Result<Vec<(&'static str, Erased)>, Error>> {
+    async move {
+        let Some(found) = row.node.find(ctx, &Known::default()).await? else {
+            return Ok(vec![]);
+        };
+        let mut parent = Known::default();
+        parent.set_erased(row.kind(), Some(found.clone()));
+        let parts = REGISTRY.iter().filter(|r| r.part_of() == Some(row.kind()));
+        let parts = future::try_join_all(parts.map(|part| {
+            let parent = &parent;
+            async move {
+                let found = part.node.find(ctx, parent).await?;
+                Ok::<_, Error>(found.map(|f| (part.kind(), f)))
+            }
+        }))
+        .await?;
+        let mut out = vec![(row.kind(), found)];
+        out.extend(parts.into_iter().flatten());
+        Ok(out)
+    }
+    .boxed()
 }
 
 /// Reads the account. `with_network`: also resolve subnets/security groups (EC2 only when the
 /// spec does not list them).
 pub async fn observe(ctx: Ctx<'_>, with_network: bool) -> Result<Observed, Error> {
-    let n = ctx.names;
-    let slr = async {
-        match ctx.spec.service_linked_role {
-            SlrMode::Skip => Ok(None),
-            SlrMode::Ensure | SlrMode::Implicit => service_linked_role::find(ctx).await,
-        }
-    };
-    let ecr = async {
-        match ecr_repository::find(ctx, &n.ecr_repository, false).await? {
-            Some(r) => {
-                let policy = ecr_repository::find_policy(ctx, &r.name).await?;
-                Ok::<_, Error>((Some(r), policy))
-            }
-            None => Ok((None, None)),
-        }
-    };
+    let roots = REGISTRY.iter().filter(|r| r.part_of().is_none());
     let net = async {
         if with_network {
             network::find(ctx).await.map(Some)
@@ -56,64 +49,35 @@ pub async fn observe(ctx: Ctx<'_>, with_network: bool) -> Result<Observed, Error
             Ok(None)
         }
     };
-    let (
-        slr,
-        cluster,
-        execution_role,
-        task_role,
-        (ecr, ecr_policy),
-        log_group,
-        task_definition,
-        service,
-        network,
-    ) = futures::try_join!(
-        slr,
-        cluster::find(ctx, &n.cluster),
-        execution_role::find(ctx),
-        task_role::find(ctx),
-        ecr,
-        log_group::find(ctx, &n.log_group),
-        task_definition::find(ctx, &n.task_family),
-        service::find(ctx, &n.cluster, &n.service),
-        net,
-    )?;
-    Ok(Observed {
-        slr,
-        cluster,
-        execution_role,
-        task_role,
-        ecr,
-        ecr_policy,
-        log_group,
-        task_definition,
-        service,
-        network,
-    })
+    let (found, network) =
+        futures::try_join!(future::try_join_all(roots.map(|r| find_tree(ctx, r))), net)?;
+    let mut known = Known::with_network(network);
+    for (kind, value) in found.into_iter().flatten() {
+        known.set_erased(kind, Some(value));
+    }
+    Ok(known)
+}
+
+/// Every instance destroy must delete, for the kinds that have more than the one found
+/// (e.g. all revisions of the task definition family).
+pub async fn find_all(ctx: Ctx<'_>) -> Result<Vec<(&'static str, Vec<Erased>)>, Error> {
+    let all = future::try_join_all(REGISTRY.iter().map(|r| async move {
+        Ok::<_, Error>(r.node.find_all(ctx).await?.map(|v| (r.kind(), v)))
+    }))
+    .await?;
+    Ok(all.into_iter().flatten().collect())
 }
 
 /// Fails on the first resource under our name that lacks our ownership tag (apply/plan refuse
 /// to touch it).
 pub fn check_ownership(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    if let Some(c) = &o.cluster {
-        cluster::check_ours(ctx, c)?;
-    }
-    if let Some(r) = &o.execution_role {
-        execution_role::check_ours(ctx, r)?;
-    }
-    if let Some(r) = &o.task_role {
-        task_role::check_ours(ctx, r)?;
-    }
-    if let Some(r) = &o.ecr {
-        ecr_repository::check_ours(ctx, r)?;
-    }
-    if let Some(l) = &o.log_group {
-        log_group::check_ours(ctx, l)?;
-    }
-    if let Some(t) = &o.task_definition {
-        task_definition::check_ours(ctx, t)?;
-    }
-    if let Some(s) = &o.service {
-        service::check_ours(ctx, s)?;
+    for row in REGISTRY {
+        let Some(value) = o.erased(row.kind()) else {
+            continue;
+        };
+        if let Some((name, Some(tags))) = row.node.identity(value) {
+            ensure_ours(ctx.names, row.kind(), &name, tags)?;
+        }
     }
     Ok(())
 }

@@ -8,7 +8,10 @@ use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, Tag,
 };
 
-use super::{diff_tags, diff_value, ensure_ours, missing_tags, show_list, sorted, AttrDiff, Ctx};
+use futures::future::{BoxFuture, FutureExt};
+
+use super::{diff_tags, diff_value, missing_tags, show_list, sorted, AttrDiff, Ctx};
+use super::{Known, Receipt, Resource};
 use crate::error::{aws, Error};
 use crate::retry::CODE_CLUSTER_NOT_FOUND;
 
@@ -302,9 +305,77 @@ pub async fn wait_inactive(ctx: Ctx<'_>, name: &str) -> Result<(), Error> {
         .await
 }
 
-/// Ownership check used by apply (conflict) and destroy (skip).
-pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    ensure_ours(ctx.names, KIND, &o.name, &o.tags)
+/// The cluster as a [`Resource`].
+pub struct Cluster;
+
+impl Resource for Cluster {
+    type Observed = Observed;
+    type Desired = Desired;
+
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+    fn desired(&self, ctx: Ctx<'_>, _known: &Known) -> Desired {
+        desired(ctx)
+    }
+    fn desired_name(&self, d: &Desired) -> String {
+        d.name.clone()
+    }
+    fn find<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _: &'a Known,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        find(ctx, &ctx.names.cluster).boxed()
+    }
+    fn diff(&self, o: &Observed, d: &Desired) -> Vec<AttrDiff> {
+        diff(o, d)
+    }
+    fn create_attributes(&self, d: &Desired) -> Vec<AttrDiff> {
+        vec![
+            AttrDiff::set("container_insights", d.container_insights.clone()),
+            AttrDiff::set("capacity_providers", show_list(&d.capacity_providers)),
+            AttrDiff::set(
+                "default_capacity_provider_strategy",
+                show_strategy(&d.default_strategy),
+            ),
+        ]
+    }
+    fn create<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        create(ctx, d).boxed()
+    }
+    fn update<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        update(ctx, o, d).boxed()
+    }
+    fn delete<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+    ) -> BoxFuture<'a, Result<Receipt, Error>> {
+        delete(ctx, o).map(|r| r.map(|()| None)).boxed()
+    }
+    fn tags<'a>(&self, o: &'a Observed) -> Option<&'a BTreeMap<String, String>> {
+        Some(&o.tags)
+    }
+    fn name(&self, o: &Observed) -> String {
+        o.name.clone()
+    }
+    fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
+        // As in Terraform, a cluster's id is its ARN.
+        vec![
+            ("ecs_cluster_id", o.arn.clone()),
+            ("ecs_cluster_arn", o.arn.clone()),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
 use serde_json::{json, Value};
 
-use super::{diff_tags, diff_value, ensure_ours, missing_tags, AttrDiff, Ctx};
+use futures::future::{BoxFuture, FutureExt};
+
+use super::{diff_tags, diff_value, missing_tags, AttrDiff, Ctx};
+use super::{Known, Receipt, Resource};
 use crate::error::{aws, Error};
 use crate::names::normalize_policy;
 use crate::retry::CODE_REPOSITORY_NOT_FOUND;
@@ -244,8 +247,72 @@ pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
     }
 }
 
-pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    ensure_ours(ctx.names, KIND, &o.name, &o.tags)
+/// The repository as a [`Resource`].
+pub struct Repository;
+
+impl Resource for Repository {
+    type Observed = Observed;
+    type Desired = Desired;
+
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+    fn desired(&self, ctx: Ctx<'_>, _known: &Known) -> Desired {
+        desired(ctx)
+    }
+    fn desired_name(&self, d: &Desired) -> String {
+        d.name.clone()
+    }
+    fn find<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _: &'a Known,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        find(ctx, &ctx.names.ecr_repository, false).boxed()
+    }
+    fn diff(&self, o: &Observed, d: &Desired) -> Vec<AttrDiff> {
+        diff(o, d)
+    }
+    fn create_attributes(&self, d: &Desired) -> Vec<AttrDiff> {
+        vec![
+            AttrDiff::set("scan_on_push", d.scan_on_push.to_string()),
+            AttrDiff::set("image_tag_mutability", d.tag_mutability.clone()),
+        ]
+    }
+    fn create<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        create(ctx, d).boxed()
+    }
+    fn update<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        update(ctx, o, d).boxed()
+    }
+    fn delete<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+    ) -> BoxFuture<'a, Result<Receipt, Error>> {
+        delete(ctx, o).map(|r| r.map(|()| None)).boxed()
+    }
+    fn tags<'a>(&self, o: &'a Observed) -> Option<&'a BTreeMap<String, String>> {
+        Some(&o.tags)
+    }
+    fn name(&self, o: &Observed) -> String {
+        o.name.clone()
+    }
+    fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
+        vec![
+            ("ecr_repository_url", o.uri.clone()),
+            ("ecr_repository_arn", o.arn.clone()),
+        ]
+    }
 }
 
 // ---- repository policy ------------------------------------------------------------------------

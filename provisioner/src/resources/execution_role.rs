@@ -1,15 +1,33 @@
 //! Why this file exists: the task execution role `{project}-{env}-ecs-execution-role` lets ECS pull
 //! the image from ECR and write to CloudWatch Logs: trusted by `ecs-tasks.amazonaws.com`, with the
 //! AWS managed policy `AmazonECSTaskExecutionRolePolicy` attached. ECR's repository policy names it.
+//! A thin kind over iam_role.rs: only its name and policies are its own.
 
 use std::collections::BTreeMap;
 
-use super::{iam_role, AttrDiff, Ctx};
-use crate::error::Error;
+use super::iam_role::{self, IamRole, RoleKind};
+use super::Ctx;
 use crate::names::{trust_policy, ECS_TASKS_PRINCIPAL};
 
 pub const KIND: &str = "iam_role.execution";
 pub use iam_role::Observed;
+
+/// The execution role's kind.
+pub struct Execution;
+
+/// The execution role as a resource.
+pub const RESOURCE: IamRole<Execution> = IamRole::new();
+
+impl RoleKind for Execution {
+    const KIND: &'static str = KIND;
+    const OUTPUT: &'static str = "ecs_execution_role_arn";
+    fn name(ctx: Ctx<'_>) -> String {
+        ctx.names.execution_role.clone()
+    }
+    fn desired(ctx: Ctx<'_>) -> iam_role::Desired {
+        desired(ctx)
+    }
+}
 
 pub fn desired(ctx: Ctx<'_>) -> iam_role::Desired {
     iam_role::Desired {
@@ -19,28 +37,4 @@ pub fn desired(ctx: Ctx<'_>) -> iam_role::Desired {
         inline: BTreeMap::new(),
         tags: ctx.names.tags(ctx.spec, &ctx.names.execution_role),
     }
-}
-
-pub async fn find(ctx: Ctx<'_>) -> Result<Option<Observed>, Error> {
-    iam_role::find(ctx, &ctx.names.execution_role, false).await
-}
-
-pub fn diff(o: &Observed, d: &iam_role::Desired) -> Vec<AttrDiff> {
-    iam_role::diff(o, d)
-}
-
-pub async fn create(ctx: Ctx<'_>, d: &iam_role::Desired) -> Result<Observed, Error> {
-    iam_role::create(ctx, d).await
-}
-
-pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &iam_role::Desired) -> Result<Observed, Error> {
-    iam_role::update(ctx, o, d).await
-}
-
-pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    iam_role::delete(ctx, o).await
-}
-
-pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    iam_role::check_ours(ctx, KIND, o)
 }

@@ -4,11 +4,14 @@
 //! create; converge; delete (detach, delete inline, then DeleteRole) — live here once.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
 use aws_sdk_iam::types::Tag;
+use futures::future::{BoxFuture, FutureExt};
 use serde_json::Value;
 
-use super::{diff_tags, ensure_ours, missing_tags, show_list, AttrDiff, Ctx};
+use super::{diff_tags, missing_tags, show_list, AttrDiff, Ctx};
+use super::{Known, Receipt, Resource};
 use crate::error::{aws, AwsError, Error};
 use crate::names::normalize_policy;
 use crate::retry::CODE_NO_SUCH_ENTITY;
@@ -366,8 +369,97 @@ pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
     }
 }
 
-pub fn check_ours(ctx: Ctx<'_>, kind: &str, o: &Observed) -> Result<(), Error> {
-    ensure_ours(ctx.names, kind, &o.name, &o.tags)
+/// What tells one role of the stack from another: its kind, name and policies.
+pub trait RoleKind: Send + Sync + 'static {
+    const KIND: &'static str;
+    /// Its `*_role_arn` output.
+    const OUTPUT: &'static str;
+    fn name(ctx: Ctx<'_>) -> String;
+    fn desired(ctx: Ctx<'_>) -> Desired;
+}
+
+/// A role of the stack as a [`Resource`]: the verbs of this file, the kind's name and policies.
+pub struct IamRole<K>(PhantomData<K>);
+
+impl<K> IamRole<K> {
+    pub const fn new() -> IamRole<K> {
+        IamRole(PhantomData)
+    }
+}
+
+impl<K> Default for IamRole<K> {
+    fn default() -> Self {
+        IamRole::new()
+    }
+}
+
+impl<K: RoleKind> Resource for IamRole<K> {
+    type Observed = Observed;
+    type Desired = Desired;
+
+    fn kind(&self) -> &'static str {
+        K::KIND
+    }
+    fn desired(&self, ctx: Ctx<'_>, _known: &Known) -> Desired {
+        K::desired(ctx)
+    }
+    fn desired_name(&self, d: &Desired) -> String {
+        d.name.clone()
+    }
+    fn find<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _: &'a Known,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        async move { find(ctx, &K::name(ctx), false).await }.boxed()
+    }
+    fn diff(&self, o: &Observed, d: &Desired) -> Vec<AttrDiff> {
+        diff(o, d)
+    }
+    fn create_attributes(&self, d: &Desired) -> Vec<AttrDiff> {
+        let mut attrs = vec![AttrDiff::set("assume_role_policy", d.trust.to_string())];
+        if !d.managed.is_empty() {
+            attrs.push(AttrDiff::set("managed_policy_arns", show_list(&d.managed)));
+        }
+        for (p, doc) in &d.inline {
+            attrs.push(AttrDiff::set(
+                &format!("inline_policy.{p}"),
+                doc.to_string(),
+            ));
+        }
+        attrs
+    }
+    fn create<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        create(ctx, d).boxed()
+    }
+    fn update<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        update(ctx, o, d).boxed()
+    }
+    fn delete<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+    ) -> BoxFuture<'a, Result<Receipt, Error>> {
+        delete(ctx, o).map(|r| r.map(|()| None)).boxed()
+    }
+    fn tags<'a>(&self, o: &'a Observed) -> Option<&'a BTreeMap<String, String>> {
+        Some(&o.tags)
+    }
+    fn name(&self, o: &Observed) -> String {
+        o.name.clone()
+    }
+    fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
+        vec![(K::OUTPUT, o.arn.clone())]
+    }
 }
 
 #[cfg(test)]

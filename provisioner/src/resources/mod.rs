@@ -1,7 +1,8 @@
-//! Why this directory exists: one file per resource kind of the stack, each with the same verbs
-//! (`find` / `create` / `update` / `delete` / `wait_*`) and its own `diff` of observed against
-//! desired, in the style of terraform-provider-aws. `find` paths only ever issue Describe / Get /
-//! List calls, which is what makes a second `apply` free of mutating calls.
+//! Why this directory exists: one file per resource kind of the stack, each implementing the same
+//! verbs ([`Resource`]: kind, desired, find, diff, create attributes, create, update, delete,
+//! tags) in the style of terraform-provider-aws, and one table (registry.rs) stating how the
+//! kinds depend on each other. `find` paths only ever issue Describe / Get / List calls, which is
+//! what makes a second `apply` free of mutating calls.
 //! This file holds what they share: the context, attribute diffs, tag helpers.
 
 use std::collections::BTreeMap;
@@ -13,15 +14,22 @@ use crate::retry::Retrier;
 use crate::spec::StackSpec;
 
 pub mod cluster;
+pub mod ecr_policy;
 pub mod ecr_repository;
 pub mod execution_role;
 pub mod iam_role;
+pub mod known;
 pub mod log_group;
 pub mod network;
+pub mod registry;
+pub mod resource;
 pub mod service;
 pub mod service_linked_role;
 pub mod task_definition;
 pub mod task_role;
+
+pub use known::{Erased, Known};
+pub use resource::{Node, Planned, Receipt, Resource, StepAction};
 
 /// Everything a resource function needs.
 #[derive(Clone, Copy)]
@@ -54,6 +62,11 @@ impl AttrDiff {
             before: before.into(),
             after: after.into(),
         }
+    }
+
+    /// An attribute a create sets.
+    pub fn set(attribute: &str, value: impl Into<String>) -> AttrDiff {
+        AttrDiff::new(attribute, None, Some(value.into()))
     }
 }
 

@@ -7,11 +7,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, NetworkConfiguration, ServiceField};
+use futures::future::{BoxFuture, FutureExt};
 
 use super::cluster::{ecs_tags, show_strategy, strategy_items, Strategy};
 use super::network::Network;
-use super::task_definition::Expect;
-use super::{diff_tags, diff_value, ensure_ours, missing_tags, show_list, sorted, AttrDiff, Ctx};
+use super::task_definition::{Expect, TaskDefinition};
+use super::{diff_tags, diff_value, missing_tags, show_list, sorted, AttrDiff, Ctx};
+use super::{Known, Receipt, Resource};
 use crate::error::{aws, Error};
 use crate::retry::CODE_CLUSTER_NOT_FOUND;
 
@@ -327,8 +329,87 @@ pub async fn wait_inactive(ctx: Ctx<'_>, cluster: &str, name: &str) -> Result<()
         .await
 }
 
-pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    ensure_ours(ctx.names, KIND, &o.name, &o.tags)
+/// The service as a [`Resource`].
+pub struct Service;
+
+impl Resource for Service {
+    type Observed = Observed;
+    type Desired = Desired;
+
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+    fn noun(&self) -> &'static str {
+        "service"
+    }
+    /// Runs the known task definition revision ([`Expect::Unknown`] until it is known).
+    fn desired(&self, ctx: Ctx<'_>, known: &Known) -> Desired {
+        let td = known
+            .get(&TaskDefinition)
+            .map(|t| Expect::exact(t.arn.clone()))
+            .unwrap_or(Expect::Unknown);
+        desired(ctx, td, &known.network.clone().unwrap_or_default())
+    }
+    fn desired_name(&self, d: &Desired) -> String {
+        d.name.clone()
+    }
+    fn find<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _: &'a Known,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        find(ctx, &ctx.names.cluster, &ctx.names.service).boxed()
+    }
+    fn diff(&self, o: &Observed, d: &Desired) -> Vec<AttrDiff> {
+        diff(o, d)
+    }
+    fn create_attributes(&self, d: &Desired) -> Vec<AttrDiff> {
+        vec![
+            AttrDiff::set("cluster", d.cluster.clone()),
+            AttrDiff::set("task_definition", d.task_definition.show()),
+            AttrDiff::set("desired_count", d.desired_count.to_string()),
+            AttrDiff::set("capacity_provider_strategy", show_strategy(&d.strategy)),
+            AttrDiff::set("network.subnets", show_list(&d.network.subnets)),
+            AttrDiff::set(
+                "network.security_groups",
+                show_list(&d.network.security_groups),
+            ),
+            AttrDiff::set("network.assign_public_ip", d.assign_public_ip.clone()),
+        ]
+    }
+    fn create<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        create(ctx, d).boxed()
+    }
+    fn update<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        update(ctx, o, d).boxed()
+    }
+    fn delete<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+    ) -> BoxFuture<'a, Result<Receipt, Error>> {
+        delete(ctx, &ctx.names.cluster, o)
+            .map(|r| r.map(|()| None))
+            .boxed()
+    }
+    fn tags<'a>(&self, o: &'a Observed) -> Option<&'a BTreeMap<String, String>> {
+        Some(&o.tags)
+    }
+    fn name(&self, o: &Observed) -> String {
+        o.name.clone()
+    }
+    fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
+        vec![("ecs_service_arn", o.arn.clone())]
+    }
 }
 
 #[cfg(test)]

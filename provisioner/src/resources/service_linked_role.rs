@@ -6,11 +6,13 @@
 use std::time::Duration;
 
 use aws_sdk_iam::types::DeletionTaskStatusType;
+use futures::future::{self, BoxFuture, FutureExt};
 
-use super::Ctx;
+use super::{AttrDiff, Ctx, Known, Receipt, Resource};
 use crate::error::{aws, AwsError, Error, RoleUsage};
 use crate::names::{ECS_SERVICE_PRINCIPAL, SLR_NAME, SLR_NAME_MOTO};
 use crate::retry::CODE_NO_SUCH_ENTITY;
+use crate::spec::SlrMode;
 
 pub const KIND: &str = "service_linked_role";
 /// Duplicate CreateServiceLinkedRole (a race with CreateCluster): the role exists.
@@ -178,4 +180,99 @@ pub async fn wait_deleted(ctx: Ctx<'_>, role: &str, task_id: &str) -> Result<Slr
             },
         )
         .await
+}
+
+/// The service-linked role as a [`Resource`]: converged in `ensure` mode only, never tagged
+/// (AWS manages it), destroyed only when asked.
+pub struct ServiceLinkedRole;
+
+impl Resource for ServiceLinkedRole {
+    type Observed = Observed;
+    type Desired = ();
+
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+    fn managed(&self, ctx: Ctx<'_>) -> bool {
+        ctx.spec.service_linked_role == SlrMode::Ensure
+    }
+    fn destroyed_on_request_only(&self) -> bool {
+        true
+    }
+    fn desired(&self, _ctx: Ctx<'_>, _known: &Known) {}
+    fn desired_name(&self, _d: &()) -> String {
+        SLR_NAME.to_owned()
+    }
+    /// Not looked for in `skip` mode.
+    fn find<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _: &'a Known,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        match ctx.spec.service_linked_role {
+            SlrMode::Skip => future::ready(Ok(None)).boxed(),
+            SlrMode::Ensure | SlrMode::Implicit => find(ctx).boxed(),
+        }
+    }
+    /// It exists or it does not: nothing to compare.
+    fn diff(&self, _o: &Observed, _d: &()) -> Vec<AttrDiff> {
+        vec![]
+    }
+    fn create_attributes(&self, _d: &()) -> Vec<AttrDiff> {
+        vec![AttrDiff::set("aws_service_name", ECS_SERVICE_PRINCIPAL)]
+    }
+    fn create<'a>(&'a self, ctx: Ctx<'a>, _d: &'a ()) -> BoxFuture<'a, Result<Observed, Error>> {
+        create(ctx).boxed()
+    }
+    /// Never called (no diff); the role stays as it is.
+    fn update<'a>(
+        &'a self,
+        _ctx: Ctx<'a>,
+        o: &'a Observed,
+        _d: &'a (),
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        future::ready(Ok(o.clone())).boxed()
+    }
+    /// The receipt is the [`SlrDeletion`] (none when the role was already gone).
+    fn delete<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+    ) -> BoxFuture<'a, Result<Receipt, Error>> {
+        delete(ctx, o)
+            .map(|r| r.map(|d| d.map(|d| Box::new(d) as Box<dyn std::any::Any + Send>)))
+            .boxed()
+    }
+    fn tags<'a>(&self, _o: &'a Observed) -> Option<&'a std::collections::BTreeMap<String, String>> {
+        None
+    }
+    fn name(&self, o: &Observed) -> String {
+        o.name.clone()
+    }
+    /// In implicit mode CreateCluster may just have created the role: read it for the outputs.
+    fn after_apply<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        current: Option<Observed>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        if ctx.spec.service_linked_role == SlrMode::Implicit && current.is_none() {
+            find(ctx).boxed()
+        } else {
+            future::ready(Ok(current)).boxed()
+        }
+    }
+    /// Looked for again (whatever the mode) when not found at the start.
+    fn find_to_delete<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        current: Option<Observed>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        match current {
+            Some(c) => future::ready(Ok(Some(c))).boxed(),
+            None => find(ctx).boxed(),
+        }
+    }
+    fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
+        vec![("service_linked_role_arn", o.arn.clone())]
+    }
 }

@@ -10,8 +10,11 @@ use aws_sdk_ecs::types::{
     PortMapping, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 
+use futures::future::{BoxFuture, FutureExt};
+
 use super::cluster::ecs_tags;
-use super::{diff_tags, ensure_ours, missing_tags, AttrDiff, Ctx, KNOWN_AFTER_APPLY};
+use super::{diff_tags, missing_tags, AttrDiff, Ctx, KNOWN_AFTER_APPLY};
+use super::{ecr_repository, execution_role, task_role, Known, Receipt, Resource};
 use crate::error::{aws, Error};
 
 pub const KIND: &str = "ecs_task_definition";
@@ -445,13 +448,93 @@ pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
     }
 }
 
-pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    ensure_ours(
-        ctx.names,
-        KIND,
-        &format!("{}:{}", o.family, o.revision),
-        &o.tags,
-    )
+/// The task definition family as a [`Resource`]: a change other than tags is a new revision.
+pub struct TaskDefinition;
+
+impl Resource for TaskDefinition {
+    type Observed = Observed;
+    type Desired = Desired;
+
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+    /// The roles' ARNs and the repository's URI as known (by suffix when not yet).
+    fn desired(&self, ctx: Ctx<'_>, known: &Known) -> Desired {
+        desired(
+            ctx,
+            known.get(&execution_role::RESOURCE).map(|r| r.arn.as_str()),
+            known.get(&task_role::RESOURCE).map(|r| r.arn.as_str()),
+            known
+                .get(&ecr_repository::Repository)
+                .map(|r| r.uri.as_str()),
+        )
+    }
+    fn desired_name(&self, d: &Desired) -> String {
+        d.family.clone()
+    }
+    fn find<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _: &'a Known,
+    ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
+        find(ctx, &ctx.names.task_family).boxed()
+    }
+    /// Every ACTIVE revision (destroy deregisters them all).
+    fn find_all<'a>(&'a self, ctx: Ctx<'a>) -> BoxFuture<'a, Result<Option<Vec<Observed>>, Error>> {
+        find_all(ctx, &ctx.names.task_family)
+            .map(|r| r.map(Some))
+            .boxed()
+    }
+    fn diff(&self, o: &Observed, d: &Desired) -> Vec<AttrDiff> {
+        diff(o, d)
+    }
+    fn create_attributes(&self, d: &Desired) -> Vec<AttrDiff> {
+        vec![
+            AttrDiff::set("cpu", d.cpu.clone()),
+            AttrDiff::set("memory", d.memory.clone()),
+            AttrDiff::set("image", d.image.show()),
+            AttrDiff::set("execution_role_arn", d.execution_role.show()),
+            AttrDiff::set("task_role_arn", d.task_role.show()),
+        ]
+    }
+    fn update_name(&self, o: &Observed, d: &Desired, diffs: &[AttrDiff]) -> String {
+        if only_tags(diffs) {
+            format!("{}:{}", o.family, o.revision)
+        } else {
+            format!("{} (new revision)", d.family)
+        }
+    }
+    fn replaces(&self, diffs: &[AttrDiff]) -> bool {
+        !only_tags(diffs)
+    }
+    fn create<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        register(ctx, d).boxed()
+    }
+    fn update<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+        d: &'a Desired,
+    ) -> BoxFuture<'a, Result<Observed, Error>> {
+        update(ctx, o, d).boxed()
+    }
+    fn delete<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        o: &'a Observed,
+    ) -> BoxFuture<'a, Result<Receipt, Error>> {
+        delete(ctx, o).map(|r| r.map(|()| None)).boxed()
+    }
+    fn tags<'a>(&self, o: &'a Observed) -> Option<&'a BTreeMap<String, String>> {
+        Some(&o.tags)
+    }
+    fn name(&self, o: &Observed) -> String {
+        format!("{}:{}", o.family, o.revision)
+    }
 }
 
 #[cfg(test)]

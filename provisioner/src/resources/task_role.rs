@@ -1,18 +1,36 @@
 //! Why this file exists: the task role `{project}-{env}-ecs-task-role` is what the application's
 //! code runs as: trusted by `ecs-tasks.amazonaws.com`, with the inline policy
 //! `{project}-{env}-ecs-task-policy` built from the spec's `[[task_role.statements]]`.
+//! A thin kind over iam_role.rs: only its name and policies are its own.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{iam_role, AttrDiff, Ctx};
-use crate::error::Error;
+use super::iam_role::{self, IamRole, RoleKind};
+use super::Ctx;
 use crate::names::{trust_policy, ECS_TASKS_PRINCIPAL};
 use crate::spec::{Effect, StackSpec};
 
 pub const KIND: &str = "iam_role.task";
 pub use iam_role::Observed;
+
+/// The task role's kind.
+pub struct Task;
+
+/// The task role as a resource.
+pub const RESOURCE: IamRole<Task> = IamRole::new();
+
+impl RoleKind for Task {
+    const KIND: &'static str = KIND;
+    const OUTPUT: &'static str = "ecs_task_role_arn";
+    fn name(ctx: Ctx<'_>) -> String {
+        ctx.names.task_role.clone()
+    }
+    fn desired(ctx: Ctx<'_>) -> iam_role::Desired {
+        desired(ctx)
+    }
+}
 
 /// The inline policy document from the spec.
 pub fn policy_document(spec: &StackSpec) -> Value {
@@ -43,28 +61,4 @@ pub fn desired(ctx: Ctx<'_>) -> iam_role::Desired {
         inline: BTreeMap::from([(ctx.names.task_policy.clone(), policy_document(ctx.spec))]),
         tags: ctx.names.tags(ctx.spec, &ctx.names.task_role),
     }
-}
-
-pub async fn find(ctx: Ctx<'_>) -> Result<Option<Observed>, Error> {
-    iam_role::find(ctx, &ctx.names.task_role, false).await
-}
-
-pub fn diff(o: &Observed, d: &iam_role::Desired) -> Vec<AttrDiff> {
-    iam_role::diff(o, d)
-}
-
-pub async fn create(ctx: Ctx<'_>, d: &iam_role::Desired) -> Result<Observed, Error> {
-    iam_role::create(ctx, d).await
-}
-
-pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &iam_role::Desired) -> Result<Observed, Error> {
-    iam_role::update(ctx, o, d).await
-}
-
-pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    iam_role::delete(ctx, o).await
-}
-
-pub fn check_ours(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
-    iam_role::check_ours(ctx, KIND, o)
 }
