@@ -12,13 +12,14 @@
 //! `HARNESS_REQUIRE_DOCKER=1`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use harness::emulator::container::DockerApi;
+use harness::emulator::container::{DockerApi, REMOVE_TIMEOUT};
 use harness::emulator::localstack_container::{self, LocalStackContainer};
 use harness::emulator::{readiness, Backend, Emulator, EmulatorError};
 use harness::env::{skip_or_fail, TestEnv};
@@ -216,12 +217,15 @@ async fn localstack_lifecycle_iam_and_logs() {
     drop(a);
     drop(b);
     drop(emulator);
+    // Dropped inside the test's runtime, the container is removed in the background.
     let api = DockerApi::from_env().unwrap();
-    assert_eq!(
-        api.container_state(&id).unwrap(),
-        None,
-        "LocalStack container removed on drop"
-    );
+    let started = Instant::now();
+    let mut state = api.container_state(&id).unwrap();
+    while state.is_some() && started.elapsed() < REMOVE_TIMEOUT {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        state = api.container_state(&id).unwrap();
+    }
+    assert_eq!(state, None, "LocalStack container removed on drop");
 }
 
 /// ECS on LocalStack: with a token it is served; without one, the free edition answers HTTP 501

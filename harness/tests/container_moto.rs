@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::emulator::container::{self, DockerApi, BACKEND_LABEL, MANAGED_LABEL, PID_LABEL};
+use harness::emulator::container::{
+    self, DockerApi, BACKEND_LABEL, MANAGED_LABEL, PID_LABEL, REMOVE_TIMEOUT,
+};
 use harness::emulator::moto_container::{self, MotoContainer};
 use harness::emulator::{readiness, Backend, Emulator, EmulatorError};
 use harness::env::{skip_or_fail, TestEnv};
@@ -124,10 +126,43 @@ async fn starts_maps_port_answers_and_is_removed_on_drop() {
         log.display()
     );
 
-    // Drop removes the container.
+    // Drop removes the container: without blocking the test's runtime thread, so in the
+    // background, within the removal timeout.
+    let dropped = Instant::now();
     drop(moto);
-    assert_eq!(state(&id), None, "container {id} must be gone after drop");
+    assert!(
+        dropped.elapsed() < Duration::from_secs(1),
+        "drop blocked the runtime thread for {:?}",
+        dropped.elapsed()
+    );
+    let left = wait_gone(&id, REMOVE_TIMEOUT).await;
+    assert_eq!(left, None, "container {id} must be gone after drop");
     assert!(!container::live_container_ids().contains(&id));
+}
+
+/// `stop()` removes the container before it returns.
+#[tokio::test]
+async fn stop_removes_the_container_before_returning() {
+    let Some(moto) = start_or_skip().await else {
+        return;
+    };
+    let id = moto.container().id().to_string();
+    assert_eq!(state(&id).as_deref(), Some("running"));
+    moto.stop().await.expect("stop");
+    assert_eq!(state(&id), None, "container {id} must be gone after stop");
+    assert!(!container::live_container_ids().contains(&id));
+}
+
+/// Polls (bounded) until the container is removed; its last state (`None`: gone).
+async fn wait_gone(id: &str, within: Duration) -> Option<String> {
+    let started = Instant::now();
+    loop {
+        let now = state(id);
+        if now.is_none() || started.elapsed() > within {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The container's state through the engine API: `None` once it is removed.

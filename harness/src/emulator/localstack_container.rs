@@ -53,7 +53,7 @@ fn token() -> Option<String> {
 }
 
 /// The container description for LocalStack, from the environment.
-pub fn spec() -> Result<ContainerSpec, EmulatorError> {
+pub async fn spec() -> Result<ContainerSpec, EmulatorError> {
     let with_token = token().is_some();
     let default = if with_token {
         DEFAULT_PRO_IMAGE
@@ -66,7 +66,7 @@ pub fn spec() -> Result<ContainerSpec, EmulatorError> {
         image: if with_token {
             ImageRef::from_env_or(IMAGE_ENV, default)?
         } else {
-            ImageRef::from_env_or_local(IMAGE_ENV, default, LOCAL_IMAGE)?
+            ImageRef::from_env_or_local(IMAGE_ENV, default, LOCAL_IMAGE).await?
         },
         port: PORT,
         env: vec![
@@ -111,7 +111,7 @@ pub struct LocalStackContainer {
 impl LocalStackContainer {
     /// Starts LocalStack and waits until `/_localstack/health` answers 200.
     pub async fn start() -> Result<LocalStackContainer, EmulatorError> {
-        let spec = spec()?;
+        let spec = spec().await?;
         let with_token = token().is_some();
         let ready = vec![WaitFor::message_on_stdout("Ready.")];
         let container = if with_token {
@@ -146,6 +146,11 @@ impl LocalStackContainer {
     /// From container creation to the first 200 of the health endpoint.
     pub fn startup_time(&self) -> Duration {
         self.container.startup_time()
+    }
+
+    /// Removes the container; returns once it is gone (dropping it removes it in the background).
+    pub async fn stop(self) -> Result<(), EmulatorError> {
+        self.container.stop().await
     }
 
     /// Why ECS/ECR are missing, when they are.

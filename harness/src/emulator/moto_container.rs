@@ -29,10 +29,10 @@ pub const PORT: u16 = 5000;
 pub const READY_PATH: &str = "/moto-api/";
 
 /// The container description for moto, from the environment.
-pub fn spec() -> Result<ContainerSpec, EmulatorError> {
+pub async fn spec() -> Result<ContainerSpec, EmulatorError> {
     Ok(ContainerSpec {
         backend: Backend::MotoContainer,
-        image: ImageRef::from_env_or_local(IMAGE_ENV, DEFAULT_IMAGE, LOCAL_IMAGE)?,
+        image: ImageRef::from_env_or_local(IMAGE_ENV, DEFAULT_IMAGE, LOCAL_IMAGE).await?,
         port: PORT,
         env: vec![
             // AWS managed policies (AmazonECSTaskExecutionRolePolicy, ...) exist only with this.
@@ -66,7 +66,7 @@ pub struct MotoContainer {
 impl MotoContainer {
     /// Starts moto in a container and waits until it answers.
     pub async fn start() -> Result<MotoContainer, EmulatorError> {
-        let spec = spec()?;
+        let spec = spec().await?;
         let container = container::run(image(&spec), spec).await?;
         let warmup = readiness::warm_up_moto(container.url()).await;
         let endpoint = Endpoint {
@@ -89,6 +89,11 @@ impl MotoContainer {
     /// From container creation to the first 2xx answer.
     pub fn startup_time(&self) -> Duration {
         self.container.startup_time()
+    }
+
+    /// Removes the container; returns once it is gone (dropping it removes it in the background).
+    pub async fn stop(self) -> Result<(), EmulatorError> {
+        self.container.stop().await
     }
 
     /// Time spent warming moto's service modules up after it was ready.
