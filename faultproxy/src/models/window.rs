@@ -312,6 +312,30 @@ mod tests {
     }
 
     #[test]
+    fn windows_do_not_depend_on_interleaving() {
+        let r = WindowRange::secs(2, 20);
+        let t0 = Instant::now();
+        let lengths = |order: &[&str]| {
+            let w = Windows::default();
+            let mut out: Vec<(String, Duration)> = order
+                .iter()
+                .map(|name| {
+                    let len = w.open(key(name), t0, |k, n| draw(9, "m", k, n, r, 1.0));
+                    (name.to_string(), len)
+                })
+                .collect();
+            // Per key, in the key's own event order.
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        };
+        assert_eq!(
+            lengths(&["a", "b", "a", "c"]),
+            lengths(&["c", "a", "a", "b"])
+        );
+        assert_eq!(lengths(&["a", "b", "a"]), lengths(&["b", "a", "a"]));
+    }
+
+    #[test]
     fn range_parsing() {
         assert_eq!(WindowRange::parse("2s..20s"), Ok(WindowRange::secs(2, 20)));
         assert_eq!(
