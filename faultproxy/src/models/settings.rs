@@ -83,10 +83,15 @@ pub fn model_names() -> String {
 impl ModelSettings {
     /// A brand-new account: every model on with its default window, time scale 1, seed 0.
     pub fn fresh_account() -> ModelSettings {
-        ModelSettings {
-            enabled: (0..REGISTRY.len()).fold(0, |bits, i| bits | 1 << i),
-            ..ModelSettings::default()
-        }
+        let mut s = ModelSettings::default();
+        s.enable_all();
+        s
+    }
+
+    /// Switches every model on (the `fresh-account` preset), keeping seed, scale and ranges.
+    pub fn enable_all(&mut self) {
+        self.enabled = (0..REGISTRY.len()).fold(0, |bits, i| bits | 1 << i);
+        self.service_linked_role = true;
     }
 
     fn index(name: &str) -> Result<usize, ModelSettingsError> {
@@ -265,6 +270,21 @@ mod tests {
         for r in REGISTRY {
             assert_eq!(s.window_range(r.spec, Duration::ZERO), Some(r.spec.window));
         }
+    }
+
+    #[test]
+    fn enable_all_keeps_seed_scale_and_ranges() {
+        let mut s = ModelSettings::default();
+        s.seed = 3;
+        s.service_linked_role = false;
+        s.set_time_scale(0.1).unwrap();
+        s.set_range(REGISTRY[0].spec.name, WindowRange::secs(1, 1))
+            .unwrap();
+        s.enable_all();
+        assert_eq!(s.enabled_names().len(), REGISTRY.len());
+        assert!(s.service_linked_role);
+        assert_eq!((s.seed, s.time_scale()), (3, 0.1));
+        assert_eq!(s.range(REGISTRY[0].spec), WindowRange::secs(1, 1));
     }
 
     #[test]
