@@ -274,9 +274,11 @@ mod tests {
 
     #[test]
     fn enable_all_keeps_seed_scale_and_ranges() {
-        let mut s = ModelSettings::default();
-        s.seed = 3;
-        s.service_linked_role = false;
+        let mut s = ModelSettings {
+            seed: 3,
+            service_linked_role: false,
+            ..ModelSettings::default()
+        };
         s.set_time_scale(0.1).unwrap();
         s.set_range(REGISTRY[0].spec.name, WindowRange::secs(1, 1))
             .unwrap();
