@@ -5,6 +5,9 @@
 //! (`foreign_clients/cases.py`, one row per modelled behaviour and client) through
 //! `foreign_clients/run_cases.py`. Each case's outcome is printed; any mismatch fails the test.
 //!
+//! Until `harness up` has `--profile fresh-account`, a second test runs the same table against
+//! an in-process proxy with every model on (`ModelSettings::fresh_account()`).
+//!
 //! Rows of models the proxy does not report yet print `NOT YET MODELLED: ...`; with
 //! `HARNESS_REQUIRE_ALL_MODELS=1` any such row fails the test.
 //!
@@ -15,12 +18,14 @@ mod harness_up;
 #[path = "foreign_clients/pyclients.rs"]
 mod pyclients;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use harness::env::{TestEnv, TEST_SECRET_KEY};
 use harness_up::{HarnessUp, VARS};
 
 /// Set to `1` to fail when any row's model is not yet modelled by the proxy.
@@ -72,6 +77,63 @@ fn requirements_pin_every_package_exactly() {
 
 #[test]
 fn boto3_and_the_aws_cli_parse_every_modelled_answer() {
+    let clients = installed_clients();
+    let args = up_args();
+    let up = HarnessUp::start(&args).unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "foreign clients: harness up {} ready in {:.1?} at {}",
+        args.join(" "),
+        up.ready_in,
+        up.vars["AWS_ENDPOINT_URL"]
+    );
+    for line in up.stderr().lines().filter(|l| l.contains("profile")) {
+        println!("foreign clients: harness up said: {line}");
+    }
+    let outcome = run_cases(&clients, &up.vars);
+    check(outcome, || up.stderr());
+}
+
+/// Until `harness up` has `--profile fresh-account`, the same table runs against a proxy whose
+/// models are all on through the library (`ModelSettings::fresh_account()`), so every model is
+/// already checked with foreign clients; once the profile exists the test above covers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fresh_account_model_reaches_boto3_and_the_aws_cli() {
+    if HarnessUp::supports("--profile") {
+        println!(
+            "foreign clients: harness up has --profile: the fresh-account rows run in \
+             boto3_and_the_aws_cli_parse_every_modelled_answer"
+        );
+        return;
+    }
+    let clients = tokio::task::spawn_blocking(installed_clients)
+        .await
+        .expect("installing the clients");
+    let env = TestEnv::new()
+        .await
+        .unwrap_or_else(|e| panic!("foreign clients: no test environment: {e:#}"));
+    env.proxy
+        .set_model_settings(faultproxy::ModelSettings::fresh_account());
+    let vars: BTreeMap<String, String> = [
+        ("AWS_ENDPOINT_URL", env.endpoint_url()),
+        ("AWS_ACCESS_KEY_ID", env.account_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", TEST_SECRET_KEY.to_string()),
+        ("AWS_REGION", env.region.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    println!(
+        "foreign clients: in-process proxy, every model on, at {}",
+        vars["AWS_ENDPOINT_URL"]
+    );
+    let outcome = tokio::task::spawn_blocking(move || run_cases(&clients, &vars))
+        .await
+        .expect("running the case table");
+    check(outcome, || env.emulator.describe());
+}
+
+/// The pinned clients (installed if needed), with the AWS CLI's version checked and printed.
+fn installed_clients() -> pyclients::PyClients {
     let clients = pyclients::ensure()
         .unwrap_or_else(|e| panic!("foreign clients: cannot install the pinned boto3/awscli: {e}"));
     match clients.installed_in {
@@ -92,31 +154,20 @@ fn boto3_and_the_aws_cli_parse_every_modelled_answer() {
         version.starts_with("aws-cli/1."),
         "not the AWS CLI v1: {version}"
     );
-    let args = up_args();
-    let up = HarnessUp::start(&args).unwrap_or_else(|e| panic!("{e}"));
-    println!(
-        "foreign clients: harness up {} ready in {:.1?} at {}",
-        args.join(" "),
-        up.ready_in,
-        up.vars["AWS_ENDPOINT_URL"]
-    );
-    for line in up.stderr().lines().filter(|l| l.contains("profile")) {
-        println!("foreign clients: harness up said: {line}");
-    }
-    let started = Instant::now();
-    let (status, stdout, stderr) = run_cases(&clients, &up);
-    println!(
-        "foreign clients: case table ran in {:.1?}",
-        started.elapsed()
-    );
+    clients
+}
+
+/// Fails on any failed case, on a run without a SUMMARY, and (with HARNESS_REQUIRE_ALL_MODELS=1)
+/// on any row not yet modelled. `context` describes the environment for the failure message.
+fn check((status, stdout, stderr): (ExitStatus, String, String), context: impl Fn() -> String) {
     let summary = stdout
         .lines()
         .find_map(|l| l.strip_prefix("SUMMARY "))
         .map(|json| serde_json::from_str::<Summary>(json).expect("SUMMARY line is JSON"))
         .unwrap_or_else(|| {
             panic!(
-                "run_cases.py printed no SUMMARY ({status}); stderr:\n{stderr}\nharness up:\n{}",
-                up.stderr()
+                "run_cases.py printed no SUMMARY ({status}); stderr:\n{stderr}\nenvironment:\n{}",
+                context()
             )
         });
     assert!(
@@ -161,12 +212,12 @@ fn require_all() -> bool {
     )
 }
 
-/// Runs `run_cases.py` with harness up's variables and nothing else of the developer's AWS
+/// Runs `run_cases.py` with harness up's variables (or the same for an in-process proxy) and nothing else of the developer's AWS
 /// settings; prints its lines as they come. Returns (exit status, stdout, stderr).
 fn run_cases(
     clients: &pyclients::PyClients,
-    up: &HarnessUp,
-) -> (std::process::ExitStatus, String, String) {
+    vars: &BTreeMap<String, String>,
+) -> (ExitStatus, String, String) {
     let dir = pyclients::scripts_dir();
     let mut cmd = Command::new(&clients.python);
     cmd.arg(dir.join("run_cases.py"))
@@ -178,12 +229,13 @@ fn run_cases(
         cmd.env_remove(k);
     }
     for var in VARS {
-        cmd.env(var, &up.vars[var]);
+        cmd.env(var, &vars[var]);
     }
     cmd.env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1");
+    let started = Instant::now();
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", clients.python.display()));
@@ -219,5 +271,9 @@ fn run_cases(
     }
     let status = child.wait().expect("waiting for run_cases.py");
     done.store(true, Ordering::SeqCst);
+    println!(
+        "foreign clients: case table ran in {:.1?}",
+        started.elapsed()
+    );
     (status, stdout, err_reader.join().unwrap_or_default())
 }
