@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::resources::registry::REGISTRY;
+use crate::resources::REGISTRY;
 use crate::state::Observed;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -21,18 +21,25 @@ pub struct Outputs {
     pub cloudwatch_log_group_arn: Option<String>,
     pub ecs_service_arn: Option<String>,
     pub service_linked_role_arn: Option<String>,
+    /// Outputs of kinds added after the tutorial's, by name (`None` = the resource is absent).
+    #[serde(flatten)]
+    pub extra: BTreeMap<&'static str, Option<String>>,
 }
 
 impl Outputs {
     /// Each kind's outputs, from what is known of it.
     pub fn from_observed(o: &Observed) -> Outputs {
-        let mut values: BTreeMap<&str, String> = BTreeMap::new();
+        let mut values: BTreeMap<&'static str, Option<String>> = BTreeMap::new();
         for row in REGISTRY {
-            if let Some(v) = o.erased(row.kind()) {
-                values.extend(row.node.outputs(v));
+            let found: BTreeMap<_, _> = o
+                .erased(row.kind())
+                .map(|v| row.node.outputs(v).into_iter().collect())
+                .unwrap_or_default();
+            for name in row.node.output_names() {
+                values.insert(name, found.get(name).cloned());
             }
         }
-        let mut take = |k: &str| values.remove(k);
+        let mut take = |k: &str| values.remove(k).flatten();
         Outputs {
             ecs_cluster_id: take("ecs_cluster_id"),
             ecs_cluster_arn: take("ecs_cluster_arn"),
@@ -44,6 +51,7 @@ impl Outputs {
             cloudwatch_log_group_arn: take("cloudwatch_log_group_arn"),
             ecs_service_arn: take("ecs_service_arn"),
             service_linked_role_arn: take("service_linked_role_arn"),
+            extra: values,
         }
     }
 
@@ -73,6 +81,7 @@ impl Outputs {
                 self.service_linked_role_arn.as_deref(),
             ),
         ];
+        v.extend(self.extra.iter().map(|(k, v)| (*k, v.as_deref())));
         v.sort_by_key(|(k, _)| *k);
         v
     }

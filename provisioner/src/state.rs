@@ -5,7 +5,8 @@
 use futures::future::{self, BoxFuture, FutureExt};
 
 use crate::error::Error;
-use crate::resources::registry::{Row, REGISTRY};
+use crate::resources::registry::Row;
+use crate::resources::REGISTRY;
 use crate::resources::{ensure_ours, network, Ctx, Erased, Known};
 
 /// Everything found under the stack's names.

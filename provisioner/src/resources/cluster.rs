@@ -369,6 +369,9 @@ impl Resource for Cluster {
     fn name(&self, o: &Observed) -> String {
         o.name.clone()
     }
+    fn output_names(&self) -> &'static [&'static str] {
+        &["ecs_cluster_id", "ecs_cluster_arn"]
+    }
     fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
         // As in Terraform, a cluster's id is its ARN.
         vec![

@@ -307,6 +307,9 @@ impl Resource for Repository {
     fn name(&self, o: &Observed) -> String {
         o.name.clone()
     }
+    fn output_names(&self) -> &'static [&'static str] {
+        &["ecr_repository_url", "ecr_repository_arn"]
+    }
     fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
         vec![
             ("ecr_repository_url", o.uri.clone()),

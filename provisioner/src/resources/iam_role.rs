@@ -457,6 +457,9 @@ impl<K: RoleKind> Resource for IamRole<K> {
     fn name(&self, o: &Observed) -> String {
         o.name.clone()
     }
+    fn output_names(&self) -> &'static [&'static str] {
+        &[K::OUTPUT]
+    }
     fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
         vec![(K::OUTPUT, o.arn.clone())]
     }

@@ -231,6 +231,9 @@ impl Resource for LogGroup {
     fn name(&self, o: &Observed) -> String {
         o.name.clone()
     }
+    fn output_names(&self) -> &'static [&'static str] {
+        &["cloudwatch_log_group_name", "cloudwatch_log_group_arn"]
+    }
     fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
         vec![
             ("cloudwatch_log_group_name", o.name.clone()),

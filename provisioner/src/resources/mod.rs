@@ -3,7 +3,8 @@
 //! tags) in the style of terraform-provider-aws, and one table (registry.rs) stating how the
 //! kinds depend on each other. `find` paths only ever issue Describe / Get / List calls, which is
 //! what makes a second `apply` free of mutating calls.
-//! This file holds what they share: the context, attribute diffs, tag helpers.
+//! This file holds the registration of every kind (their `mod` lines and the `REGISTRY` table)
+//! and what they share: the context, attribute diffs, tag helpers.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +31,55 @@ pub mod task_role;
 
 pub use known::{Erased, Known};
 pub use resource::{Node, Planned, Receipt, Resource, StepAction};
+
+use registry::Dep::{LivesIn, PartOf, ReadsAtCreate, Uses};
+use registry::{row, Row};
+
+const SLR: &str = service_linked_role::KIND;
+const CLUSTER: &str = cluster::KIND;
+const EXEC_ROLE: &str = execution_role::KIND;
+const TASK_ROLE: &str = task_role::KIND;
+const REPO: &str = ecr_repository::KIND;
+const LOGS: &str = log_group::KIND;
+const TASK_DEF: &str = task_definition::KIND;
+
+/// The registry: every kind, the kinds it depends on (registry.rs says what each edge means) and
+/// its place within its destroy layer, in the order plan lists them (a valid apply order). A new
+/// kind is its `mod` line above and one row here.
+pub static REGISTRY: &[Row] = &[
+    row(&service_linked_role::ServiceLinkedRole, &[], 8),
+    row(&cluster::Cluster, &[(Uses, SLR)], 2),
+    row(&execution_role::RESOURCE, &[(Uses, SLR)], 4),
+    row(&task_role::RESOURCE, &[(Uses, SLR)], 5),
+    row(&ecr_repository::Repository, &[(Uses, SLR)], 3),
+    row(&log_group::LogGroup, &[(Uses, SLR)], 6),
+    row(
+        &ecr_policy::RepositoryPolicy,
+        &[(PartOf, REPO), (ReadsAtCreate, EXEC_ROLE)],
+        7,
+    ),
+    row(
+        &task_definition::TaskDefinition,
+        &[
+            (ReadsAtCreate, EXEC_ROLE),
+            (ReadsAtCreate, TASK_ROLE),
+            (ReadsAtCreate, REPO),
+        ],
+        1,
+    ),
+    row(
+        &service::Service,
+        &[
+            (LivesIn, CLUSTER),
+            (Uses, TASK_DEF),
+            (Uses, EXEC_ROLE),
+            (Uses, TASK_ROLE),
+            (Uses, REPO),
+            (Uses, LOGS),
+        ],
+        0,
+    ),
+];
 
 /// Everything a resource function needs.
 #[derive(Clone, Copy)]

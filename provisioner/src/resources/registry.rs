@@ -1,7 +1,7 @@
-//! Why this file exists: the one table of the stack's resource kinds and their dependency edges,
-//! stated once. apply walks the edges forward in parallel layers (a layer starts when the one
-//! before it is done), destroy walks them backward; plan lists changes in apply order. A new
-//! resource kind is one file in this directory plus one row here.
+//! Why this file exists: the stack's resource kinds and their dependency edges are stated once,
+//! in the table `REGISTRY` (resources/mod.rs, next to the kinds' `mod` lines). This file says
+//! what an edge means and walks the table: apply goes forward in parallel layers (a layer starts
+//! when the one before it is done), destroy backward; plan lists changes in apply order.
 //!
 //! ```text
 //! apply:   service-linked role -> cluster | execution role | task role | ECR repository | log group
@@ -11,10 +11,7 @@
 //! ```
 
 use super::resource::Node;
-use super::{
-    cluster, ecr_policy, ecr_repository, execution_role, log_group, service, service_linked_role,
-    task_definition, task_role,
-};
+use super::REGISTRY;
 
 /// How one kind depends on another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +28,8 @@ pub enum Dep {
     PartOf,
 }
 
+use Dep::{LivesIn, PartOf, ReadsAtCreate, Uses};
+
 /// One kind: its verbs, what it depends on, and where destroy lists it within its layer.
 pub struct Row {
     pub node: &'static dyn Node,
@@ -38,72 +37,18 @@ pub struct Row {
     pub destroy_rank: u8,
 }
 
-use Dep::{LivesIn, PartOf, ReadsAtCreate, Uses};
-
-const SLR: &str = service_linked_role::KIND;
-
-/// Every kind, in the order plan lists them (a valid apply order).
-pub static REGISTRY: &[Row] = &[
+/// A row of the table (kept to one line each).
+pub const fn row(
+    node: &'static dyn Node,
+    deps: &'static [(Dep, &'static str)],
+    destroy_rank: u8,
+) -> Row {
     Row {
-        node: &service_linked_role::ServiceLinkedRole,
-        deps: &[],
-        destroy_rank: 8,
-    },
-    Row {
-        node: &cluster::Cluster,
-        deps: &[(Uses, SLR)],
-        destroy_rank: 2,
-    },
-    Row {
-        node: &execution_role::RESOURCE,
-        deps: &[(Uses, SLR)],
-        destroy_rank: 4,
-    },
-    Row {
-        node: &task_role::RESOURCE,
-        deps: &[(Uses, SLR)],
-        destroy_rank: 5,
-    },
-    Row {
-        node: &ecr_repository::Repository,
-        deps: &[(Uses, SLR)],
-        destroy_rank: 3,
-    },
-    Row {
-        node: &log_group::LogGroup,
-        deps: &[(Uses, SLR)],
-        destroy_rank: 6,
-    },
-    Row {
-        node: &ecr_policy::RepositoryPolicy,
-        deps: &[
-            (PartOf, ecr_repository::KIND),
-            (ReadsAtCreate, execution_role::KIND),
-        ],
-        destroy_rank: 7,
-    },
-    Row {
-        node: &task_definition::TaskDefinition,
-        deps: &[
-            (ReadsAtCreate, execution_role::KIND),
-            (ReadsAtCreate, task_role::KIND),
-            (ReadsAtCreate, ecr_repository::KIND),
-        ],
-        destroy_rank: 1,
-    },
-    Row {
-        node: &service::Service,
-        deps: &[
-            (LivesIn, cluster::KIND),
-            (Uses, task_definition::KIND),
-            (Uses, execution_role::KIND),
-            (Uses, task_role::KIND),
-            (Uses, ecr_repository::KIND),
-            (Uses, log_group::KIND),
-        ],
-        destroy_rank: 0,
-    },
-];
+        node,
+        deps,
+        destroy_rank,
+    }
+}
 
 impl Row {
     pub fn kind(&self) -> &'static str {

@@ -130,7 +130,11 @@ pub trait Resource: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<Self::Observed>, Error>> {
         future::ready(Ok(current)).boxed()
     }
-    /// Its outputs, `(name, value)`.
+    /// The names of its outputs (each printed as `null` while the resource is absent).
+    fn output_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Its outputs, `(name, value)`, under the names of [`Resource::output_names`].
     fn outputs(&self, _o: &Self::Observed) -> Vec<(&'static str, String)> {
         vec![]
     }
@@ -166,6 +170,7 @@ pub trait Node: Send + Sync {
         ctx: Ctx<'a>,
         current: Option<Erased>,
     ) -> BoxFuture<'a, Result<Option<Erased>, Error>>;
+    fn output_names(&self) -> &'static [&'static str];
     fn outputs(&self, o: &Erased) -> Vec<(&'static str, String)>;
 }
 
@@ -285,6 +290,10 @@ impl<R: Resource> Node for R {
         Resource::find_to_delete(self, ctx, current)
             .map(|r| r.map(|o| o.map(erase)))
             .boxed()
+    }
+
+    fn output_names(&self) -> &'static [&'static str] {
+        Resource::output_names(self)
     }
 
     fn outputs(&self, o: &Erased) -> Vec<(&'static str, String)> {

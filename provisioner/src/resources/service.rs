@@ -407,6 +407,9 @@ impl Resource for Service {
     fn name(&self, o: &Observed) -> String {
         o.name.clone()
     }
+    fn output_names(&self) -> &'static [&'static str] {
+        &["ecs_service_arn"]
+    }
     fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
         vec![("ecs_service_arn", o.arn.clone())]
     }

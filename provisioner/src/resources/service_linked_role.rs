@@ -272,6 +272,9 @@ impl Resource for ServiceLinkedRole {
             None => find(ctx).boxed(),
         }
     }
+    fn output_names(&self) -> &'static [&'static str] {
+        &["service_linked_role_arn"]
+    }
     fn outputs(&self, o: &Observed) -> Vec<(&'static str, String)> {
         vec![("service_linked_role_arn", o.arn.clone())]
     }
