@@ -102,7 +102,7 @@ async fn sleep_past(start: Instant, window: Duration) {
 #[tokio::test]
 async fn iam_reads_miss_a_new_role_and_inline_policy_for_the_scaled_window() {
     let proxy = proxy_with(&[]).await;
-    let window = only(&proxy, "iam-read-after-write", Duration::from_secs(30));
+    let window = only(&proxy, "iam-read-after-write", Duration::from_secs(60));
     let account = fresh_account();
     let role = [("RoleName", "app-task")];
     let policy = [("RoleName", "app-task"), ("PolicyName", "logs")];
@@ -252,7 +252,7 @@ async fn poll_deletion(iam: &aws_sdk_iam::Client, task: &str) -> Vec<DeletionTas
 #[tokio::test]
 async fn service_linked_role_deletion_runs_as_a_task_over_the_scaled_window() {
     let proxy = proxy_with(&[]).await;
-    let window = only(&proxy, "slr-deletion-status", Duration::from_secs(40));
+    let window = only(&proxy, "slr-deletion-status", Duration::from_secs(80));
     let account = fresh_account();
     let cfg = sdk(&proxy, &account).await;
     let (ecs, iam_c) = (
@@ -370,7 +370,7 @@ async fn changes_to_a_new_log_group_abort_for_the_scaled_window() {
     let window = only(
         &proxy,
         "logs-conflicting-operation",
-        Duration::from_secs(30),
+        Duration::from_secs(40),
     );
     let account = fresh_account();
     let group = "/ecs/app";
