@@ -157,24 +157,45 @@ impl Bootstrap {
         Ok(BootstrapOutcome::Installed { venv, took })
     }
 
-    /// The install proper; the caller holds the lock.
+    /// The install proper; the caller holds the lock. A fresh temporary venv gets the pinned
+    /// moto, is checked and stamped, then renamed into place.
     fn install(&self) -> Result<(), EmulatorError> {
         let venv = self.venv_dir();
         std::fs::create_dir_all(&self.log_dir)
             .map_err(|e| EmulatorError::io(format!("creating {}", self.log_dir.display()), e))?;
         let log = paths::new_log_path(&self.log_dir, "moto-bootstrap");
-        let fail = |reason: String, fix: &str| EmulatorError::Bootstrap {
-            requirement: self.requirement(),
-            venv: venv.clone(),
-            reason,
-            fix: fix.to_string(),
-            log: Some(log.clone()),
-        };
         self.check_python(&log)?;
 
         // Leftovers of interrupted installs: we hold the lock, so nobody else is using them.
         self.remove_stale_temp_dirs();
-        let tmp = self.root.join(format!(
+        let tmp = self.new_temp_dir();
+        say(&format!(
+            "installing {} into {} (first use only, about a minute; log: {})",
+            self.requirement(),
+            venv.display(),
+            log.display()
+        ));
+        self.create_venv(&tmp, &log)?;
+        self.populate(&tmp, &log).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&tmp);
+        })?;
+        self.move_into_place(&tmp, &venv)
+    }
+
+    /// A [`EmulatorError::Bootstrap`] of this install, with the fix to apply.
+    fn failure(&self, log: &Path, reason: String, fix: &str) -> EmulatorError {
+        EmulatorError::Bootstrap {
+            requirement: self.requirement(),
+            venv: self.venv_dir(),
+            reason,
+            fix: fix.to_string(),
+            log: Some(log.to_path_buf()),
+        }
+    }
+
+    /// `<root>/moto-venv-<version>.tmp-<pid>-<nanos>` (not created yet).
+    fn new_temp_dir(&self) -> PathBuf {
+        self.root.join(format!(
             "{}{}-{}",
             self.tmp_prefix(),
             std::process::id(),
@@ -182,27 +203,31 @@ impl Bootstrap {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
                 .unwrap_or(0)
-        ));
-        say(&format!(
-            "installing {} into {} (first use only, about a minute; log: {})",
-            self.requirement(),
-            venv.display(),
-            log.display()
-        ));
+        ))
+    }
+
+    /// `python -m venv <tmp>`.
+    fn create_venv(&self, tmp: &Path, log: &Path) -> Result<(), EmulatorError> {
         let mut create = Command::new(&self.python);
         create
             .arg("-m")
             .arg("venv")
-            .arg(&tmp)
+            .arg(tmp)
             .arg("--prompt")
             .arg(format!("moto-venv-{}", self.version));
-        run_logged(create, &log, "python -m venv").map_err(|reason| {
-            fail(
+        run_logged(create, log, "python -m venv").map_err(|reason| {
+            self.failure(
+                log,
                 reason,
                 "make sure `python3 -m venv` works (Debian/Ubuntu: apt-get install python3-venv), \
                  or set HARNESS_MOTO_SERVER to a moto_server executable",
             )
-        })?;
+        })
+    }
+
+    /// pip-installs the requirement into `tmp`, checks the installed version and points the
+    /// scripts at the final directory. The caller removes `tmp` when this fails.
+    fn populate(&self, tmp: &Path, log: &Path) -> Result<(), EmulatorError> {
         let tmp_python = tmp.join("bin").join("python");
         let mut pip = Command::new(&tmp_python);
         pip.args([
@@ -215,31 +240,36 @@ impl Bootstrap {
             "off",
         ])
         .arg(self.requirement());
-        run_logged(pip, &log, "pip install").map_err(|reason| {
-            let _ = std::fs::remove_dir_all(&tmp);
-            fail(
+        run_logged(pip, log, "pip install").map_err(|reason| {
+            self.failure(
+                log,
                 reason,
                 "check that PyPI (or your PIP_INDEX_URL) is reachable and re-run; \
                  or set HARNESS_MOTO_SERVER to an existing moto_server",
             )
         })?;
         let installed = python_package_version(&tmp_python, "moto").map_err(|reason| {
-            let _ = std::fs::remove_dir_all(&tmp);
-            fail(reason, "see the log; delete the venv directory and re-run")
+            self.failure(
+                log,
+                reason,
+                "see the log; delete the venv directory and re-run",
+            )
         })?;
         if installed != self.version {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(fail(
+            return Err(self.failure(
+                log,
                 format!("pip installed moto {installed}, expected {}", self.version),
                 "check pip constraints (PIP_CONSTRAINT) and re-run",
             ));
         }
         // Console scripts and activate files name the temporary directory: point them at the
-        // final one, so `<venv>/bin/moto_server` works once the rename below has happened.
-        rewrite_paths(&tmp.join("bin"), &tmp, &venv).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&tmp);
-            EmulatorError::io(format!("rewriting scripts in {}", tmp.display()), e)
-        })?;
+        // final one, so `<venv>/bin/moto_server` works once the rename has happened.
+        rewrite_paths(&tmp.join("bin"), tmp, &self.venv_dir())
+            .map_err(|e| EmulatorError::io(format!("rewriting scripts in {}", tmp.display()), e))
+    }
+
+    /// Stamps `tmp` with the marker and renames it to `venv` (replacing an incomplete one).
+    fn move_into_place(&self, tmp: &Path, venv: &Path) -> Result<(), EmulatorError> {
         let marker = format!(
             "{}\ninstalled by harness with {} at unix time {}\n",
             self.requirement(),
@@ -253,16 +283,15 @@ impl Bootstrap {
             .map_err(|e| EmulatorError::io(format!("writing marker in {}", tmp.display()), e))?;
         if venv.exists() {
             // Incomplete (no marker) or for another requirement: replace it.
-            std::fs::remove_dir_all(&venv)
+            std::fs::remove_dir_all(venv)
                 .map_err(|e| EmulatorError::io(format!("removing {}", venv.display()), e))?;
         }
-        std::fs::rename(&tmp, &venv).map_err(|e| {
+        std::fs::rename(tmp, venv).map_err(|e| {
             EmulatorError::io(
                 format!("renaming {} to {}", tmp.display(), venv.display()),
                 e,
             )
-        })?;
-        Ok(())
+        })
     }
 
     /// A clear error when python3 or its venv/ensurepip modules are missing.
