@@ -145,7 +145,7 @@ impl OwnThreadProxy {
                             h.shutdown().await;
                         }
                         Err(e) => {
-                            let _ = tx.send(Err(e));
+                            let _ = tx.send(Err(e.into()));
                         }
                     }
                 });
@@ -232,7 +232,7 @@ pub fn run(
     let one_thread = OwnThreadProxy::start(ProxyConfig::new(upstream_url, UpstreamFlavor::Moto))?;
     let rules = parse_rules(RULES_JSON).context("the bench's rule set")?;
     let rule_count = rules.len();
-    ruled.set_rules(rules);
+    ruled.set_rules(rules)?;
 
     let (nginx_proc, nginx_1w, nginx_error) = match nginx {
         Ok(exe) => match (

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use super::{detect_flavor, start, Preset, ProxyConfig, UpstreamFlavor};
+use super::{detect_flavor, start, Error, Preset, ProxyConfig, UpstreamFlavor};
 
 #[derive(Debug, Clone, Args)]
 pub struct ProxyArgs {
@@ -53,7 +53,7 @@ impl FlavorChoice {
 }
 
 /// Runs the proxy until a shutdown signal.
-pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
+pub async fn run(args: ProxyArgs) -> Result<(), Error> {
     let flavor = args.flavor.resolve(&args.upstream).await;
     let mut cfg = ProxyConfig::new(args.upstream.clone(), flavor);
     cfg.listen = args.listen;
@@ -64,8 +64,12 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let proxy = start(cfg).await?;
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "AWS_ENDPOINT_URL={}", proxy.url())?;
-        out.flush()?;
+        writeln!(out, "AWS_ENDPOINT_URL={}", proxy.url())
+            .and_then(|()| out.flush())
+            .map_err(|source| Error::Io {
+                context: "writing the endpoint line to stdout",
+                source,
+            })?;
     }
     let presets: Vec<String> = args.presets.iter().map(ToString::to_string).collect();
     tracing::info!(

@@ -100,11 +100,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
                     Err(e) => return error(StatusCode::BAD_REQUEST, e),
                 };
             // The seed first, so that rule presets in the same request derive from it.
-            let (seeds, others): (Vec<&Preset>, Vec<&Preset>) =
-                presets.iter().partition(|p| matches!(p, Preset::Seed(_)));
-            for p in seeds.into_iter().chain(others) {
-                shared.apply_preset(p);
-            }
+            shared.apply_presets(&presets);
             json(StatusCode::OK, &presets_view(shared))
         }
         (&Method::GET, "health") => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),

@@ -66,7 +66,7 @@ pub struct InjectedFault {
     /// `error`, `throttle`, `drop` (failures the client sees), `latency` (delay only), or
     /// `read-lag` (a model's eventual-consistency "not found yet" answer, e.g. IAM GetRole of a
     /// role created a moment ago: AWS behaviour a careful client waits through, not a failure).
-    pub kind: String,
+    pub kind: FaultKind,
     /// AWS error code sent, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -127,9 +127,7 @@ impl JournalEntry {
     /// True when the client got an injected failure: kind `error`, `throttle` or `drop` (not
     /// `latency`, not `read-lag`).
     pub fn is_injected_failure(&self) -> bool {
-        self.fault
-            .as_ref()
-            .is_some_and(|f| matches!(f.kind.as_str(), "error" | "throttle" | "drop"))
+        self.fault.as_ref().is_some_and(|f| f.kind.is_failure())
     }
 
     /// A stable one-line description without timing or account, for comparing two runs:
@@ -141,7 +139,7 @@ impl JournalEntry {
             self.operation.as_deref().unwrap_or("?")
         );
         match (&self.fault, self.status) {
-            (Some(f), _) if f.kind != "latency" && f.kind != "read-lag" => format!(
+            (Some(f), _) if f.kind.is_failure() => format!(
                 "{what} -> {} {} ({})",
                 f.kind,
                 f.code.as_deref().unwrap_or("-"),
@@ -278,13 +276,13 @@ mod tests {
         assert_eq!(e.summary(), "ecs:CreateService -> 200");
         e.fault = Some(InjectedFault {
             rule: "r".into(),
-            kind: "latency".into(),
+            kind: FaultKind::Latency,
             code: None,
         });
         assert!(!e.is_injected_failure());
         e.fault = Some(InjectedFault {
             rule: "model:slr-delay".into(),
-            kind: "read-lag".into(),
+            kind: FaultKind::ReadLag,
             code: Some("NoSuchEntity".into()),
         });
         e.status = Some(404);
@@ -292,12 +290,37 @@ mod tests {
         assert_eq!(e.summary(), "ecs:CreateService -> 404");
         e.fault = Some(InjectedFault {
             rule: "r".into(),
-            kind: "error".into(),
+            kind: FaultKind::Error,
             code: Some("X".into()),
         });
         e.status = Some(400);
         assert!(e.is_injected_failure());
         assert_eq!(e.summary(), "ecs:CreateService -> error X (r)");
+    }
+
+    #[test]
+    fn fault_kinds_serialize_to_the_journal_strings() {
+        for (kind, text) in [
+            (FaultKind::Error, "error"),
+            (FaultKind::Throttle, "throttle"),
+            (FaultKind::Drop, "drop"),
+            (FaultKind::Latency, "latency"),
+            (FaultKind::ReadLag, "read-lag"),
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), text);
+            assert_eq!(kind.to_string(), text);
+            let back: FaultKind = serde_json::from_value(text.into()).unwrap();
+            assert_eq!(back, kind);
+        }
+        let f = InjectedFault {
+            rule: "r".into(),
+            kind: FaultKind::ReadLag,
+            code: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"rule":"r","kind":"read-lag"}"#
+        );
     }
 
     #[test]

@@ -9,12 +9,12 @@
 //! HTTP under `/_harness/` (see [`control`]).
 //!
 //! ```no_run
-//! # async fn demo() -> anyhow::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use faultproxy::{self as proxy, Preset, ProxyConfig, Rule, UpstreamFlavor};
 //! let mut cfg = ProxyConfig::new("http://127.0.0.1:5000".parse()?, UpstreamFlavor::Moto);
 //! cfg.presets.push(Preset::parse("slr-delay=5s")?);
 //! let proxy = proxy::start(cfg).await?;
-//! proxy.add_rules(vec![Rule::named("throttle-ecs").for_service("ecs").with_probability(0.2, Some(7)).with_throttle()]);
+//! proxy.add_rules(vec![Rule::named("throttle-ecs").for_service("ecs").with_probability(0.2, Some(7)).with_throttle()])?;
 //! println!("AWS_ENDPOINT_URL={}", proxy.url());
 //! # Ok(()) }
 //! ```
@@ -23,6 +23,7 @@ pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod control;
+mod error;
 pub mod faults;
 pub mod journal;
 pub mod models;
@@ -39,12 +40,12 @@ pub use aws::{classify, wire};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use journal::{InjectedFault, JournalEntry};
+pub use error::{Error, UpstreamError};
+pub use journal::{FaultKind, InjectedFault, JournalEntry};
 pub use models::ModelSettings;
 pub use pipeline::MAX_REQUEST_BODY;
 pub use presets::{Preset, PresetError};
@@ -85,12 +86,14 @@ impl ProxyConfig {
 
 /// Starts a proxy on the current tokio runtime; it serves until [`ProxyHandle::shutdown`] or
 /// until the last handle is dropped.
-pub async fn start(cfg: ProxyConfig) -> anyhow::Result<ProxyHandle> {
+pub async fn start(cfg: ProxyConfig) -> Result<ProxyHandle, Error> {
     let upstream = upstream::Upstream::new(&cfg.upstream, cfg.flavor)?;
-    let listener = TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("proxy cannot listen on {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
+    let listen_error = |source| Error::Listen {
+        addr: cfg.listen,
+        source,
+    };
+    let listener = TcpListener::bind(cfg.listen).await.map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let shared = Arc::new(state::Shared::new(upstream, cfg.presets));
     let (shutdown, rx) = watch::channel(false);
     let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
@@ -160,30 +163,25 @@ impl ProxyHandle {
         self.inner.shared.rules.list()
     }
 
-    /// Replaces all rules (`vec![]` clears). Panics on an invalid rule (a bug in the caller);
-    /// use [`ProxyHandle::try_set_rules`] for rules that come from users.
-    pub fn set_rules(&self, rules: Vec<Rule>) {
-        if let Err(e) = self.try_set_rules(rules) {
-            panic!("{e}");
-        }
-    }
-
-    pub fn try_set_rules(&self, rules: Vec<Rule>) -> Result<(), RuleError> {
+    /// Replaces all rules (`vec![]` clears); an invalid rule leaves the rules unchanged.
+    pub fn set_rules(&self, rules: Vec<Rule>) -> Result<(), Error> {
         rules::validate_all(&rules)?;
         self.inner.shared.rules.set(rules);
         Ok(())
     }
 
-    /// Appends rules after the existing ones (which keep their counters). Panics on an invalid rule.
-    pub fn add_rules(&self, rules: Vec<Rule>) {
-        if let Err(e) = self.try_add_rules(rules) {
-            panic!("{e}");
-        }
-    }
-
-    pub fn try_add_rules(&self, rules: Vec<Rule>) -> Result<(), RuleError> {
+    /// Appends rules after the existing ones (which keep their counters); an invalid rule
+    /// leaves the rules unchanged.
+    pub fn add_rules(&self, rules: Vec<Rule>) -> Result<(), Error> {
         rules::validate_all(&rules)?;
         self.inner.shared.rules.add(rules);
+        Ok(())
+    }
+
+    /// Parses and applies presets (`slr-delay=5s throttle=20`), the seed first.
+    pub fn apply_presets(&self, text: &str) -> Result<(), Error> {
+        let presets = Preset::parse_list(text)?;
+        self.inner.shared.apply_presets(&presets);
         Ok(())
     }
 

@@ -196,7 +196,7 @@ async fn inject(call: &mut Call) -> Option<Injected> {
         for f in &rule.faults {
             let fault = |code| InjectedFault {
                 rule: rule.name.clone(),
-                kind: f.kind().as_str().to_string(),
+                kind: f.kind(),
                 code,
             };
             match f.apply(&cx) {
@@ -221,7 +221,7 @@ async fn inject(call: &mut Call) -> Option<Injected> {
         if call.fault.is_none() {
             call.fault = rule.faults.last().map(|f| InjectedFault {
                 rule: rule.name.clone(),
-                kind: f.kind().as_str().to_string(),
+                kind: f.kind(),
                 code: None,
             });
         }

@@ -48,6 +48,15 @@ impl Shared {
         }
     }
 
+    /// Applies several presets, the seed first (so rule presets in the same batch derive from it).
+    pub fn apply_presets(&self, presets: &[Preset]) {
+        let (seeds, others): (Vec<&Preset>, Vec<&Preset>) =
+            presets.iter().partition(|p| matches!(p, Preset::Seed(_)));
+        for p in seeds.into_iter().chain(others) {
+            self.apply_preset(p);
+        }
+    }
+
     /// Back to the state right after start: journal, rules, counters, events, model state
     /// cleared, then the start-up presets applied again (seed first).
     pub fn reset(&self) {
@@ -56,13 +65,7 @@ impl Shared {
         self.events.clear();
         self.journal.clear();
         self.models.reset(ModelSettings::default());
-        let (seeds, others): (Vec<&Preset>, Vec<&Preset>) = self
-            .initial_presets
-            .iter()
-            .partition(|p| matches!(p, Preset::Seed(_)));
-        for p in seeds.into_iter().chain(others) {
-            self.apply_preset(p);
-        }
+        self.apply_presets(&self.initial_presets);
     }
 
     pub(crate) fn record(

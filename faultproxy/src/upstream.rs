@@ -15,7 +15,6 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{bail, Context};
 use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri};
@@ -26,6 +25,7 @@ use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Service;
+use crate::error::{Error, UpstreamError};
 
 /// Which emulator the upstream is; decides how the account is passed on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,23 +83,33 @@ pub(crate) struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(url: &url::Url, flavor: UpstreamFlavor) -> anyhow::Result<Upstream> {
+    pub fn new(url: &url::Url, flavor: UpstreamFlavor) -> Result<Upstream, Error> {
+        let invalid = |reason: &str| Error::InvalidUpstream {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
         if url.scheme() != "http" {
-            bail!("upstream {url} is not supported: only http:// upstreams (local emulators) are");
+            return Err(invalid(
+                "not supported: only http:// upstreams (local emulators) are",
+            ));
         }
-        let host = url.host_str().context("upstream URL has no host")?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| invalid("the URL has no host"))?;
         let authority: Authority = match url.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
         }
         .parse()
-        .with_context(|| format!("upstream URL {url} has an invalid host"))?;
+        .map_err(|_| invalid("the URL has an invalid host"))?;
         let connect_to = format!("{host}:{}", url.port_or_known_default().unwrap_or(80));
+        let host_header = HeaderValue::from_str(authority.as_str())
+            .map_err(|_| invalid("the host is not a valid Host header"))?;
         Ok(Upstream {
             idle: Mutex::new(Vec::new()),
             connect_to,
             scheme: Scheme::HTTP,
-            host_header: HeaderValue::from_str(authority.as_str())?,
+            host_header,
             authority,
             base_path: url.path().trim_end_matches('/').to_string(),
             flavor,
@@ -124,7 +134,10 @@ impl Upstream {
     /// Sends `req` (built with [`Upstream::uri_for`]; it goes out in origin form) on a pooled
     /// connection. A request a stale pooled connection could not send at all is sent again on a
     /// new connection.
-    pub async fn send(&self, mut req: Request<Full<Bytes>>) -> anyhow::Result<Response<Incoming>> {
+    pub async fn send(
+        &self,
+        mut req: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
         let origin = req
             .uri()
             .path_and_query()
@@ -172,10 +185,13 @@ impl Upstream {
         }
     }
 
-    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, UpstreamError> {
         let stream = tokio::net::TcpStream::connect(&self.connect_to)
             .await
-            .with_context(|| format!("connecting to {}", self.connect_to))?;
+            .map_err(|source| UpstreamError::Connect {
+                addr: self.connect_to.clone(),
+                source,
+            })?;
         let _ = stream.set_nodelay(true);
         let (sender, conn) = client_http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
@@ -191,7 +207,7 @@ impl Upstream {
         &self,
         account: Option<&str>,
         params: &[(&str, &str)],
-    ) -> anyhow::Result<(u16, String)> {
+    ) -> Result<(u16, String), UpstreamError> {
         let body = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             for (k, v) in params {
@@ -214,7 +230,7 @@ impl Upstream {
             body,
         )
         .await
-        .with_context(|| format!("upstream IAM {action}"))
+        .map_err(|e| e.within(format!("upstream IAM {action}")))
     }
 
     /// An ECS (awsJson1_1) call on behalf of `account`; returns status and body.
@@ -224,7 +240,7 @@ impl Upstream {
         region: &str,
         operation: &str,
         body: serde_json::Value,
-    ) -> anyhow::Result<(u16, String)> {
+    ) -> Result<(u16, String), UpstreamError> {
         let prefix = Service::Ecs.target_prefix().unwrap_or_default();
         let target = format!("{prefix}.{operation}");
         self.call(
@@ -236,7 +252,7 @@ impl Upstream {
             body.to_string(),
         )
         .await
-        .with_context(|| format!("upstream ECS {operation} in {region}"))
+        .map_err(|e| e.within(format!("upstream ECS {operation} in {region}")))
     }
 
     async fn call(
@@ -247,7 +263,7 @@ impl Upstream {
         target: Option<&str>,
         content_type: &str,
         body: String,
-    ) -> anyhow::Result<(u16, String)> {
+    ) -> Result<(u16, String), UpstreamError> {
         let stamp = amz_date(SystemTime::now());
         let access_key = account.unwrap_or("test");
         let auth = format!(
@@ -273,11 +289,14 @@ impl Upstream {
             let resp = self.send(req).await?;
             let status = resp.status().as_u16();
             let bytes = resp.into_body().collect().await?.to_bytes();
-            anyhow::Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+            Ok::<_, UpstreamError>((status, String::from_utf8_lossy(&bytes).into_owned()))
         };
         tokio::time::timeout(MODEL_CALL_TIMEOUT, fut)
             .await
-            .context("timed out")?
+            .map_err(|_| UpstreamError::Timeout {
+                what: format!("{service} call"),
+                after: MODEL_CALL_TIMEOUT,
+            })?
     }
 }
 

@@ -55,10 +55,12 @@ async fn faults_round_trip() {
     assert_eq!(s, 200);
     assert!(proxy.rules().is_empty(), "[] clears");
 
-    proxy.set_rules(vec![
-        Rule::named("x").with_drop(),
-        Rule::named("y").with_throttle(),
-    ]);
+    proxy
+        .set_rules(vec![
+            Rule::named("x").with_drop(),
+            Rule::named("y").with_throttle(),
+        ])
+        .expect("valid rules");
     let (s, body) = raw(addr, "DELETE", "/_harness/faults", &[], b"").await;
     assert_eq!(s, 200);
     assert!(body.contains("\"removed\": 2"), "{body}");

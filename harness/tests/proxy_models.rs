@@ -15,6 +15,7 @@ use faultproxy::models::iam_propagation::PRINCIPAL_NOT_FOUND;
 use faultproxy::models::service_linked_role::{
     NAME_TAKEN, POLICY_ARN, ROLE_NAME, ROLE_PATH, UNABLE_TO_ASSUME,
 };
+use faultproxy::FaultKind;
 use proxy_support::*;
 
 const SERVICE_NAME: &str = "ecs.amazonaws.com";
@@ -299,7 +300,10 @@ async fn ensure_mode_waits_for_get_role_and_never_sees_the_ecs_error() {
     assert_eq!(
         journal
             .iter()
-            .filter(|e| e.fault.as_ref().is_some_and(|f| f.kind == "read-lag"))
+            .filter(|e| e
+                .fault
+                .as_ref()
+                .is_some_and(|f| f.kind == FaultKind::ReadLag))
             .count(),
         not_found
     );

@@ -131,9 +131,11 @@ async fn journal_never_contains_credentials() {
         .role_name("AWSServiceRoleForECS")
         .send()
         .await;
-    proxy.add_rules(vec![faultproxy::Rule::named("t")
-        .for_service("iam")
-        .with_throttle()]);
+    proxy
+        .add_rules(vec![faultproxy::Rule::named("t")
+            .for_service("iam")
+            .with_throttle()])
+        .expect("valid rules");
     let _ = iam.list_roles().send().await;
     // A raw request with a known signature and token headers.
     let signature = "feedfacecafebeef00112233445566778899aabbccddeeff0011223344556677";

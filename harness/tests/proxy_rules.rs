@@ -6,7 +6,7 @@ mod proxy_support;
 use std::time::Duration;
 
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
-use faultproxy::{ProxyHandle, Rule};
+use faultproxy::{FaultKind, ProxyHandle, Rule};
 use proxy_support::*;
 
 fn statuses(proxy: &ProxyHandle, account: &str) -> Vec<Option<u16>> {
@@ -20,13 +20,15 @@ fn statuses(proxy: &ProxyHandle, account: &str) -> Vec<Option<u16>> {
 #[tokio::test]
 async fn first_firing_rule_wins_in_order() {
     let proxy = proxy_with(&[]).await;
-    proxy.set_rules(vec![
-        Rule::named("specific")
-            .for_service("ecs")
-            .for_operation("ListClusters")
-            .with_error(400, "Specific", "first rule"),
-        Rule::named("general").for_service("ecs").with_throttle(),
-    ]);
+    proxy
+        .set_rules(vec![
+            Rule::named("specific")
+                .for_service("ecs")
+                .for_operation("ListClusters")
+                .with_error(400, "Specific", "first rule"),
+            Rule::named("general").for_service("ecs").with_throttle(),
+        ])
+        .expect("valid rules");
     let account = fresh_account();
     let cfg = sdk(&proxy, &account).await;
     let ecs = aws_sdk_ecs::Client::new(&cfg);
@@ -54,11 +56,13 @@ async fn first_firing_rule_wins_in_order() {
 #[tokio::test]
 async fn first_n_matches_fire_then_stop() {
     let proxy = proxy_with(&[]).await;
-    proxy.set_rules(vec![Rule::named("first2")
-        .for_service("ecs")
-        .for_operation("ListClusters")
-        .with_first(2)
-        .with_error(500, "InternalFailure", "boom")]);
+    proxy
+        .set_rules(vec![Rule::named("first2")
+            .for_service("ecs")
+            .for_operation("ListClusters")
+            .with_first(2)
+            .with_error(500, "InternalFailure", "boom")])
+        .expect("valid rules");
     let account = fresh_account();
     let ecs = aws_sdk_ecs::Client::new(&sdk(&proxy, &account).await);
     for _ in 0..4 {
@@ -78,7 +82,9 @@ async fn first_n_matches_fire_then_stop() {
 async fn after_n_drops_every_later_request_until_removed() {
     // The crash-and-resume sweep: the proxy drops every connection after the k-th request.
     let proxy = proxy_with(&[]).await;
-    proxy.set_rules(vec![Rule::named("crash-after-3").with_after(3).with_drop()]);
+    proxy
+        .set_rules(vec![Rule::named("crash-after-3").with_after(3).with_drop()])
+        .expect("valid rules");
     let account = fresh_account();
     let ecs = aws_sdk_ecs::Client::new(&sdk(&proxy, &account).await);
     for i in 1..=6 {
@@ -96,7 +102,7 @@ async fn after_n_drops_every_later_request_until_removed() {
     assert_eq!(j.iter().filter(|e| e.is_injected_failure()).count(), 3);
     assert!(j[3..]
         .iter()
-        .all(|e| e.fault.as_ref().unwrap().kind == "drop" && e.status.is_none()));
+        .all(|e| e.fault.as_ref().unwrap().kind == FaultKind::Drop && e.status.is_none()));
     assert_eq!(proxy.remove_rules(Some("crash-after-3")), 1);
     ecs.list_clusters()
         .send()
@@ -107,11 +113,13 @@ async fn after_n_drops_every_later_request_until_removed() {
 #[tokio::test]
 async fn window_after_an_event_in_the_same_account() {
     let proxy = proxy_with(&["slr-model=off"]).await;
-    proxy.set_rules(vec![Rule::named("after-cluster")
-        .for_service("ecs")
-        .for_operation("ListClusters")
-        .with_window("ecs:CreateCluster", Duration::from_millis(1500))
-        .with_error(400, "InvalidParameterException", "window open")]);
+    proxy
+        .set_rules(vec![Rule::named("after-cluster")
+            .for_service("ecs")
+            .for_operation("ListClusters")
+            .with_window("ecs:CreateCluster", Duration::from_millis(1500))
+            .with_error(400, "InvalidParameterException", "window open")])
+        .expect("valid rules");
     let (a, b) = (fresh_account(), fresh_account());
     let ecs_a = aws_sdk_ecs::Client::new(&sdk(&proxy, &a).await);
     let ecs_b = aws_sdk_ecs::Client::new(&sdk(&proxy, &b).await);

@@ -9,16 +9,18 @@ use std::time::{Duration, Instant};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::operation::create_service::CreateServiceError;
 use faultproxy::models::service_linked_role::UNABLE_TO_ASSUME;
-use faultproxy::Rule;
+use faultproxy::{FaultKind, Rule};
 use proxy_support::*;
 
 #[tokio::test]
 async fn ecs_create_service_gets_typed_invalid_parameter_exception_with_exact_message() {
     let proxy = proxy_without_upstream().await;
-    proxy.set_rules(vec![Rule::named("slr")
-        .for_service("ecs")
-        .for_operation("CreateService")
-        .with_error(400, "InvalidParameterException", UNABLE_TO_ASSUME)]);
+    proxy
+        .set_rules(vec![Rule::named("slr")
+            .for_service("ecs")
+            .for_operation("CreateService")
+            .with_error(400, "InvalidParameterException", UNABLE_TO_ASSUME)])
+        .expect("valid rules");
     let account = fresh_account();
     let ecs = aws_sdk_ecs::Client::new(&sdk(&proxy, &account).await);
     let err = ecs
@@ -46,21 +48,19 @@ async fn ecs_create_service_gets_typed_invalid_parameter_exception_with_exact_me
     assert!(e.is_injected_failure() && e.is_mutating());
     let fault = e.fault.as_ref().unwrap();
     assert_eq!(
-        (
-            fault.rule.as_str(),
-            fault.kind.as_str(),
-            fault.code.as_deref()
-        ),
-        ("slr", "error", Some("InvalidParameterException"))
+        (fault.rule.as_str(), fault.kind, fault.code.as_deref()),
+        ("slr", FaultKind::Error, Some("InvalidParameterException"))
     );
 }
 
 #[tokio::test]
 async fn iam_throttling_xml_is_seen_and_retried_as_throttling() {
     let proxy = proxy_without_upstream().await;
-    proxy.set_rules(vec![Rule::named("iam-throttle")
-        .for_service("iam")
-        .with_throttle()]);
+    proxy
+        .set_rules(vec![Rule::named("iam-throttle")
+            .for_service("iam")
+            .with_throttle()])
+        .expect("valid rules");
     let account = fresh_account();
     let iam = aws_sdk_iam::Client::new(&sdk_with_retries(&proxy, &account, fast_retries()).await);
     let err = iam.list_roles().send().await.expect_err("throttled");
@@ -73,11 +73,13 @@ async fn iam_throttling_xml_is_seen_and_retried_as_throttling() {
         && e.fault.as_ref().unwrap().code.as_deref() == Some("Throttling")));
 
     // Control: a non-throttling 400 (IAM's InvalidInput) is not retried.
-    proxy.set_rules(vec![Rule::named("invalid").for_service("iam").with_error(
-        400,
-        "InvalidInput",
-        "nope",
-    )]);
+    proxy
+        .set_rules(vec![Rule::named("invalid").for_service("iam").with_error(
+            400,
+            "InvalidInput",
+            "nope",
+        )])
+        .expect("valid rules");
     proxy.clear_journal();
     let err = iam.list_roles().send().await.expect_err("error");
     assert_eq!(err.code(), Some("InvalidInput"));
@@ -91,16 +93,20 @@ async fn ecs_throttling_exception_and_5xx_are_retried() {
     let account = fresh_account();
     let ecs = aws_sdk_ecs::Client::new(&sdk_with_retries(&proxy, &account, fast_retries()).await);
 
-    proxy.set_rules(vec![Rule::named("t").for_service("ecs").with_throttle()]);
+    proxy
+        .set_rules(vec![Rule::named("t").for_service("ecs").with_throttle()])
+        .expect("valid rules");
     let err = ecs.list_clusters().send().await.expect_err("throttled");
     assert_eq!(err.code(), Some("ThrottlingException"));
     assert_eq!(proxy.journal().len(), 3);
 
-    proxy.set_rules(vec![Rule::named("5xx").with_error(
-        503,
-        "ServiceUnavailable",
-        "try later",
-    )]);
+    proxy
+        .set_rules(vec![Rule::named("5xx").with_error(
+            503,
+            "ServiceUnavailable",
+            "try later",
+        )])
+        .expect("valid rules");
     proxy.clear_journal();
     let err = ecs.list_clusters().send().await.expect_err("unavailable");
     assert_eq!(err.code(), Some("ServiceUnavailable"));
@@ -110,11 +116,13 @@ async fn ecs_throttling_exception_and_5xx_are_retried() {
 #[tokio::test]
 async fn iam_5xx_is_a_receiver_fault_and_retried() {
     let proxy = proxy_without_upstream().await;
-    proxy.set_rules(vec![Rule::named("boom").for_service("iam").with_error(
-        500,
-        "ServiceFailure",
-        "internal <boom> & co",
-    )]);
+    proxy
+        .set_rules(vec![Rule::named("boom").for_service("iam").with_error(
+            500,
+            "ServiceFailure",
+            "internal <boom> & co",
+        )])
+        .expect("valid rules");
     let iam =
         aws_sdk_iam::Client::new(&sdk_with_retries(&proxy, &fresh_account(), fast_retries()).await);
     let err = iam.get_role().role_name("r").send().await.expect_err("500");
@@ -130,7 +138,9 @@ async fn iam_5xx_is_a_receiver_fault_and_retried() {
 #[tokio::test]
 async fn dropped_connection_is_a_transient_io_error() {
     let proxy = proxy_without_upstream().await;
-    proxy.set_rules(vec![Rule::named("cut").for_service("ecs").with_drop()]);
+    proxy
+        .set_rules(vec![Rule::named("cut").for_service("ecs").with_drop()])
+        .expect("valid rules");
     let ecs =
         aws_sdk_ecs::Client::new(&sdk_with_retries(&proxy, &fresh_account(), fast_retries()).await);
     let err = ecs.list_clusters().send().await.expect_err("dropped");
@@ -141,14 +151,16 @@ async fn dropped_connection_is_a_transient_io_error() {
     let j = proxy.journal();
     assert_eq!(j.len(), 3, "SDK retries transient I/O errors: {j:#?}");
     assert!(j.iter().all(|e| e.status.is_none()
-        && e.fault.as_ref().unwrap().kind == "drop"
+        && e.fault.as_ref().unwrap().kind == FaultKind::Drop
         && e.is_injected_failure()));
 }
 
 #[tokio::test]
 async fn ec2_query_errors_use_the_ec2_document() {
     let proxy = proxy_without_upstream().await;
-    proxy.set_rules(vec![Rule::named("ec2").for_service("ec2").with_throttle()]);
+    proxy
+        .set_rules(vec![Rule::named("ec2").for_service("ec2").with_throttle()])
+        .expect("valid rules");
     let account = fresh_account();
     let (status, body) = raw(
         proxy.addr(),
@@ -176,9 +188,11 @@ async fn ec2_query_errors_use_the_ec2_document() {
 #[tokio::test]
 async fn latency_delays_then_forwards() {
     let proxy = proxy_with(&[]).await;
-    proxy.set_rules(vec![Rule::named("slow")
-        .for_service("ecs")
-        .with_latency(250, 0)]);
+    proxy
+        .set_rules(vec![Rule::named("slow")
+            .for_service("ecs")
+            .with_latency(250, 0)])
+        .expect("valid rules");
     let ecs = aws_sdk_ecs::Client::new(&sdk(&proxy, &fresh_account()).await);
     let t = Instant::now();
     ecs.list_clusters()
@@ -188,7 +202,7 @@ async fn latency_delays_then_forwards() {
     assert!(t.elapsed() >= Duration::from_millis(250));
     let e = &proxy.journal()[0];
     assert_eq!(e.status, Some(200));
-    assert_eq!(e.fault.as_ref().unwrap().kind, "latency");
+    assert_eq!(e.fault.as_ref().unwrap().kind, FaultKind::Latency);
     assert!(!e.is_injected_failure());
     assert!(e.duration_ms >= 250.0);
 }

@@ -48,7 +48,7 @@ async fn chaos_run(env: TestEnv, label: &str) -> Run {
     let destroy = journal(&env);
 
     // Checked without chaos: nothing of the stack is left.
-    env.proxy.set_rules(vec![]);
+    env.proxy.set_rules(vec![]).expect("valid rules");
     let left = aws.leftovers(&names).await;
     assert!(left.is_empty(), "{label}: left after destroy: {left:?}");
     println!(

@@ -45,7 +45,8 @@ async fn crash_at(k: usize, n: usize) -> Option<String> {
     env.proxy
         .set_rules(vec![Rule::named(format!("crash-after-{k}"))
             .with_after(k as u64)
-            .with_drop()]);
+            .with_drop()])
+        .expect("valid rules");
     env.proxy.clear_journal();
 
     let crashed = try_apply(&env.stack(spec.clone()), retry_fast()).await;
@@ -75,7 +76,7 @@ async fn crash_at(k: usize, n: usize) -> Option<String> {
     }
 
     // Resume: faults cleared, fresh clients (the crashed ones' retry budget is spent).
-    env.proxy.set_rules(vec![]);
+    env.proxy.set_rules(vec![]).expect("valid rules");
     let stack = env.stack(spec);
     if let Err(e) = try_apply(&stack, retry_fast()).await {
         return Some(format!("k={k}: re-apply failed: {e}"));

@@ -77,7 +77,7 @@ pub(crate) fn error(
         info,
         spec.rule,
         spec.rule,
-        FaultKind::Error.as_str(),
+        FaultKind::Error,
         AwsError::new(400, code, message),
     )
 }

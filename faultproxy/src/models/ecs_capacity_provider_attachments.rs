@@ -248,7 +248,7 @@ mod tests {
             .answered("DescribeClusters", with.clone(), 200, described.clone())
             .await;
         assert_eq!(v["clusters"][0]["attachmentsStatus"], UPDATE_IN_PROGRESS);
-        assert_eq!(fault.unwrap().kind, FaultKind::ReadLag.as_str());
+        assert_eq!(fault.unwrap().kind, FaultKind::ReadLag);
         // Without ATTACHMENTS the answer is moto's.
         let (v, _) = d
             .answered(

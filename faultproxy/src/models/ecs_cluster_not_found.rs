@@ -249,7 +249,7 @@ mod tests {
             v["failures"],
             json!([{"arn": "arn:aws:ecs:us-east-1:123456789012:cluster/app", "reason": "MISSING"}])
         );
-        assert_eq!(fault.unwrap().kind, FaultKind::ReadLag.as_str());
+        assert_eq!(fault.unwrap().kind, FaultKind::ReadLag);
 
         tokio::time::sleep(std::time::Duration::from_millis(350)).await;
         assert!(

@@ -329,7 +329,7 @@ mod tests {
             .answered("DescribeServices", describe.clone(), 200, moto.clone())
             .await;
         assert_eq!(v["services"][0]["status"], DRAINING);
-        assert_eq!(fault.unwrap().kind, FaultKind::ReadLag.as_str());
+        assert_eq!(fault.unwrap().kind, FaultKind::ReadLag);
 
         tokio::time::sleep(Duration::from_millis(350)).await;
         let (v, fault) = d

@@ -18,6 +18,7 @@ use futures::FutureExt;
 use super::window::{ResourceKey, WindowRange};
 use super::{Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::classify::{form_param, RequestInfo};
+use crate::journal::FaultKind;
 use crate::wire::AwsError;
 
 /// ECR's error text (verbatim).
@@ -103,7 +104,7 @@ impl Model for IamPropagationModel {
                         cx.info,
                         HANDLED_BY,
                         HANDLED_BY,
-                        "error",
+                        FaultKind::Error,
                         AwsError::new(400, "InvalidParameterException", PRINCIPAL_NOT_FOUND),
                     )
                 })

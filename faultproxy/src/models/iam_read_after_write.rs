@@ -123,7 +123,7 @@ impl Model for IamReadAfterWriteModel {
                 cx.info,
                 SPEC.rule,
                 SPEC.rule,
-                FaultKind::ReadLag.as_str(),
+                FaultKind::ReadLag,
                 AwsError::new(NO_SUCH_ENTITY_STATUS, NO_SUCH_ENTITY_CODE, message),
             ))
         }

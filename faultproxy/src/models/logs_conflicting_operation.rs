@@ -109,7 +109,7 @@ impl Model for ConflictingOperationModel {
                         cx.info,
                         SPEC.rule,
                         SPEC.rule,
-                        FaultKind::Error.as_str(),
+                        FaultKind::Error,
                         AwsError::new(400, OPERATION_ABORTED_CODE, OPERATION_ABORTED),
                     )
                 })

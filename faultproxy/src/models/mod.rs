@@ -125,12 +125,12 @@ impl ModelAnswer {
         info: &RequestInfo,
         handled_by: &'static str,
         rule: &str,
-        kind: &str,
+        kind: FaultKind,
         err: AwsError,
     ) -> ModelAnswer {
         let fault = InjectedFault {
             rule: rule.to_string(),
-            kind: kind.into(),
+            kind,
             code: Some(err.code.clone()),
         };
         ModelAnswer {
@@ -200,7 +200,7 @@ pub(crate) trait Model: Send + Sync {
 pub(crate) fn model_fault(spec: &ModelSpec, kind: FaultKind, code: Option<&str>) -> InjectedFault {
     InjectedFault {
         rule: spec.rule.to_string(),
-        kind: kind.as_str().to_string(),
+        kind,
         code: code.map(str::to_string),
     }
 }

@@ -25,6 +25,7 @@ use futures::FutureExt;
 use super::window::{ResourceKey, WindowRange};
 use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::classify::{form_param, RequestInfo};
+use crate::journal::FaultKind;
 use crate::upstream::Upstream;
 use crate::wire::{self, AwsError};
 
@@ -250,7 +251,7 @@ impl Model for ServiceLinkedRoleModel {
                             info,
                             HANDLED_BY,
                             DELAY_RULE,
-                            "error",
+                            FaultKind::Error,
                             AwsError::new(400, "InvalidParameterException", UNABLE_TO_ASSUME),
                         )
                     })
@@ -263,7 +264,7 @@ impl Model for ServiceLinkedRoleModel {
                         info,
                         HANDLED_BY,
                         DELAY_RULE,
-                        "read-lag",
+                        FaultKind::ReadLag,
                         AwsError::new(404, "NoSuchEntity", NO_SUCH_ROLE),
                     )
                 }),

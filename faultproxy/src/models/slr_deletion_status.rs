@@ -180,7 +180,7 @@ impl SlrDeletionModel {
                     anyhow::anyhow!("GetRole answered HTTP {s}: {}", truncate(&body)),
                 )
             }
-            Err(e) => return upstream_failure(info, e),
+            Err(e) => return upstream_failure(info, e.into()),
         }
         let task_id = format!(
             "task/aws-service-role/{SERVICE_PRINCIPAL}/{ROLE_NAME}/{}",

@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
         )
         .init();
     let result = match cli.command {
-        Command::Proxy(args) => faultproxy::cli::run(args).await,
+        Command::Proxy(args) => faultproxy::cli::run(args).await.map_err(Into::into),
         Command::Up(args) => harness::up::run(args).await,
         Command::Repro(args) => harness::repro::run(args).await,
     };

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use faultproxy::JournalEntry;
+use faultproxy::{FaultKind, JournalEntry};
 use harness::env::TestEnv;
 use provisioner::{
     ApplyOptions, ApplyReport, DestroyOptions, DestroyReport, Error, Names, Outputs, Plan,
@@ -404,7 +404,7 @@ pub fn decisions_per_operation(entries: &[JournalEntry]) -> BTreeMap<String, Vec
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in entries.iter().filter(|e| e.operation.is_some()) {
         let d = match &e.fault {
-            Some(f) if f.kind != "latency" => {
+            Some(f) if f.kind != FaultKind::Latency => {
                 format!("{}:{}", f.kind, f.code.as_deref().unwrap_or("-"))
             }
             _ => "-".to_owned(),
