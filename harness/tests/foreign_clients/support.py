@@ -30,6 +30,8 @@ REGION_VAR = "AWS_REGION"
 # fresh-account profile is <= 60 s; see README).
 SETTLE_DEADLINE_S = 90.0
 SETTLE_PAUSE_S = 0.5
+# Services whose models a primed CLI process loads ahead (every service the case table calls).
+CLI_SERVICES = ("ecs", "iam", "ecr", "logs")
 # A CLI call is a process start (~1 s); bound it.
 CLI_TIMEOUT_S = 120
 
@@ -47,20 +49,26 @@ TRANSIENT_CODES = {
 TRANSIENT_MESSAGES = ("Unable to assume the service linked role",)
 
 
-# What the venv's `bin/aws` runs (awscli 1.x: `import awscli.clidriver; sys.exit(main())`), split
-# so that the interpreter start and the imports (about a second on a 2-core machine) happen before
-# the row's setup, and the command itself runs the moment its arguments arrive on stdin. Otherwise
-# a model's window of a second or two (cluster read-after-create, Logs) could end while the CLI
-# is still importing botocore.
+# What the venv's `bin/aws` runs (awscli 1.x: `awscli.clidriver.main()`, i.e. create_clidriver()
+# then driver.main()), split so that the interpreter start, the imports and the loading of the
+# service models (about a second on a 2-core machine) happen before the row's setup, and the
+# command itself runs the moment its arguments arrive on stdin. Otherwise a model's window of a
+# second or less (cluster read-after-create, Logs) could end while the CLI is still loading.
+# Warming = one throwaway botocore client per service the table uses (fills the session's loader
+# caches that the CLI's own client then reads); nothing is sent.
 CLI_PRIMER = """
 import json, os, sys
 if os.environ.get("LC_CTYPE", "") == "UTF-8":
     os.environ["LC_CTYPE"] = "en_US.UTF-8"
 import awscli.clidriver
+driver = awscli.clidriver.create_clidriver()
+for service in %r:
+    driver.session.create_client(service, region_name=os.environ["AWS_DEFAULT_REGION"], endpoint_url="http://127.0.0.1:9")
 print("primed", flush=True)
-sys.argv = ["aws"] + json.loads(sys.stdin.readline())
-sys.exit(awscli.clidriver.main())
-"""
+rc = driver.main(json.loads(sys.stdin.readline()))
+awscli.clidriver.HISTORY_RECORDER.record("CLI_RC", rc, "CLI")
+sys.exit(rc)
+""" % (CLI_SERVICES,)
 CLI_PRIMED = "primed"
 
 
@@ -204,7 +212,8 @@ class Cx:
     def prime_cli(self):
         """Starts an `aws` process for this account up to the point where it reads its arguments
         (see PrimedCli); call before the setup whose window the CLI call must land in."""
-        self.vars.setdefault("_cli", PrimedCli(self.cli_env()))
+        if "_cli" not in self.vars:
+            self.vars["_cli"] = PrimedCli(self.cli_env())
 
     def cli(self, args):
         """Runs `aws --endpoint-url PROXY --output json ARGS`; returns (exit code, stdout, stderr)."""
