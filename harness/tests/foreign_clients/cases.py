@@ -8,8 +8,11 @@ Texts are AWS's wire text (sources next to each constant; see also shared/design
 """
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple, Union
+
+import botocore.exceptions
 
 from support import Cx
 
@@ -29,6 +32,8 @@ RATE_EXCEEDED = "Rate exceeded"
 # 5xx as the flaky preset sends them (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html).
 INTERNAL_FAILURE = "We encountered an internal error. Please try again."
 SERVICE_UNAVAILABLE = "Service is unavailable. Please try again later."
+# IAM's second CreateServiceLinkedRole for ECS (AWS-FACTS.md, probed on AWS and LocalStack).
+NAME_TAKEN = "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix."
 # ECS right after CreateCluster (terraform-provider-aws internal/service/ecs/service.go retryServiceCreate).
 CLUSTER_NOT_FOUND = "Cluster not found."
 # ECS while capacity-provider attachments update (terraform-provider-aws
@@ -64,7 +69,8 @@ class Error:
 
 @dataclass(frozen=True)
 class Answer:
-    """A successful answer whose fields must hold one of the given values: ((path, values), ...)."""
+    """A successful answer whose fields must hold one of the given values: ((path, values), ...).
+    String values are templates like Error.message (`{region}` from cx.vars)."""
 
     checks: Tuple[Tuple[tuple, tuple], ...]
 
@@ -139,8 +145,6 @@ def found(ecs, cluster):
 
 
 def raise_transient(code, message):
-    import botocore.exceptions
-
     raise botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message}}, "Setup")
 
 
@@ -176,23 +180,34 @@ def role_with_inline_policy(cx):
 def slr_deletion_started(cx):
     iam = cx.client("iam")
     iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    delete_slr(cx)
+
+
+def slr_deletion_with_a_cluster(cx):
+    """A deletion task started while a cluster uses the role."""
+    new_cluster(cx)
+    cx.vars["region"] = cx.proxy.region
+    delete_slr(cx)
+
+
+def delete_slr(cx):
+    iam = cx.client("iam")
     cx.vars["task"] = cx.settle("DeleteServiceLinkedRole", lambda: iam.delete_service_linked_role(RoleName=ECS_SLR))[
         "DeletionTaskId"
     ]
 
 
 def deletion_statuses(cx):
-    """Polls the deletion task to its end; the first and the last status seen."""
-    import time
-
-    iam, seen = cx.client("iam"), []
+    """Polls the deletion task to its end: the first and the last status seen, the last answer."""
+    iam, seen, answer = cx.client("iam"), [], {}
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        seen.append(iam.get_service_linked_role_deletion_status(DeletionTaskId=cx.vars["task"])["Status"])
+        answer = iam.get_service_linked_role_deletion_status(DeletionTaskId=cx.vars["task"])
+        seen.append(answer["Status"])
         if seen[-1] in ("SUCCEEDED", "FAILED"):
             break
         time.sleep(0.5)
-    return {"first": seen[0], "last": seen[-1], "seen": seen}
+    return {"first": seen[0], "last": seen[-1], "seen": seen, "answer": answer}
 
 
 def new_log_group(cx):
@@ -231,6 +246,13 @@ CASES = [
          E("NoSuchEntity", NO_SUCH_ROLE.format(role=ECS_SLR), 404), setup=new_cluster),
     Case("slr-delay", "cli", "GetRole", lambda cx: ["iam", "get-role", "--role-name", ECS_SLR],
          E("NoSuchEntity", NO_SUCH_ROLE.format(role=ECS_SLR), 404), setup=new_cluster),
+    # Modelled today: the service-linked-role lifecycle (same file): duplicate, deletion while used.
+    Case("service-linked-role", "boto3", "CreateServiceLinkedRole", lambda cx: iam(cx).create_service_linked_role(AWSServiceName="ecs.amazonaws.com"),
+         E("InvalidInput", NAME_TAKEN, 400), setup=new_cluster),
+    Case("service-linked-role", "cli", "CreateServiceLinkedRole", lambda cx: ["iam", "create-service-linked-role", "--aws-service-name", "ecs.amazonaws.com"],
+         E("InvalidInput", NAME_TAKEN, 400), setup=new_cluster),
+    Case("service-linked-role", "boto3", "GetServiceLinkedRoleDeletionStatus", deletion_statuses,
+         A(((("last",), ("FAILED",)), (("answer", "Reason", "RoleUsageList", 0, "Region"), ("{region}",)))), setup=slr_deletion_with_a_cluster),
     # Modelled today: iam-propagation (faultproxy/src/models/iam_propagation.rs).
     Case("iam-propagation", "boto3", "SetRepositoryPolicy",
          lambda cx: cx.client("ecr").set_repository_policy(repositoryName=cx.vars["repo"], policyText=repo_policy(cx)),

@@ -91,15 +91,16 @@ class Accounts:
 
 def run_case(case, cx):
     """Returns (ok, what was seen)."""
-    if case.client == "cli":
-        cx.prime_cli()
-    if case.setup:
-        case.setup(cx)
     try:
+        if case.client == "cli":
+            cx.prime_cli()
+        if case.setup:
+            case.setup(cx)
         if case.client == "cli":
             return judge_cli(case, cx, *cx.cli(case.call(cx)))
         return judge_boto3(case, cx)
     finally:
+        cx.close()
         if case.teardown:
             case.teardown(cx)
 
@@ -117,7 +118,7 @@ def judge_boto3(case, cx):
         return seen == want, text
     if isinstance(case.expect, Error):
         return False, f"no error: the call succeeded with {short(answer)}"
-    return check_fields(case.expect, answer)
+    return check_fields(case.expect, answer, cx)
 
 
 def judge_cli(case, cx, code, stdout, stderr):
@@ -137,10 +138,10 @@ def judge_cli(case, cx, code, stdout, stderr):
         answer = json.loads(stdout)
     except ValueError:
         return False, f"exit 0 but stdout is not JSON: {stdout[:200]!r}"
-    return check_fields(case.expect, answer)
+    return check_fields(case.expect, answer, cx)
 
 
-def check_fields(expect, answer):
+def check_fields(expect, answer, cx):
     seen = []
     ok = True
     for path, values in expect.checks:
@@ -152,7 +153,7 @@ def check_fields(expect, answer):
                 value = f"<no {'.'.join(map(str, path))}>"
                 break
         seen.append(f"{'.'.join(map(str, path))}={value!r}")
-        ok = ok and value in values
+        ok = ok and value in [v.format_map(cx.vars) if isinstance(v, str) else v for v in values]
     return ok, ", ".join(seen)
 
 

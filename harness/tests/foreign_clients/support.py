@@ -93,6 +93,11 @@ class PrimedCli:
         out, err = self.proc.communicate(json.dumps(args) + "\n", timeout=CLI_TIMEOUT_S)
         return self.proc.returncode, out, err
 
+    def discard(self):
+        """Ends a primed process whose row never got to its CLI call."""
+        self.proc.kill()
+        self.proc.communicate()
+
 
 class SetupFailed(Exception):
     """A row's setup could not be completed (not a mismatch of the modelled answer)."""
@@ -219,6 +224,12 @@ class Cx:
         """Runs `aws --endpoint-url PROXY --output json ARGS`; returns (exit code, stdout, stderr)."""
         self.prime_cli()
         return self.vars.pop("_cli").run(["--endpoint-url", self.proxy.endpoint, "--output", "json"] + list(args))
+
+    def close(self):
+        """Ends what the row left running (a primed CLI its failed setup never used)."""
+        cli = self.vars.pop("_cli", None)
+        if cli is not None:
+            cli.discard()
 
     def settle(self, what, call):
         """Runs a setup call, waiting out a fresh account's transient refusals (bounded)."""
