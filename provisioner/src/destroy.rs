@@ -233,3 +233,91 @@ pub async fn destroy(ctx: Ctx<'_>, opts: &DestroyOptions) -> Result<DestroyRepor
         elapsed: start.elapsed(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_credential_types::Credentials;
+    use aws_types::region::Region;
+    use aws_types::SdkConfig;
+
+    use super::*;
+    use crate::clients::Clients;
+    use crate::names::{Names, OWNERSHIP_TAG_KEY};
+    use crate::resources::{cluster, service};
+    use crate::retry::Retrier;
+    use crate::spec::StackSpec;
+
+    fn row(kind: &str) -> &'static Row {
+        REGISTRY.iter().find(|r| r.kind() == kind).unwrap()
+    }
+
+    /// No AWS call happens: the service is skipped (not ours), the cluster kept.
+    #[tokio::test]
+    async fn a_cluster_holding_a_service_that_is_not_ours_is_kept() {
+        let cfg = SdkConfig::builder()
+            .endpoint_url("http://127.0.0.1:9")
+            .region(Region::new("ap-northeast-1"))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "a", "b", None, None, "t",
+            )))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let clients = Clients::from_sdk_config(&cfg);
+        let spec = StackSpec::example();
+        let names = Names::new(&spec, "ap-northeast-1");
+        let retry = Retrier::new(RetryPolicy::default());
+        let ctx = Ctx {
+            clients: &clients,
+            spec: &spec,
+            names: &names,
+            retry: &retry,
+        };
+        let progress = Progress::silent();
+        let rec = Record {
+            progress: &progress,
+            deleted: Mutex::default(),
+            not_ours: Mutex::default(),
+            kept: Mutex::default(),
+        };
+        let foreign = Mutex::new(Vec::new());
+        let svc = service::Observed {
+            name: "s".into(),
+            arn: "arn:s".into(),
+            status: "ACTIVE".into(),
+            task_definition: None,
+            desired_count: 1,
+            subnets: vec![],
+            security_groups: vec![],
+            assign_public_ip: None,
+            strategy: vec![],
+            tags: BTreeMap::new(),
+        };
+        let cl = cluster::Observed {
+            name: "c".into(),
+            arn: "arn:c".into(),
+            status: "ACTIVE".into(),
+            container_insights: None,
+            capacity_providers: vec![],
+            default_strategy: vec![],
+            tags: BTreeMap::from([(OWNERSHIP_TAG_KEY.into(), names.stack.clone())]),
+        };
+        let svc_row = row(service::KIND);
+        delete_row(ctx, &rec, svc_row, vec![Arc::new(svc)], &foreign)
+            .await
+            .unwrap();
+        let cluster_row = row(cluster::KIND);
+        delete_row(ctx, &rec, cluster_row, vec![Arc::new(cl)], &foreign)
+            .await
+            .unwrap();
+        assert_eq!(rec.not_ours.into_inner().unwrap(), ["ecs_service s"]);
+        assert_eq!(
+            rec.kept.into_inner().unwrap(),
+            ["ecs_cluster c (it still holds service s, which is not ours)"]
+        );
+        assert!(rec.deleted.into_inner().unwrap().is_empty());
+    }
+}
