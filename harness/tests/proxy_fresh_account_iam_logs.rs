@@ -4,7 +4,8 @@
 //! (`logs-conflicting-operation`). Each test switches on one model with a long window scaled
 //! down by `time-scale`, checks the exact wire answer (raw HTTP: status, code, message) and the
 //! typed error an AWS SDK makes of it, the journal entries named after the model, and that the
-//! error stops once the scaled window is over.
+//! error stops once the scaled window is over. GetRole of the ECS service-linked role stays the
+//! `slr-delay` model's while both are on.
 
 mod proxy_support;
 
@@ -220,6 +221,37 @@ async fn iam_reads_miss_a_new_role_and_inline_policy_for_the_scaled_window() {
     let (s, body) = iam(&proxy, &account, &get_policy).await;
     assert_eq!(s, 200, "after the window: {body}");
     assert!(body.contains("<PolicyName>logs</PolicyName>"), "{body}");
+}
+
+#[tokio::test]
+async fn get_role_of_the_ecs_service_linked_role_is_left_to_the_slr_delay() {
+    let proxy = proxy_with(&[]).await;
+    only(&proxy, "iam-read-after-write", Duration::from_secs(600));
+    let mut s = proxy.model_settings();
+    s.slr_delay = Duration::from_secs(600);
+    proxy.set_model_settings(s);
+    let account = fresh_account();
+    let sdk_iam = aws_sdk_iam::Client::new(&sdk(&proxy, &account).await);
+    sdk_iam
+        .create_service_linked_role()
+        .aws_service_name("ecs.amazonaws.com")
+        .send()
+        .await
+        .expect("CreateServiceLinkedRole");
+    let (s, body) = iam(
+        &proxy,
+        &account,
+        &[("Action", "GetRole"), ("RoleName", ROLE_NAME)],
+    )
+    .await;
+    assert_eq!(s, 404, "{body}");
+    let answered: Vec<_> = proxy
+        .journal_for(&account)
+        .into_iter()
+        .filter(|e| e.operation.as_deref() == Some("GetRole"))
+        .map(|e| e.fault.map(|f| f.rule))
+        .collect();
+    assert_eq!(answered, [Some("model:slr-delay".to_string())]);
 }
 
 /// GetServiceLinkedRoleDeletionStatus until a final status, polling every 50 ms (at most 10 s);
