@@ -76,6 +76,50 @@ fn requirements_pin_every_package_exactly() {
 }
 
 #[test]
+fn a_missing_python_is_an_error_naming_the_command() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let installer = pyclients::Installer {
+        root: dir.path().to_path_buf(),
+        python: "/nonexistent/python3".into(),
+        pip_env: Vec::new(),
+    };
+    let err = installer.ensure().expect_err("no interpreter, no venv");
+    println!("{err}");
+    assert!(
+        err.contains("`/nonexistent/python3 -m venv ") && err.contains("could not start"),
+        "{err}"
+    );
+    assert!(
+        err.contains("python3-venv") && err.contains("HARNESS_PYTHON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_index_is_an_error_naming_pip() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut installer = pyclients::Installer::from_env();
+    installer.root = dir.path().to_path_buf();
+    // Port 9 (discard) on loopback: nothing listens, so every index request is refused at once.
+    installer.pip_env = [
+        ("PIP_INDEX_URL", "http://127.0.0.1:9/simple"),
+        ("PIP_FIND_LINKS", ""),
+        ("PIP_NO_CACHE_DIR", "1"),
+        ("PIP_RETRIES", "0"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let err = installer.ensure().expect_err("no index, no clients");
+    println!("{err}");
+    assert!(
+        err.contains(" -m pip install ") && err.contains("requirements.txt` failed"),
+        "{err}"
+    );
+    assert!(err.contains("pip must reach PyPI"), "{err}");
+}
+
+#[test]
 fn boto3_and_the_aws_cli_parse_every_modelled_answer() {
     let clients = installed_clients();
     let args = up_args();

@@ -48,64 +48,96 @@ pub fn root() -> PathBuf {
     target.join("harness").join("pyclients")
 }
 
-/// Makes sure the venv has the pinned clients; installs them if not.
+/// Where and with what to install.
+#[derive(Debug, Clone)]
+pub struct Installer {
+    /// Holds `venv/` and its lock file.
+    pub root: PathBuf,
+    /// Interpreter that creates the venv.
+    pub python: PathBuf,
+    /// Extra environment of the `pip install` (tests point it at an unreachable index).
+    pub pip_env: Vec<(String, String)>,
+}
+
+impl Installer {
+    /// [`root`], `HARNESS_PYTHON` or `python3`, pip as configured on this machine.
+    pub fn from_env() -> Installer {
+        let python = std::env::var_os(PYTHON_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("python3"));
+        Installer {
+            root: root(),
+            python,
+            pip_env: Vec::new(),
+        }
+    }
+}
+
+/// Makes sure the venv under [`root`] has the pinned clients; installs them if not.
 pub fn ensure() -> Result<PyClients, String> {
-    let root = root();
-    let requirements = scripts_dir().join("requirements.txt");
-    let venv = root.join("venv");
-    fs::create_dir_all(&root).map_err(|e| format!("creating {}: {e}", root.display()))?;
-    let _lock = lock(&root.join("venv.lock"))?;
-    let clients = PyClients {
-        python: venv.join("bin").join("python"),
-        aws: venv.join("bin").join("aws"),
-        installed_in: None,
-    };
-    // A venv whose interpreter no longer runs counts as stale, like one with other versions.
-    if clients.python.exists() && matches!(pins_match(&clients.python, &requirements), Ok(None)) {
-        return Ok(clients);
+    Installer::from_env().ensure()
+}
+
+impl Installer {
+    /// Makes sure `<root>/venv` has the pinned clients; installs them if not.
+    pub fn ensure(&self) -> Result<PyClients, String> {
+        let requirements = scripts_dir().join("requirements.txt");
+        let venv = self.root.join("venv");
+        fs::create_dir_all(&self.root)
+            .map_err(|e| format!("creating {}: {e}", self.root.display()))?;
+        let _lock = lock(&self.root.join("venv.lock"))?;
+        let clients = PyClients {
+            python: venv.join("bin").join("python"),
+            aws: venv.join("bin").join("aws"),
+            installed_in: None,
+        };
+        // A venv whose interpreter no longer runs counts as stale, like one with other versions.
+        if clients.python.exists() && matches!(pins_match(&clients.python, &requirements), Ok(None))
+        {
+            return Ok(clients);
+        }
+        let started = Instant::now();
+        if venv.exists() {
+            fs::remove_dir_all(&venv)
+                .map_err(|e| format!("removing stale {}: {e}", venv.display()))?;
+        }
+        let mut create = Command::new(&self.python);
+        create.arg("-m").arg("venv").arg(&venv);
+        run(
+            create,
+            "install Python 3 with its venv module (Debian: apt-get install -y python3 python3-venv), \
+             or point HARNESS_PYTHON at an interpreter that has it",
+        )?;
+        let mut pip = Command::new(&clients.python);
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--no-input",
+            "--disable-pip-version-check",
+        ])
+        .args(["--timeout", "30", "--retries", "2", "-r"])
+        .arg(&requirements)
+        .envs(self.pip_env.iter().map(|(k, v)| (k, v)));
+        run(
+            pip,
+            "pip must reach PyPI (or the index in PIP_INDEX_URL / PIP_FIND_LINKS); \
+             a venv without pip needs python3-venv (Debian) or ensurepip",
+        )?;
+        if let Some(wrong) = pins_match(&clients.python, &requirements)? {
+            return Err(format!(
+                "after `pip install -r {}` the venv {} still differs from the pins:\n{wrong}\n\
+                 (a PIP_CONSTRAINT or a pip config overriding versions?)",
+                requirements.display(),
+                venv.display()
+            ));
+        }
+        Ok(PyClients {
+            installed_in: Some(started.elapsed()),
+            ..clients
+        })
     }
-    let started = Instant::now();
-    if venv.exists() {
-        fs::remove_dir_all(&venv).map_err(|e| format!("removing stale {}: {e}", venv.display()))?;
-    }
-    let python = std::env::var_os(PYTHON_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let mut create = Command::new(&python);
-    create.arg("-m").arg("venv").arg(&venv);
-    run(
-        create,
-        "install Python 3 with its venv module (Debian: apt-get install -y python3 python3-venv), \
-         or point HARNESS_PYTHON at an interpreter that has it",
-    )?;
-    let mut pip = Command::new(&clients.python);
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--no-input",
-        "--disable-pip-version-check",
-    ])
-    .args(["--timeout", "30", "--retries", "2", "-r"])
-    .arg(&requirements);
-    run(
-        pip,
-        "pip must reach PyPI (or the index in PIP_INDEX_URL / PIP_FIND_LINKS); \
-         a venv without pip needs python3-venv (Debian) or ensurepip",
-    )?;
-    if let Some(wrong) = pins_match(&clients.python, &requirements)? {
-        return Err(format!(
-            "after `pip install -r {}` the venv {} still differs from the pins:\n{wrong}\n\
-             (a PIP_CONSTRAINT or a pip config overriding versions?)",
-            requirements.display(),
-            venv.display()
-        ));
-    }
-    Ok(PyClients {
-        installed_in: Some(started.elapsed()),
-        ..clients
-    })
 }
 
 /// `None` when the venv's python has exactly the pinned versions, else what differs.
