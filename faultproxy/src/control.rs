@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde::Serialize;
 
-use super::presets::{Preset, ACCEPTED_FORMS};
+use super::presets::{accepted_forms, Preset};
 use super::rules::parse_rules;
 use super::state::Shared;
 
@@ -94,7 +94,10 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
                     Ok(_) => {
                         return error(
                             StatusCode::BAD_REQUEST,
-                            format!("no preset in the body. Accepted presets: {ACCEPTED_FORMS}"),
+                            format!(
+                                "no preset in the body. Accepted presets: {}",
+                                accepted_forms()
+                            ),
                         )
                     }
                     Err(e) => return error(StatusCode::BAD_REQUEST, e),
@@ -138,7 +141,7 @@ fn presets_view(shared: &Shared) -> PresetsView {
             .into_iter()
             .filter_map(|r| r.name)
             .collect(),
-        accepted: ACCEPTED_FORMS,
+        accepted: accepted_forms(),
     }
 }
 

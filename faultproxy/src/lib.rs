@@ -61,7 +61,7 @@ pub struct ProxyConfig {
     pub listen: SocketAddr,
     /// How the account is passed on (moto needs `x-moto-account-id`).
     pub flavor: UpstreamFlavor,
-    /// Presets applied at start (and again by `reset`). `Preset::Seed(n)` sets the global seed.
+    /// Presets applied at start (and again by `reset`). `Preset::seed(n)` sets the global seed.
     pub presets: Vec<Preset>,
 }
 
@@ -78,8 +78,8 @@ impl ProxyConfig {
 
     /// Sets the global seed from which rules without their own seed derive theirs.
     pub fn with_seed(mut self, seed: u64) -> ProxyConfig {
-        self.presets.retain(|p| !matches!(p, Preset::Seed(_)));
-        self.presets.insert(0, Preset::Seed(seed));
+        self.presets.retain(|p| !p.is_seed());
+        self.presets.insert(0, Preset::seed(seed));
         self
     }
 }

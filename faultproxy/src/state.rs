@@ -39,19 +39,19 @@ impl Shared {
     }
 
     pub fn apply_preset(&self, preset: &Preset) {
-        match preset {
-            Preset::Seed(n) => self.rules.set_global_seed(Some(*n)),
-            p => match p.rule_prefix() {
-                Some(prefix) => self.rules.replace_prefixed(&prefix, p.rules()),
-                None => self.models.update_settings(|s| p.apply_to_models(s)),
-            },
+        if let Some(seed) = preset.seed_value() {
+            self.rules.set_global_seed(Some(seed));
+        } else if let Some(prefix) = preset.rule_prefix() {
+            self.rules.replace_prefixed(&prefix, preset.rules());
+        } else {
+            self.models.update_settings(|s| preset.apply_to_models(s));
         }
     }
 
     /// Applies several presets, the seed first (so rule presets in the same batch derive from it).
     pub fn apply_presets(&self, presets: &[Preset]) {
         let (seeds, others): (Vec<&Preset>, Vec<&Preset>) =
-            presets.iter().partition(|p| matches!(p, Preset::Seed(_)));
+            presets.iter().partition(|p| p.is_seed());
         for p in seeds.into_iter().chain(others) {
             self.apply_preset(p);
         }

@@ -34,7 +34,7 @@ async fn chaos_run(env: TestEnv, label: &str) -> Run {
     // Network lookups happen before the chaos starts (they are the harness's, not the stack's).
     let stack = env.stack(spec(&env, "chaos", SlrMode::Ensure).await);
     let names = stack.names().clone();
-    env.proxy.apply_preset(&Preset::Seed(SEED)); // before the rules: they derive their seeds from it
+    env.proxy.apply_preset(&Preset::seed(SEED)); // before the rules: they derive their seeds from it
     for p in CHAOS {
         env.proxy.apply_preset(&Preset::parse(p).expect("preset"));
     }
