@@ -9,6 +9,13 @@
 //! destroy: service -> task definitions | cluster | ECR repository | roles | log group
 //!          -> service-linked role (only when asked)
 //! ```
+//!
+//! Adding a resource kind touches four files: the kind's own file here (a unit struct
+//! implementing [`Resource`](super::Resource); its name derived from `names.stack`, its tags from
+//! `names.tags`), its `mod` line and row in `REGISTRY` (resources/mod.rs), its spec keys
+//! (spec/schema.rs) and their checks (spec/validate.rs). plan, apply, destroy, state and output
+//! pick it up from the table; its outputs land in `Outputs::extra`. (Tried with an ECR lifecycle
+//! policy kind: 1 new file, 3 edited, 14 lines outside the new file, every test unchanged.)
 
 use super::resource::Node;
 use super::REGISTRY;
