@@ -41,6 +41,8 @@ impl Shared {
     pub fn apply_preset(&self, preset: &Preset) {
         if let Some(seed) = preset.seed_value() {
             self.rules.set_global_seed(Some(seed));
+            // The models' window draws follow the same seed.
+            self.models.update_settings(|s| s.seed = seed);
         } else if let Some(prefix) = preset.rule_prefix() {
             self.rules.replace_prefixed(&prefix, preset.rules());
         } else {

@@ -33,12 +33,12 @@ use super::journal::{FaultKind, InjectedFault};
 use super::upstream::Upstream;
 use super::wire::{self, AwsError};
 
-pub use settings::{ModelSettings, ModelSettingsError};
+pub use settings::{ModelSettings, ModelSettingsError, Toggle};
 pub use window::{ResourceKey, WindowRange};
 
 /// What a windowed model is: its name (presets, journal), its default window range and where
 /// the behaviour and the range come from.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct ModelSpec {
     /// `ecs-cluster-not-found`: the name presets and settings use.
     pub name: &'static str,

@@ -71,6 +71,68 @@ pub enum ModelSettingsError {
     Switch { name: String, reason: String },
 }
 
+/// A per-model switch: on, off, or on with this window range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Toggle {
+    On,
+    Off,
+    Window(WindowRange),
+}
+
+impl Toggle {
+    /// `on`/`true` (or nothing), `off`/`false`, or a window `5s` / range `2s..20s`, for model `name`.
+    pub fn parse(name: &str, value: &str) -> Result<Toggle, ModelSettingsError> {
+        match value.trim() {
+            "on" | "true" | "" => Ok(Toggle::On),
+            "off" | "false" => Ok(Toggle::Off),
+            v => WindowRange::parse(v).map(Toggle::Window).map_err(|reason| {
+                ModelSettingsError::Switch {
+                    name: name.to_string(),
+                    reason,
+                }
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Toggle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Toggle::On => f.write_str("on"),
+            Toggle::Off => f.write_str("off"),
+            Toggle::Window(r) => write!(f, "{r}"),
+        }
+    }
+}
+
+fn lookup(name: &str) -> Result<&'static ModelSpec, ModelSettingsError> {
+    super::spec(name).ok_or_else(|| ModelSettingsError::UnknownModel {
+        name: name.to_string(),
+    })
+}
+
+/// `MODEL:on|off|MIN..MAX` (also `MODEL=...`; the bare name means on), as the `model` preset
+/// takes it.
+pub fn parse_model_toggle(text: &str) -> Result<(&'static ModelSpec, Toggle), ModelSettingsError> {
+    let (name, value) = text.split_once([':', '=']).unwrap_or((text, ""));
+    let spec = lookup(name.trim())?;
+    Ok((spec, Toggle::parse(spec.name, value)?))
+}
+
+/// `time-scale=F`: a number > 0 and finite.
+pub fn parse_time_scale(text: &str) -> Result<f64, ModelSettingsError> {
+    let scale: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| ModelSettingsError::TimeScaleText {
+            text: text.to_string(),
+        })?;
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(ModelSettingsError::TimeScale { value: scale });
+    }
+    Ok(scale)
+}
+
 /// The registry's model names, comma-separated (for errors and help texts).
 pub fn model_names() -> String {
     REGISTRY
@@ -132,28 +194,27 @@ impl ModelSettings {
 
     /// `time-scale=F` from text: a number > 0 and finite.
     pub fn set_time_scale_text(&mut self, text: &str) -> Result<(), ModelSettingsError> {
-        let scale: f64 = text
-            .trim()
-            .parse()
-            .map_err(|_| ModelSettingsError::TimeScaleText {
-                text: text.to_string(),
-            })?;
-        self.set_time_scale(scale)
+        self.set_time_scale(parse_time_scale(text)?)
     }
 
     /// A per-model switch from text: `on`, `off`, or a window range (which also switches it on).
     pub fn apply_switch(&mut self, name: &str, value: &str) -> Result<(), ModelSettingsError> {
-        Self::index(name)?;
-        match value.trim() {
-            "on" | "true" | "" => self.set_enabled(name, true),
-            "off" | "false" => self.set_enabled(name, false),
-            v => {
-                let range = WindowRange::parse(v).map_err(|reason| ModelSettingsError::Switch {
-                    name: name.to_string(),
-                    reason,
-                })?;
-                self.set_range(name, range)?;
-                self.set_enabled(name, true)
+        let spec = lookup(name)?;
+        self.toggle(spec, Toggle::parse(name, value)?);
+        Ok(())
+    }
+
+    /// Applies a parsed per-model switch.
+    pub fn toggle(&mut self, spec: &ModelSpec, toggle: Toggle) {
+        let Some(i) = spec_index(spec.name) else {
+            return;
+        };
+        match toggle {
+            Toggle::On => self.enabled |= 1 << i,
+            Toggle::Off => self.enabled &= !(1 << i),
+            Toggle::Window(range) => {
+                self.ranges[i] = Some(range);
+                self.enabled |= 1 << i;
             }
         }
     }
@@ -353,6 +414,33 @@ mod tests {
             "{e}"
         );
         assert_eq!(s.time_scale(), 0.05);
+    }
+
+    #[test]
+    fn model_toggles_parse_and_print() {
+        let first = REGISTRY[0].spec;
+        let (spec, t) = parse_model_toggle(&format!("{}:off", first.name)).unwrap();
+        assert_eq!((spec.name, t), (first.name, Toggle::Off));
+        let (_, t) = parse_model_toggle(&format!("{}=2s..5s", first.name)).unwrap();
+        assert_eq!(t, Toggle::Window(WindowRange::secs(2, 5)));
+        assert_eq!(t.to_string(), "2s..5s");
+        let (_, t) = parse_model_toggle(first.name).unwrap();
+        assert_eq!(t, Toggle::On);
+        let e = parse_model_toggle("chaos:on").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown model \"chaos\"") && e.contains(first.name),
+            "{e}"
+        );
+        let e = parse_model_toggle(&format!("{}:maybe", first.name))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("takes on, off, a window"), "{e}");
+        let mut s = ModelSettings::default();
+        s.toggle(first, Toggle::Window(WindowRange::secs(1, 1)));
+        assert!(s.is_enabled(first.name));
+        assert_eq!(s.range(first), WindowRange::secs(1, 1));
+        s.toggle(first, Toggle::Off);
+        assert!(!s.is_enabled(first.name));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Every preset is one row of [`PRESETS`] (in `table.rs`): its name, the kind of its parameter (with the
 //! default), what it sets and its documentation. A preset sets model settings (`slr-delay`,
-//! `iam-propagation`, `slr-model`), installs a named rule set (`throttle`, `flaky`, `latency`;
+//! `iam-propagation`, `slr-model`, `fresh-account`, `time-scale`, `model=NAME:on|off|RANGE`), installs a named rule set (`throttle`, `flaky`, `latency`;
 //! applying it again replaces its rules instead of stacking them), or sets the global `seed` from
 //! which rules without their own seed derive theirs. Parsing, the canonical text form, help texts
 //! and the accepted-forms list all come from the table: a new preset is one new row.
@@ -15,7 +15,8 @@ use std::time::Duration;
 
 mod table;
 
-use super::models::ModelSettings;
+use super::models::settings::{parse_model_toggle, parse_time_scale};
+use super::models::{ModelSettings, ModelSpec, Toggle};
 use super::rules::Rule;
 
 pub use table::{
@@ -36,6 +37,10 @@ pub enum ParamKind {
     Integer,
     /// `on` or `off` (`true`/`false`); the bare name means on.
     Switch,
+    /// A number > 0 and finite (`time-scale`); required.
+    Scale,
+    /// `MODEL:on|off|MIN..MAX`, a model of the registry; required.
+    Model,
 }
 
 /// A parsed parameter.
@@ -46,6 +51,8 @@ pub enum PresetValue {
     Latency { ms: u64, jitter_ms: u64 },
     Integer(u64),
     Switch(bool),
+    Scale(f64),
+    Model(&'static ModelSpec, Toggle),
 }
 
 /// What applying a preset changes.
@@ -82,6 +89,8 @@ impl ParamKind {
             ParamKind::Latency => "=MS[±JITTER] (or MS+-JITTER)".into(),
             ParamKind::Integer => "=N".into(),
             ParamKind::Switch => "=on|off".into(),
+            ParamKind::Scale => "=F (> 0)".into(),
+            ParamKind::Model => "=MODEL:on|off|MIN..MAX".into(),
         }
     }
 
@@ -120,6 +129,15 @@ impl ParamKind {
             (ParamKind::Switch, None | Some("on") | Some("true")) => Ok(PresetValue::Switch(true)),
             (ParamKind::Switch, Some("off") | Some("false")) => Ok(PresetValue::Switch(false)),
             (ParamKind::Switch, Some(v)) => Err(format!("{name} takes on or off, got {v:?}")),
+            (ParamKind::Scale | ParamKind::Model, None) => {
+                Err(format!("{name} needs a value: {name}{}", self.form()))
+            }
+            (ParamKind::Scale, Some(v)) => parse_time_scale(v)
+                .map(PresetValue::Scale)
+                .map_err(|e| e.to_string()),
+            (ParamKind::Model, Some(v)) => parse_model_toggle(v)
+                .map(|(spec, t)| PresetValue::Model(spec, t))
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -133,6 +151,8 @@ impl fmt::Display for PresetValue {
             PresetValue::Latency { ms, jitter_ms } => write!(f, "{ms}±{jitter_ms}"),
             PresetValue::Integer(n) => write!(f, "{n}"),
             PresetValue::Switch(on) => f.write_str(if *on { "on" } else { "off" }),
+            PresetValue::Scale(x) => write!(f, "{x}"),
+            PresetValue::Model(spec, t) => write!(f, "{}:{t}", spec.name),
         }
     }
 }
@@ -305,7 +325,7 @@ mod tests {
             accepted_forms(),
             "slr-delay[=DURATION] (default 20s), iam-propagation[=DURATION] (default 10s), \
 throttle[=PERCENT] (default 10), flaky[=PERCENT] (default 10), latency=MS[±JITTER] (or MS+-JITTER), \
-seed=N, slr-model=on|off"
+seed=N, slr-model=on|off, fresh-account=on|off, time-scale=F (> 0), model=MODEL:on|off|MIN..MAX"
         );
         assert_eq!(Preset::seed(4).seed_value(), Some(4));
         assert!(!Preset::parse("throttle").unwrap().is_seed());

@@ -64,7 +64,50 @@ pub const PRESETS: &[PresetDef] = &[
         sets: Sets::Models(set_slr_model),
         doc: "Switches the service-linked-role lifecycle model on or off (on by default).",
     },
+    PresetDef {
+        name: "fresh-account",
+        param: ParamKind::Switch,
+        sets: Sets::Models(set_fresh_account),
+        doc: "A brand-new AWS account: every behaviour model on, each window drawn from its range.",
+    },
+    PresetDef {
+        name: "time-scale",
+        param: ParamKind::Scale,
+        sets: Sets::Models(set_time_scale),
+        doc: "Multiplies every model window (0.05 runs a 20 s window in 1 s; > 1 stretches it).",
+    },
+    PresetDef {
+        name: "model",
+        param: ParamKind::Model,
+        sets: Sets::Models(set_model),
+        doc: "Switches one behaviour model on or off, or on with its own window range.",
+    },
 ];
+
+fn set_fresh_account(s: &mut ModelSettings, v: PresetValue) {
+    match v {
+        PresetValue::Switch(true) => s.enable_all(),
+        PresetValue::Switch(false) => {
+            for spec in crate::models::specs() {
+                s.toggle(spec, crate::models::Toggle::Off);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn set_time_scale(s: &mut ModelSettings, v: PresetValue) {
+    if let PresetValue::Scale(x) = v {
+        // Validated when parsed; a rejected value changes nothing.
+        let _ = s.set_time_scale(x);
+    }
+}
+
+fn set_model(s: &mut ModelSettings, v: PresetValue) {
+    if let PresetValue::Model(spec, t) = v {
+        s.toggle(spec, t);
+    }
+}
 
 fn set_slr_delay(s: &mut ModelSettings, v: PresetValue) {
     if let PresetValue::Duration(d) = v {
@@ -138,5 +181,71 @@ fn conditional(p: f64, remaining: f64) -> f64 {
         1.0
     } else {
         (p / remaining).clamp(0.0, 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::models::{specs, ModelSettings, WindowRange};
+    use crate::presets::Preset;
+
+    fn apply(texts: &str) -> ModelSettings {
+        let mut s = ModelSettings::default();
+        for p in Preset::parse_list(texts).unwrap() {
+            p.apply_to_models(&mut s);
+        }
+        s
+    }
+
+    #[test]
+    fn fresh_account_scale_and_per_model_rows() {
+        let all: Vec<&str> = specs().map(|s| s.name).collect();
+        let s = apply("time-scale=0.05 fresh-account");
+        assert_eq!(s.enabled_names(), all);
+        assert_eq!(
+            s.time_scale(),
+            0.05,
+            "fresh-account keeps the scale set before it"
+        );
+        let s = apply(
+            "fresh-account model=ecs-service-draining:off model=ecs-cluster-not-found:2s..5s",
+        );
+        assert!(!s.is_enabled("ecs-service-draining"));
+        let spec = crate::models::spec("ecs-cluster-not-found").unwrap();
+        assert_eq!(s.range(spec), WindowRange::secs(2, 5));
+        assert!(apply("fresh-account fresh-account=off")
+            .enabled_names()
+            .is_empty());
+        for text in [
+            "fresh-account=on",
+            "time-scale=0.05",
+            "model=ecs-service-draining:10s..20s",
+        ] {
+            let p = Preset::parse(text).unwrap();
+            assert_eq!(Preset::parse(&p.to_string()).unwrap(), p, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_scale_and_unknown_models_name_the_allowed_values() {
+        for bad in ["time-scale=0", "time-scale=-1", "time-scale=inf"] {
+            let e = Preset::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("greater than 0"), "{bad}: {e}");
+        }
+        let e = Preset::parse("time-scale=fast").unwrap_err().to_string();
+        assert!(e.contains("time-scale takes a number"), "{e}");
+        let e = Preset::parse("time-scale").unwrap_err().to_string();
+        assert!(e.contains("time-scale needs a value"), "{e}");
+        let e = Preset::parse("model=chaos-monkey:on")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown model \"chaos-monkey\""), "{e}");
+        for name in specs().map(|s| s.name) {
+            assert!(e.contains(name), "lists {name}: {e}");
+        }
+        let e = Preset::parse("model=ecs-service-draining:soon")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("takes on, off, a window"), "{e}");
     }
 }
