@@ -130,7 +130,12 @@ fn boto3_and_the_aws_cli_parse_every_modelled_answer() {
         up.ready_in,
         up.vars["AWS_ENDPOINT_URL"]
     );
-    for line in up.stderr().lines().filter(|l| l.contains("profile")) {
+    // harness up names the profile, seed and time scale it runs (stdout comment or log line).
+    let said = up.stdout().join("\n") + "\n" + &up.stderr();
+    for line in said
+        .lines()
+        .filter(|l| l.contains("profile") || l.contains("scale"))
+    {
         println!("foreign clients: harness up said: {line}");
     }
     let outcome = run_cases(&clients, &up.vars);

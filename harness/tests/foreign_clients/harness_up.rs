@@ -28,6 +28,7 @@ pub struct HarnessUp {
     child: Child,
     /// The dotenv lines it printed (name → value).
     pub vars: BTreeMap<String, String>,
+    stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<String>>,
     /// How long it took until every variable was printed.
     pub ready_in: Duration,
@@ -69,16 +70,21 @@ impl HarnessUp {
             }
         });
         let (tx, rx) = mpsc::channel();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&stdout);
+        // Keeps reading after start() returned, so harness up never writes into a closed pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line.clone());
                 }
+                let _ = tx.send(line);
             }
         });
         let mut up = HarnessUp {
             child,
             vars: BTreeMap::new(),
+            stdout,
             stderr,
             ready_in: Duration::ZERO,
         };
@@ -96,6 +102,11 @@ impl HarnessUp {
         }
         up.ready_in = started.elapsed();
         Ok(up)
+    }
+
+    /// Every line it printed on stdout so far (the variables and its `#` comments).
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// What it logged so far.
