@@ -28,7 +28,7 @@ use rstest::fixture;
 
 use crate::accounts;
 use crate::emulator::{self, Emulator, EmulatorError};
-use faultproxy::{Preset, ProxyConfig, ProxyHandle};
+use faultproxy::{ModelSettings, Preset, ProxyConfig, ProxyHandle};
 
 /// The region tests use (the tutorial's).
 pub const DEFAULT_REGION: &str = "ap-northeast-1";
@@ -103,6 +103,13 @@ impl TestEnv {
             region: DEFAULT_REGION.to_string(),
             network: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Builder step: the proxy's behaviour models set to `settings`, e.g. the fresh-account
+    /// profile (`ModelSettings::fresh_account()` with a seed and a time scale).
+    pub fn with_models(self, settings: ModelSettings) -> TestEnv {
+        self.proxy.set_model_settings(settings);
+        self
     }
 
     /// The URL clients talk to: the proxy, e.g. `http://127.0.0.1:41234`.

@@ -287,3 +287,42 @@ async fn fresh_account_draws_the_service_linked_role_delay_and_scales_it() {
         summaries(&proxy, &account)
     );
 }
+
+#[tokio::test]
+async fn the_fresh_account_profile_is_a_preset_of_the_cli_and_the_control_api() {
+    let proxy = proxy_with(&["fresh-account", "time-scale=0.05", "seed=5"]).await;
+    let all: Vec<&str> = faultproxy::models::specs().map(|s| s.name).collect();
+    let s = proxy.model_settings();
+    assert_eq!(s.enabled_names(), all);
+    assert_eq!((s.time_scale(), s.seed), (0.05, 5));
+
+    // Over the control API: a per-model switch, then bad input named with the allowed values.
+    let post = |body: &'static str| {
+        raw(
+            proxy.addr(),
+            "POST",
+            "/_harness/presets",
+            &[],
+            body.as_bytes(),
+        )
+    };
+    let (status, view) = post("model=ecs-service-draining:off").await;
+    assert_eq!(status, 200, "{view}");
+    let view: Value = serde_json::from_str(&view).unwrap();
+    let on = view["models"]["models"].as_array().unwrap();
+    assert!(!on.contains(&json!("ecs-service-draining")), "{view}");
+    assert_eq!(view["models"]["time_scale"], 0.05);
+    let (status, body) = post("time-scale=0").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("greater than 0"), "{body}");
+    let (status, body) = post("model=chaos-monkey:on").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("unknown model") && body.contains("ecs-cluster-not-found"),
+        "{body}"
+    );
+
+    // Reset restores the start-up profile.
+    proxy.reset();
+    assert_eq!(proxy.model_settings().enabled_names(), all);
+}

@@ -1,0 +1,119 @@
+//! The HTTP control API under `/_harness/` without an emulator: rules round trip (and agree with
+//! the in-process `ProxyHandle` view), bad input answers 400 naming the problem.
+
+mod support;
+
+use faultproxy::{parse_rules, Rule};
+use support::*;
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+#[tokio::test]
+async fn faults_round_trip() {
+    let proxy = proxy_without_upstream().await;
+    let addr = proxy.addr();
+    let (s, body) = raw(addr, "GET", "/_harness/faults", &[], b"").await;
+    assert_eq!((s, body.trim()), (200, "[]"));
+
+    let localstack = r#"[{"name": "first", "service": "ecs", "operation": "CreateService", "region": "ap-northeast-1",
+                          "probability": 0.5, "error": {"statusCode": 503, "code": "ServiceUnavailable"}}]"#;
+    let (s, _) = raw(
+        addr,
+        "POST",
+        "/_harness/faults",
+        &[JSON],
+        localstack.as_bytes(),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let ours = r#"[{"service": "iam", "after": 3, "drop": true},
+                   {"name": "slow", "latency": {"ms": 50, "jitter_ms": 5}},
+                   {"name": "win", "operation": "CreateService", "window": {"after": "ecs:CreateCluster", "duration": "20s"},
+                    "error": {"statusCode": 400, "code": "InvalidParameterException", "message": "m"}}]"#;
+    let (s, _) = raw(addr, "PATCH", "/_harness/faults", &[JSON], ours.as_bytes()).await;
+    assert_eq!(s, 200);
+    let (s, body) = raw(addr, "GET", "/_harness/faults", &[], b"").await;
+    assert_eq!(s, 200);
+    let listed = parse_rules(&body).unwrap();
+    assert_eq!(listed, proxy.rules(), "HTTP and in-process views agree");
+    let names: Vec<_> = listed.iter().map(|r| r.name.clone().unwrap()).collect();
+    assert_eq!(names.len(), 4);
+    assert_eq!(names[0], "first");
+    assert!(
+        names[1].starts_with("rule-"),
+        "unnamed rules get a name: {names:?}"
+    );
+    assert_eq!(&names[2..], ["slow", "win"]);
+    assert_eq!(listed[0].error.as_ref().unwrap().status_code, 503);
+    assert_eq!(listed[1].after, Some(3));
+
+    let (s, body) = raw(addr, "DELETE", "/_harness/faults?name=slow", &[], b"").await;
+    assert_eq!(s, 200);
+    assert!(body.contains("\"removed\": 1"), "{body}");
+    assert_eq!(proxy.rules().len(), 3);
+    let (s, _) = raw(addr, "POST", "/_harness/faults", &[JSON], b"[]").await;
+    assert_eq!(s, 200);
+    assert!(proxy.rules().is_empty(), "[] clears");
+
+    proxy
+        .set_rules(vec![
+            Rule::named("x").with_drop(),
+            Rule::named("y").with_throttle(),
+        ])
+        .expect("valid rules");
+    let (s, body) = raw(addr, "DELETE", "/_harness/faults", &[], b"").await;
+    assert_eq!(s, 200);
+    assert!(body.contains("\"removed\": 2"), "{body}");
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_with_a_clear_message() {
+    let proxy = proxy_without_upstream().await;
+    let addr = proxy.addr();
+    let cases: [(&str, &str, &[u8], &str); 6] = [
+        ("POST", "/_harness/faults", b"[{\"service\": ", "line 1"),
+        (
+            "POST",
+            "/_harness/faults",
+            b"{\"servce\": \"ecs\", \"drop\": true}",
+            "unknown field `servce`",
+        ),
+        (
+            "PATCH",
+            "/_harness/faults",
+            b"[{\"service\": \"ecs\"}]",
+            "needs an effect",
+        ),
+        (
+            "POST",
+            "/_harness/faults",
+            b"[{\"drop\": true, \"probability\": 7}]",
+            "probability",
+        ),
+        (
+            "POST",
+            "/_harness/presets",
+            b"slr-delay=later",
+            "Accepted presets",
+        ),
+        ("POST", "/_harness/presets", b"", "no preset"),
+    ];
+    for (method, path, body, expected) in cases {
+        let (s, text) = raw(addr, method, path, &[JSON], body).await;
+        assert_eq!(s, 400, "{method} {path} {}", String::from_utf8_lossy(body));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let msg = v["error"].as_str().unwrap();
+        assert!(
+            msg.contains(expected),
+            "{msg:?} should mention {expected:?}"
+        );
+    }
+    assert!(proxy.rules().is_empty(), "rejected input changes nothing");
+    let (s, _) = raw(addr, "GET", "/_harness/nope", &[], b"").await;
+    assert_eq!(s, 404);
+    let (s, _) = raw(addr, "PUT", "/_harness/journal", &[], b"").await;
+    assert_eq!(s, 405);
+    let (s, body) = raw(addr, "GET", "/_harness/health", &[], b"").await;
+    assert_eq!(s, 200);
+    assert!(body.contains("ok"));
+}
