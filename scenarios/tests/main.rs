@@ -10,6 +10,7 @@ mod destroy;
 mod drift;
 mod ensure;
 mod first_apply;
+mod fresh_account;
 mod idempotent;
 mod ownership;
 mod parallel;

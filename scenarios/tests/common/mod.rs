@@ -3,6 +3,8 @@
 //! provisioner's back, journal queries, and condition waits with deadlines (no bare sleeps).
 #![allow(dead_code)]
 
+pub mod fresh;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
