@@ -35,15 +35,6 @@ pub struct HarnessUp {
 }
 
 impl HarnessUp {
-    /// Does this `harness up` have a flag (e.g. `--profile`)? Read from its `--help`.
-    pub fn supports(flag: &str) -> bool {
-        Command::new(env!("CARGO_BIN_EXE_harness"))
-            .args(["up", "--help"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).contains(flag))
-            .unwrap_or(false)
-    }
-
     /// `harness up --listen 127.0.0.1:0 --backend moto ARGS`, until it has printed [`VARS`].
     pub fn start(args: &[String]) -> Result<HarnessUp, String> {
         let started = Instant::now();

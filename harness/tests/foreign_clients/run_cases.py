@@ -157,6 +157,24 @@ def check_fields(expect, answer, cx):
     return ok, ", ".join(seen)
 
 
+def call_lag(case, cx):
+    """Seconds from the end of the setup's last request to the arrival of the row's call, read
+    from the proxy's journal for the row's account (the trailing entries of the row's operation
+    are the call and its client retries); None when the journal does not show it. This is the
+    margin a model's window needs: a CLI row pays its argument parsing and signing here."""
+    status, entries = cx.proxy.control("GET", f"journal?account={cx.account}")
+    if status != 200 or not isinstance(entries, list):
+        return None
+    entries = sorted(entries, key=lambda e: e.get("seq", 0))
+    first = len(entries)
+    while first > 0 and entries[first - 1].get("operation") == case.op:
+        first -= 1
+    if first == len(entries) or first == 0:
+        return None
+    before, call = entries[first - 1], entries[first]
+    return (call["at_ms"] - before["at_ms"] - before.get("duration_ms", 0)) / 1000
+
+
 def message(case, cx):
     return case.expect.message.format_map(cx.vars)
 
@@ -189,18 +207,21 @@ def main():
             results.append({"case": label, "outcome": "not-modelled"})
             continue
         started = time.monotonic()
-        cx = None
+        cx, lag = None, None
         try:
             cx = Cx(proxy, accounts.get(case.account), i)
             ok, seen = run_case(case, cx)
             detail = seen if ok else f"expected {expected_text(case, cx)}, got {seen}"
+            lag = call_lag(case, cx) if case.setup else None
+            if lag is not None:
+                detail += f"; call {lag:.2f} s after setup"
         except SetupFailed as e:
             ok, detail = False, f"setup failed: {e}"
         except Exception as e:  # a client crash is a failure of the row, not of the run
             ok, detail = False, f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
         took = time.monotonic() - started
         say(f"{'PASS' if ok else 'FAIL'}  {label}: {detail} ({took:.2f} s)")
-        results.append({"case": label, "outcome": "pass" if ok else "fail", "seconds": round(took, 3)})
+        results.append({"case": label, "outcome": "pass" if ok else "fail", "seconds": round(took, 3), "call_lag_s": lag})
     summary = {
         "passed": sum(r["outcome"] == "pass" for r in results),
         "failed": sum(r["outcome"] == "fail" for r in results),
