@@ -27,9 +27,11 @@ down:
 compose-roundtrip:
     bash scripts/compose-roundtrip.sh
 
-# Benchmarks: writes target/bench/results.json and results.md.
-bench:
-    cargo run --release -p bench
+# Benchmarks: writes target/bench/results.json and results.md. The bench-fast profile is release
+# for the proxy's path and debug-speed for the AWS SDK (Cargo.toml). Extra args go to the bench,
+# e.g. `just bench --suite`.
+bench *ARGS:
+    cargo run --profile bench-fast -p bench -- {{ARGS}}
 
 # Format check and clippy with warnings as errors.
 lint:

@@ -1,13 +1,18 @@
 //! `just bench` (`cargo run --release -p bench`): in one run,
 //! 1. apply / no-op plan / destroy of the example stack against moto through the fault proxy
 //!    (fresh account per repetition), calls per apply, their critical path and its lower bound;
+//!    then what the user sees: the CLI's apply in an untouched account and the CLI's own cost
+//!    (user.rs), and how long past the service-linked role's window the waits run (waits.rs);
 //! 2. the proxy's own cost against an instant upstream, side by side with nginx;
 //! 3. emulator start-to-ready times;
+//! 4. with `--suite`, the scenario family's wall time (suite.rs);
 //!
 //! then writes `target/bench/results.json` and `target/bench/results.md` and prints the table.
 
+mod cli_bin;
 mod cpu;
 mod critical;
+mod goals;
 mod http_load;
 mod nginx;
 mod proxy_cost;
@@ -15,6 +20,9 @@ mod report;
 mod stack;
 mod startup;
 mod stats;
+mod suite;
+mod user;
+mod waits;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -57,6 +65,21 @@ pub struct Args {
     /// Where results go (default: <cargo target dir>/bench).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// User-facing repetitions: cold CLI apply in an untouched account, then CLI and in-process
+    /// applies in that warm account (each in a fresh account).
+    #[arg(long, default_value_t = 5)]
+    pub user_reps: usize,
+    /// Service-linked-role windows for the wait overshoots, real time (empty skips them).
+    #[arg(long, value_delimiter = ',', value_parser = humantime::parse_duration, default_value = "5s,20s")]
+    pub slr_windows: Vec<Duration>,
+    /// Also time `cargo test -p scenarios` after building it (suite_test_s; off by default: on a
+    /// cold target dir the untimed build is the whole debug test build).
+    #[arg(long)]
+    pub suite: bool,
+    /// The provisioner CLI binary for the user-facing figures (default: built by cargo in the
+    /// bench's own profile and target dir).
+    #[arg(long)]
+    pub provisioner_bin: Option<PathBuf>,
     /// Run only one part and print its details as JSON (no result files; for profiling).
     #[arg(long, value_enum)]
     pub only: Option<Part>,
@@ -65,8 +88,12 @@ pub struct Args {
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     Stack,
+    /// The user-facing figures: cold CLI apply, CLI overhead, wait overshoots.
+    User,
     Proxy,
     Startup,
+    /// `cargo test -p scenarios`, built first, then timed (suite_test_s).
+    Suite,
 }
 
 fn main() {
@@ -78,13 +105,7 @@ fn main() {
 
 fn real_main() -> anyhow::Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
 
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -103,6 +124,8 @@ fn real_main() -> anyhow::Result<()> {
     // nginx first: if it is missing and cannot be installed, say so before minutes of work.
     let nginx_exe = nginx::ensure_installed()?;
     let nginx_version = nginx::version(&nginx_exe);
+    let bin = provisioner_bin(&args).map_err(|e| format!("{e:#}"));
+    let config = user::write_config(&out_dir.join("user"))?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
@@ -117,12 +140,14 @@ fn real_main() -> anyhow::Result<()> {
         args.reps,
         backend.name()
     );
-    let (stack, emulator_describe) = rt.block_on(async {
+    let (stack, user, waits, emulator_describe) = rt.block_on(async {
         let emu: Arc<dyn emulator::Emulator> = Arc::from(emulator::start(backend).await?);
         let describe = emu.describe();
         let result = stack::run(emu.clone(), args.reps).await;
+        let user = user_part(emu.clone(), &bin, &config, args.user_reps).await;
+        let waits = waits_part(emu.clone(), &args.slr_windows).await;
         let _ = tokio::task::spawn_blocking(move || drop(emu)).await;
-        anyhow::Ok((result?, describe))
+        anyhow::Ok((result?, user, waits, describe))
     })?;
 
     // 2. Proxy cost (own runtimes; nothing else running).
@@ -144,6 +169,13 @@ fn real_main() -> anyhow::Result<()> {
     });
     rt.shutdown_timeout(Duration::from_secs(2));
 
+    // 4. The scenario family, opt-in.
+    let suite = if args.suite {
+        suite::run(&out_dir.join("suite.log")).map_err(|e| format!("{e:#}"))
+    } else {
+        Err("not run (pass --suite to time `cargo test -p scenarios`)".to_string())
+    };
+
     let facts = report::Facts {
         cores,
         rustc_version: rustc_version(),
@@ -153,13 +185,56 @@ fn real_main() -> anyhow::Result<()> {
         emulator: emulator_describe,
         proxy_workers: workers,
     };
-    let results = report::Results::new(facts, &stack, &proxy, &startup);
+    write_outputs(
+        &out_dir,
+        facts,
+        &Measured {
+            stack,
+            user,
+            waits,
+            proxy,
+            startup,
+            suite,
+        },
+    )
+}
+
+/// Everything one full run measured; a part that failed carries its reason.
+struct Measured {
+    stack: stack::StackResults,
+    user: Result<user::UserResults, String>,
+    waits: Result<Vec<waits::WindowRun>, String>,
+    proxy: proxy_cost::ProxyCost,
+    startup: startup::StartTimes,
+    suite: Result<suite::SuiteRun, String>,
+}
+
+/// results.json and results.md, and the table on stdout.
+fn write_outputs(
+    out_dir: &std::path::Path,
+    facts: report::Facts,
+    m: &Measured,
+) -> anyhow::Result<()> {
+    let mut results = report::Results::new(facts, &m.stack, &m.proxy, &m.startup);
+    let facing = goals::UserFacing::new(goals::Inputs {
+        stack: &m.stack,
+        results: &results,
+        user: m.user.as_ref().map_err(Clone::clone),
+        waits: m.waits.as_deref().map_err(Clone::clone),
+        suite: m.suite.as_ref().map_err(Clone::clone),
+    });
+    results.null_reasons.extend(facing.null_reasons.clone());
     let json_path = out_dir.join("results.json");
     let md_path = out_dir.join("results.md");
-    let json = results.to_json(&stack, &proxy, &startup)?;
+    let more = serde_json::json!({
+        "user": m.user.as_ref().ok(),
+        "waits": m.waits.as_ref().ok(),
+        "suite": m.suite.as_ref().ok(),
+    });
+    let json = results.to_json(&m.stack, &m.proxy, &m.startup, &facing, &more)?;
     std::fs::write(&json_path, json + "\n")
         .with_context(|| format!("writing {}", json_path.display()))?;
-    let md = results.markdown(&stack, &proxy);
+    let md = results.markdown(&m.stack, &m.proxy) + &facing.markdown();
     std::fs::write(&md_path, &md).with_context(|| format!("writing {}", md_path.display()))?;
     println!("{md}");
     eprintln!(
@@ -168,6 +243,58 @@ fn real_main() -> anyhow::Result<()> {
         md_path.display()
     );
     Ok(())
+}
+
+/// Logs on stderr, `RUST_LOG` or warnings only; the retry loop's "absorbed" warnings are what
+/// part 1c provokes on purpose, so they are not shown by default.
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,provisioner::retry::retrier=error")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The provisioner binary: `--provisioner-bin`, else built next to the bench executable.
+fn provisioner_bin(args: &Args) -> anyhow::Result<PathBuf> {
+    match &args.provisioner_bin {
+        Some(p) => cli_bin::given(p),
+        None => cli_bin::ensure_built(),
+    }
+}
+
+/// Part 1b; a failure becomes the reason its figures are null.
+async fn user_part(
+    emu: Arc<dyn emulator::Emulator>,
+    bin: &Result<PathBuf, String>,
+    config: &std::path::Path,
+    reps: usize,
+) -> Result<user::UserResults, String> {
+    let bin = bin.as_ref().map_err(Clone::clone)?;
+    eprintln!(
+        "bench: part 1b: user-facing apply x {reps} ({})",
+        bin.display()
+    );
+    user::run(emu, bin, config, reps)
+        .await
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// Part 1c; a failure becomes the reason its figures are null.
+async fn waits_part(
+    emu: Arc<dyn emulator::Emulator>,
+    windows: &[Duration],
+) -> Result<Vec<waits::WindowRun>, String> {
+    if windows.is_empty() {
+        return Err("not run (--slr-windows is empty)".into());
+    }
+    eprintln!(
+        "bench: part 1c: service-linked-role wait overshoots, windows {windows:?} (real time)"
+    );
+    waits::run(emu, windows).await.map_err(|e| format!("{e:#}"))
 }
 
 fn proxy_settings(args: &Args, workers: usize) -> proxy_cost::Settings {
@@ -189,6 +316,7 @@ fn run_only(
     out_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     let json = match part {
+        Part::Suite => serde_json::to_string_pretty(&suite::run(&out_dir.join("suite.log"))?)?,
         Part::Proxy => {
             let nginx = nginx::ensure_installed()?;
             let p = proxy_cost::run(
@@ -220,6 +348,26 @@ fn run_only(
                 p.nginx.as_ref().and_then(|n| n.cpu_us_per_req),
             );
             serde_json::to_string_pretty(&p)?
+        }
+        Part::User => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(cores)
+                .enable_all()
+                .build()?;
+            let bin = provisioner_bin(args).map_err(|e| format!("{e:#}"));
+            let config = user::write_config(&out_dir.join("user"))?;
+            let json = rt.block_on(async {
+                let emu: Arc<dyn emulator::Emulator> =
+                    Arc::from(emulator::start(Backend::from_env()?).await?);
+                let user = user_part(emu.clone(), &bin, &config, args.user_reps).await;
+                let waits = waits_part(emu.clone(), &args.slr_windows).await;
+                let _ = tokio::task::spawn_blocking(move || drop(emu)).await;
+                anyhow::Ok(serde_json::to_string_pretty(&serde_json::json!({
+                    "user": user, "waits": waits,
+                }))?)
+            })?;
+            rt.shutdown_timeout(Duration::from_secs(2));
+            json
         }
         Part::Stack | Part::Startup => {
             let rt = tokio::runtime::Builder::new_multi_thread()

@@ -205,27 +205,35 @@ impl Results {
         s: &StackResults,
         p: &ProxyCost,
         st: &StartTimes,
+        user: &crate::goals::UserFacing,
+        more_details: &serde_json::Value,
     ) -> serde_json::Result<String> {
         #[derive(Serialize)]
         struct Details<'a> {
             stack: &'a StackResults,
             proxy: &'a ProxyCost,
             startup: &'a StartTimes,
+            #[serde(flatten)]
+            more: &'a serde_json::Value,
         }
         #[derive(Serialize)]
         struct Doc<'a> {
             #[serde(flatten)]
             results: &'a Results,
+            #[serde(flatten)]
+            user: &'a crate::goals::UserFacing,
             targets: Vec<Check>,
             details: Details<'a>,
         }
         serde_json::to_string_pretty(&Doc {
             results: self,
+            user,
             targets: self.checks(),
             details: Details {
                 stack: s,
                 proxy: p,
                 startup: st,
+                more: more_details,
             },
         })
     }
