@@ -44,7 +44,9 @@ fn sdk_config(endpoint: &str) -> SdkConfig {
 
 /// Fast backoff so the tests take milliseconds.
 fn fast() -> RetryPolicy {
-    RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20))
+    RetryPolicy::default()
+        .with_backoff(Duration::from_millis(5), Duration::from_millis(20))
+        .with_poll_interval(Duration::from_millis(5))
 }
 
 /// The example stack, with network given (no EC2) and the service-linked role left alone.
@@ -205,7 +207,8 @@ async fn past_the_deadline_the_error_names_create_service_and_the_message() {
 
     let policy = RetryPolicy::default()
         .with_deadline(Duration::from_millis(150))
-        .with_backoff(Duration::from_millis(10), Duration::from_millis(20));
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(20))
+        .with_poll_interval(Duration::from_millis(10));
     let retry = Retrier::new(policy);
     let ctx = Ctx {
         clients: &clients,

@@ -28,7 +28,9 @@ fn clients(endpoint: &str) -> Clients {
 }
 
 fn fast() -> RetryPolicy {
-    RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20))
+    RetryPolicy::default()
+        .with_backoff(Duration::from_millis(5), Duration::from_millis(20))
+        .with_poll_interval(Duration::from_millis(5))
 }
 
 fn iam_ok(action: &str, result: &str) -> ResponseTemplate {

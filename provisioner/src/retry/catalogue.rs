@@ -1,6 +1,12 @@
 //! Why this file exists: the one table of AWS errors the provisioner absorbs (operation + code +
 //! message fragment), each with the reason it is retryable and its source (terraform-provider-aws
-//! file or AWS issue), the deadline window that bounds it and the phase in which it applies.
+//! file or AWS issue), the deadline window that bounds it, the phase in which it applies and the
+//! pace of its retries (a fixed poll for propagation, backoff for contention: policy.rs).
+//!
+//! Deliberately absent: CreateService's `InvalidParameterException` "Creation of service was not
+//! idempotent." (a namesake still DRAINING after DeleteService; terraform-provider-aws#2283).
+//! Retrying it blindly could hide a real clash; service.rs instead waits, before CreateService,
+//! until a DRAINING namesake is INACTIVE (with retries on), so the error never arises.
 
 use super::codes::*;
 use crate::error::AwsError;
@@ -28,6 +34,17 @@ pub enum Phase {
     AfterCreate,
 }
 
+/// How an entry's retries are spaced ([`RetryPolicy::pause`](super::RetryPolicy::pause)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Propagation: AWS closes the window on its own; poll at the fixed interval so the retry
+    /// lands right after the window ends.
+    Poll,
+    /// Contention with work that takes as long as it takes (deployments, tasks stopping):
+    /// exponential backoff with jitter.
+    Backoff,
+}
+
 /// One retryable AWS error: operation + code + message fragment + why.
 #[derive(Debug, Clone, Copy)]
 pub struct Retryable {
@@ -38,6 +55,7 @@ pub struct Retryable {
     pub reason: &'static str,
     pub window: Window,
     pub phase: Phase,
+    pub pace: Pace,
 }
 
 impl Retryable {
@@ -63,7 +81,14 @@ const fn entry(
         reason,
         window,
         phase: Phase::Always,
+        pace: Pace::Poll,
     }
+}
+
+/// An entry whose retries back off (contention, not propagation).
+const fn backing_off(mut r: Retryable) -> Retryable {
+    r.pace = Pace::Backoff;
+    r
 }
 
 const fn after_create(
@@ -78,6 +103,7 @@ const fn after_create(
         reason,
         window: Window::Propagation,
         phase: Phase::AfterCreate,
+        pace: Pace::Poll,
     }
 }
 
@@ -123,13 +149,13 @@ pub const CREATE_ROLE_INVALID_PRINCIPAL: Retryable = entry(
     "CreateRole", CODE_MALFORMED_POLICY, MSG_INVALID_PRINCIPAL, Window::Propagation,
     "the trust policy names a principal (role/service) IAM cannot resolve yet (Terraform iam/role.go)",
 );
-pub const DELETE_SERVICE_DEPLOYMENTS_ACTIVE: Retryable = entry(
+pub const DELETE_SERVICE_DEPLOYMENTS_ACTIVE: Retryable = backing_off(entry(
     "DeleteService",
     CODE_INVALID_PARAMETER,
     MSG_DEPLOYMENTS_ACTIVE,
     Window::Delete,
     "the scale-to-0 deployment is still running (Terraform resource_service.go, delete timeout)",
-);
+));
 pub const DELETE_CLUSTER_CONTAINS_SERVICES: Retryable = entry(
     "DeleteCluster",
     CODE_CLUSTER_CONTAINS_SERVICES,
@@ -137,20 +163,20 @@ pub const DELETE_CLUSTER_CONTAINS_SERVICES: Retryable = entry(
     Window::Delete,
     "a just-deleted service still counts until it drains (Terraform resource_cluster.go)",
 );
-pub const DELETE_CLUSTER_CONTAINS_TASKS: Retryable = entry(
+pub const DELETE_CLUSTER_CONTAINS_TASKS: Retryable = backing_off(entry(
     "DeleteCluster",
     CODE_CLUSTER_CONTAINS_TASKS,
     ANY_MESSAGE,
     Window::Delete,
     "tasks of a deleted service are still stopping (Terraform resource_cluster.go)",
-);
-pub const DELETE_CLUSTER_CONTAINS_INSTANCES: Retryable = entry(
+));
+pub const DELETE_CLUSTER_CONTAINS_INSTANCES: Retryable = backing_off(entry(
     "DeleteCluster",
     CODE_CLUSTER_CONTAINS_INSTANCES,
     ANY_MESSAGE,
     Window::Delete,
     "container instances are still deregistering (Terraform resource_cluster.go)",
-);
+));
 pub const DELETE_CLUSTER_UPDATE_IN_PROGRESS: Retryable = entry(
     "DeleteCluster", CODE_UPDATE_IN_PROGRESS, ANY_MESSAGE, Window::Delete,
     "a capacity-provider update of the cluster is still in progress (Terraform resource_cluster.go)",
@@ -183,6 +209,54 @@ pub const DELETE_LOG_GROUP_ABORTED: Retryable = entry(
     MSG_TRY_AGAIN,
     Window::LogGroupDelete,
     "a concurrent operation on the log group (Terraform logs/group.go)",
+);
+/// The `logs-conflicting-operation` window: right after CreateLogGroup, the group's other writes
+/// answer `OperationAbortedException` "A conflicting operation is currently in progress against
+/// this resource. Please try again." (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html#API_PutRetentionPolicy_Errors);
+/// Terraform retries the same error on DeleteLogGroup for 1 min (logs/group.go): same window.
+pub const PUT_RETENTION_POLICY_ABORTED: Retryable = entry(
+    "PutRetentionPolicy",
+    CODE_OPERATION_ABORTED,
+    MSG_TRY_AGAIN,
+    Window::LogGroupDelete,
+    "the log group created moments ago is still being set up; a concurrent operation on it \
+     (AWS API reference of PutRetentionPolicy, Errors: OperationAbortedException)",
+);
+pub const TAG_LOG_GROUP_ABORTED: Retryable = entry(
+    "TagResource",
+    CODE_OPERATION_ABORTED,
+    MSG_TRY_AGAIN,
+    Window::LogGroupDelete,
+    "a concurrent operation on the log group (https://docs.aws.amazon.com/AmazonCloudWatchLogs/\
+     latest/APIReference/API_TagResource.html#API_TagResource_Errors)",
+);
+/// The `ecs-cluster-not-found` window seen by a read: DescribeClusters of a cluster we just
+/// created lists it under `failures` with reason `MISSING` (not an error response: cluster.rs
+/// turns that failure into an [`AwsError`] with code [`FAILURE_MISSING`] after our own create).
+/// Terraform waits for a new cluster (`waitClusterAvailable`, internal/service/ecs/wait.go) and
+/// retries its reads' not-found (`clusterReadTimeout`, internal/service/ecs/cluster.go).
+pub const DESCRIBE_CLUSTERS_MISSING_AFTER_CREATE: Retryable = after_create(
+    "DescribeClusters",
+    FAILURE_MISSING,
+    "a cluster we just created is not yet known to DescribeClusters (ECS eventual consistency; \
+     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Failure.html)",
+);
+/// PutClusterCapacityProviders right after our CreateCluster: "Cluster not found." while the
+/// new cluster propagates (AWS-FACTS.md, the same lag `retryServiceCreate` absorbs for
+/// CreateService in terraform-provider-aws internal/service/ecs/service.go).
+pub const PUT_CAPACITY_PROVIDERS_CLUSTER_NOT_FOUND_AFTER_CREATE: Retryable = after_create(
+    "PutClusterCapacityProviders",
+    CODE_CLUSTER_NOT_FOUND,
+    "the cluster we just created is not yet known to PutClusterCapacityProviders",
+);
+/// GetRolePolicy right after our PutRolePolicy: IAM reads lag writes
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency);
+/// terraform-provider-aws iam/role_policy.go retries the read's not-found for
+/// `propagationTimeout`.
+pub const GET_ROLE_POLICY_AFTER_PUT: Retryable = after_create(
+    "GetRolePolicy",
+    CODE_NO_SUCH_ENTITY,
+    "an inline policy we just put may read as NoSuchEntity for a while",
 );
 pub const GET_ROLE_AFTER_CREATE: Retryable = after_create(
     "GetRole",
@@ -242,6 +316,11 @@ pub const CATALOGUE: &[Retryable] = &[
     PUT_CAPACITY_PROVIDERS_CLUSTER_NOT_ACTIVE,
     DELETE_ROLE_CONFLICT,
     DELETE_LOG_GROUP_ABORTED,
+    PUT_RETENTION_POLICY_ABORTED,
+    TAG_LOG_GROUP_ABORTED,
+    DESCRIBE_CLUSTERS_MISSING_AFTER_CREATE,
+    PUT_CAPACITY_PROVIDERS_CLUSTER_NOT_FOUND_AFTER_CREATE,
+    GET_ROLE_POLICY_AFTER_PUT,
     GET_ROLE_AFTER_CREATE,
     ATTACH_ROLE_POLICY_AFTER_CREATE,
     PUT_ROLE_POLICY_AFTER_CREATE,
@@ -317,8 +396,64 @@ mod tests {
             ("PutClusterCapacityProviders", CODE_CLIENT, "Cluster was not ACTIVE"),
             ("DeleteRole", CODE_DELETE_CONFLICT, ""),
             ("DeleteLogGroup", CODE_OPERATION_ABORTED, "A conflicting operation is in progress, please try again."),
+            ("PutRetentionPolicy", CODE_OPERATION_ABORTED, MSG_CONFLICTING_OPERATION_FULL),
+            ("TagResource", CODE_OPERATION_ABORTED, MSG_CONFLICTING_OPERATION_FULL),
+            ("DeleteLogGroup", CODE_OPERATION_ABORTED, MSG_CONFLICTING_OPERATION_FULL),
+            ("PutClusterCapacityProviders", CODE_UPDATE_IN_PROGRESS, MSG_CLUSTER_BUSY_FULL),
+            ("DeleteCluster", CODE_UPDATE_IN_PROGRESS, MSG_CLUSTER_BUSY_FULL),
+            ("DeleteCluster", CODE_CLUSTER_CONTAINS_SERVICES, "The Cluster cannot be deleted while Services are active."),
         ] {
             assert!(classify(&AwsError::new(op, code, msg), false).is_some(), "{op} {code} {msg}");
         }
+    }
+
+    /// The fresh-account models' errors that are propagation only right after our own write.
+    #[test]
+    fn after_create_rows_of_the_fresh_account_models() {
+        for (op, code, msg) in [
+            (
+                "PutClusterCapacityProviders",
+                CODE_CLUSTER_NOT_FOUND,
+                "Cluster not found.",
+            ),
+            (
+                "GetRolePolicy",
+                CODE_NO_SUCH_ENTITY,
+                "The role policy with name p cannot be found.",
+            ),
+            (
+                "DescribeClusters",
+                FAILURE_MISSING,
+                "arn:aws:ecs:r:1:cluster/c",
+            ),
+        ] {
+            let e = AwsError::new(op, code, msg);
+            assert!(
+                classify(&e, false).is_none(),
+                "{op} {code}: absence, not lag"
+            );
+            let hit = classify(&e, true).unwrap_or_else(|| panic!("{op} {code} after create"));
+            assert_eq!(
+                (hit.phase, hit.pace),
+                (Phase::AfterCreate, Pace::Poll),
+                "{op}"
+            );
+        }
+        // "not idempotent" is waited out before CreateService, never retried blindly.
+        let e = AwsError::new(
+            "CreateService",
+            CODE_INVALID_PARAMETER,
+            MSG_NOT_IDEMPOTENT_FULL,
+        );
+        assert!(classify(&e, true).is_none());
+    }
+
+    #[test]
+    fn contention_backs_off_propagation_polls() {
+        assert_eq!(DELETE_SERVICE_DEPLOYMENTS_ACTIVE.pace, Pace::Backoff);
+        assert_eq!(DELETE_CLUSTER_CONTAINS_TASKS.pace, Pace::Backoff);
+        assert_eq!(CREATE_SERVICE_SLR_NOT_ASSUMABLE.pace, Pace::Poll);
+        assert_eq!(DELETE_CLUSTER_CONTAINS_SERVICES.pace, Pace::Poll);
+        assert_eq!(PUT_RETENTION_POLICY_ABORTED.pace, Pace::Poll);
     }
 }

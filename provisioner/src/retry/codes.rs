@@ -16,6 +16,11 @@ pub const CODE_DELETE_CONFLICT: &str = "DeleteConflict";
 pub const CODE_NO_SUCH_ENTITY: &str = "NoSuchEntity";
 pub const CODE_OPERATION_ABORTED: &str = "OperationAbortedException";
 pub const CODE_REPOSITORY_NOT_FOUND: &str = "RepositoryNotFoundException";
+/// Not an error code: DescribeClusters/DescribeServices list an unknown resource under
+/// `failures` with this reason (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Failure.html).
+/// The provisioner reports such a failure as an error with this code when it reads what it just
+/// created.
+pub const FAILURE_MISSING: &str = "MISSING";
 
 /// The seed's error: ECS cannot yet assume the service-linked role it (or we) just created.
 pub const MSG_SLR_NOT_ASSUMABLE: &str = "Unable to assume the service linked role";
@@ -32,5 +37,12 @@ pub const MSG_DEPLOYMENTS_ACTIVE: &str =
     "The service cannot be stopped while deployments are active.";
 pub const MSG_CLUSTER_NOT_ACTIVE: &str = "Cluster was not ACTIVE";
 pub const MSG_TRY_AGAIN: &str = "try again";
+/// CloudWatch Logs' full text for a write that collides with the group's set-up (verbatim).
+pub const MSG_CONFLICTING_OPERATION_FULL: &str =
+    "A conflicting operation is currently in progress against this resource. Please try again.";
+/// ECS's full text while capacity-provider attachments update (verbatim).
+pub const MSG_CLUSTER_BUSY_FULL: &str = "The specified cluster is in a busy state. Cluster attachments must be in UPDATE_COMPLETE or UPDATE_FAILED state before they can be updated.";
+/// CreateService of a name whose namesake still drains (verbatim; terraform-provider-aws#2283).
+pub const MSG_NOT_IDEMPOTENT_FULL: &str = "Creation of service was not idempotent.";
 /// Matches any message.
 pub const ANY_MESSAGE: &str = "";

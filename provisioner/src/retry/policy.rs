@@ -1,12 +1,20 @@
 //! Why this file exists: how long the retry loop may keep absorbing (one deadline per window,
-//! Terraform's timeouts by default) and how long it pauses between attempts (exponential backoff
-//! with jitter). All knobs public so tests can shrink them.
+//! Terraform's timeouts by default) and how long it pauses between attempts. Two paces:
+//! - propagation (a window AWS closes on its own: a role becoming readable, a cluster becoming
+//!   known, a service draining) is polled at a fixed short interval, [`DEFAULT_POLL_INTERVAL`],
+//!   so the wait ends within one interval of the window's end (an exponential backoff overshoots
+//!   it: 5 s doubling steps turn a 5 s window into an 8 s wait);
+//! - contention that lasts as long as some other work (deployments, tasks stopping) keeps
+//!   exponential backoff with jitter, so many callers do not hammer AWS in step.
+//!
+//! Throttling itself is the AWS SDK's (standard retry mode: backoff with jitter; clients.rs).
+//! All knobs public so tests can shrink them.
 
 use std::time::Duration;
 
 use rand::Rng;
 
-use super::catalogue::Window;
+use super::catalogue::{Pace, Window};
 
 /// Terraform's `propagationTimeout`.
 pub const DEFAULT_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(2 * 60);
@@ -18,6 +26,11 @@ pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_LOG_GROUP_DELETE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The fixed pace of propagation polls and wait loops: Terraform's `retry.StateChangeConf` with
+/// a `PollInterval` polls at that interval until its `Timeout`
+/// (https://github.com/hashicorp/terraform-plugin-sdk/blob/main/helper/retry/state.go); 250 ms
+/// keeps the overshoot past a window under half a second at 4 calls/s per waiting resource.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How the provisioner's own retry loop (and its wait loops) behave. All knobs public so tests
 /// can shrink them.
@@ -33,6 +46,8 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
     pub multiplier: f64,
+    /// Pause between polls of a propagation window and of every wait loop (fixed, no jitter).
+    pub poll_interval: Duration,
     /// Fraction of each backoff that is randomized (0 = none, 1 = anywhere in [0, backoff]).
     pub jitter: f64,
 }
@@ -48,6 +63,7 @@ impl Default for RetryPolicy {
             initial_backoff: DEFAULT_INITIAL_BACKOFF,
             max_backoff: DEFAULT_MAX_BACKOFF,
             multiplier: 2.0,
+            poll_interval: DEFAULT_POLL_INTERVAL,
             jitter: 0.5,
         }
     }
@@ -77,6 +93,12 @@ impl RetryPolicy {
         self
     }
 
+    /// The fixed pause of propagation polls and wait loops (at least 1 ms).
+    pub fn with_poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
     pub fn with_jitter(mut self, jitter: f64) -> Self {
         self.jitter = jitter.clamp(0.0, 1.0);
         self
@@ -88,6 +110,14 @@ impl RetryPolicy {
             Window::CreateService => self.create_service_timeout,
             Window::Delete => self.delete_timeout,
             Window::LogGroupDelete => self.log_group_delete_timeout,
+        }
+    }
+
+    /// The pause before attempt `attempt + 1` of an entry with this pace.
+    pub fn pause(&self, pace: Pace, attempt: u32) -> Duration {
+        match pace {
+            Pace::Poll => self.poll_interval,
+            Pace::Backoff => self.backoff(attempt),
         }
     }
 
@@ -112,6 +142,18 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn propagation_polls_at_a_fixed_interval_contention_backs_off() {
+        let p = RetryPolicy::default().with_jitter(0.0);
+        for attempt in [1, 2, 5, 30] {
+            assert_eq!(p.pause(Pace::Poll, attempt), DEFAULT_POLL_INTERVAL);
+        }
+        assert_eq!(p.pause(Pace::Backoff, 1), Duration::from_millis(200));
+        assert_eq!(p.pause(Pace::Backoff, 3), Duration::from_millis(800));
+        let q = p.with_poll_interval(Duration::ZERO);
+        assert_eq!(q.pause(Pace::Poll, 1), Duration::from_millis(1));
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

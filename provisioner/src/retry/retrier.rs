@@ -1,6 +1,7 @@
 //! Why this file exists: the loop that absorbs catalogued errors until success, an uncatalogued
-//! error or the entry's deadline (backoff between attempts, every absorbed error logged and
-//! recorded), and the wait loop the `wait_*` functions poll with.
+//! error or the entry's deadline (paced by the entry: a fixed poll for propagation, backoff for
+//! contention; every absorbed error logged and recorded), and the wait loop the `wait_*`
+//! functions poll with at the policy's fixed poll interval.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -87,7 +88,7 @@ impl Retrier {
                 return Err(Error::Aws(err));
             };
             let elapsed = start.elapsed();
-            let pause = self.policy.backoff(attempt);
+            let pause = self.policy.pause(entry.pace, attempt);
             if elapsed + pause > self.policy.window(entry.window) {
                 tracing::warn!(
                     operation = %err.operation, code = %err.code, attempt,
@@ -119,7 +120,8 @@ impl Retrier {
         }
     }
 
-    /// Polls `check` until it yields `Some`, with the policy's backoff, for at most `timeout`.
+    /// Polls `check` until it yields `Some`, every [`RetryPolicy::poll_interval`], for at most
+    /// `timeout` (a state AWS reaches on its own: the wait should end right after it does).
     /// Used by the wait_* functions (these waits run even when retries are disabled).
     pub async fn wait_for<T, F, Fut>(
         &self,
@@ -138,7 +140,7 @@ impl Retrier {
             if let Some(v) = check().await? {
                 return Ok(v);
             }
-            let pause = self.policy.backoff(attempt);
+            let pause = self.policy.poll_interval;
             if start.elapsed() + pause > timeout {
                 return Err(Error::WaitTimeout {
                     what: what.to_owned(),
@@ -172,7 +174,9 @@ mod tests {
     #[tokio::test]
     async fn absorbs_then_succeeds_and_records() {
         let r = Retrier::new(
-            RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+            RetryPolicy::default()
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(2))
+                .with_poll_interval(Duration::from_millis(1)),
         );
         let mut n = 0;
         let out = r
@@ -197,6 +201,60 @@ mod tests {
         assert_eq!(abs[0].code, CODE_INVALID_PARAMETER);
     }
 
+    /// A propagation error is retried every poll interval, not on a growing backoff.
+    #[tokio::test]
+    async fn propagation_retries_poll_at_the_fixed_interval() {
+        let r = Retrier::new(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_secs(60), Duration::from_secs(60))
+                .with_poll_interval(Duration::from_millis(2)),
+        );
+        let mut n = 0;
+        let out = r
+            .call(|| {
+                n += 1;
+                let fail = n <= 5;
+                async move {
+                    if fail {
+                        Err(slr_error())
+                    } else {
+                        Ok(n)
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        // Five absorbed errors with a 60 s backoff would not finish inside the test's lifetime;
+        // the 2 ms poll did.
+        assert_eq!(out, 6);
+        assert_eq!(r.absorbed().len(), 5);
+    }
+
+    #[tokio::test]
+    async fn wait_for_polls_until_ready_then_times_out_naming_what() {
+        let r = Retrier::new(RetryPolicy::default().with_poll_interval(Duration::from_millis(1)));
+        let mut n = 0;
+        let v = r
+            .wait_for("thing", Duration::from_secs(30), || {
+                n += 1;
+                let ready = n >= 4;
+                async move { Ok(ready.then_some(n)) }
+            })
+            .await
+            .unwrap();
+        assert_eq!(v, 4);
+        let err = r
+            .wait_for(
+                "the never-ready thing",
+                Duration::from_millis(5),
+                || async { Ok(None::<()>) },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::WaitTimeout { .. }), "{err}");
+        assert!(err.to_string().contains("the never-ready thing"), "{err}");
+    }
+
     #[tokio::test]
     async fn disabled_surfaces_first_error_verbatim() {
         let r = Retrier::new(RetryPolicy::disabled());
@@ -216,7 +274,8 @@ mod tests {
         let r = Retrier::new(
             RetryPolicy::default()
                 .with_deadline(Duration::from_millis(30))
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(5)),
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(5))
+                .with_poll_interval(Duration::from_millis(5)),
         );
         let err = r
             .call(|| async { Err::<(), _>(slr_error()) })
