@@ -41,7 +41,8 @@ pub struct Desired {
 }
 
 /// GetRole (+ ListRoleTags when GetRole carries none) + ListAttachedRolePolicies +
-/// ListRolePolicies/GetRolePolicy. `after_create` absorbs IAM's read-after-create lag.
+/// ListRolePolicies/GetRolePolicy. `after_create` (we just created the role or put its policies)
+/// absorbs IAM's read-after-write lag: GetRole and GetRolePolicy `NoSuchEntity`.
 pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option<Observed>, Error> {
     let get = || async {
         ctx.clients
@@ -82,8 +83,10 @@ pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option
             .collect();
     }
     // Independent reads: concurrently, one round trip off apply's critical path.
-    let (attached, inline) =
-        futures::try_join!(attached_policies(ctx, name), inline_policies(ctx, name))?;
+    let (attached, inline) = futures::try_join!(
+        async { attached_policies(ctx, name).await.map_err(Error::from) },
+        inline_policies(ctx, name, after_create)
+    )?;
     Ok(Some(Observed {
         name: role.role_name().to_owned(),
         arn: role.arn().to_owned(),
@@ -148,18 +151,21 @@ async fn inline_policy_names(ctx: Ctx<'_>, name: &str) -> Result<Vec<String>, Aw
 async fn inline_policies(
     ctx: Ctx<'_>,
     name: &str,
-) -> Result<BTreeMap<String, Option<Value>>, AwsError> {
+    after_write: bool,
+) -> Result<BTreeMap<String, Option<Value>>, Error> {
     let mut out = BTreeMap::new();
     for p in inline_policy_names(ctx, name).await? {
-        let doc = ctx
-            .clients
-            .iam
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(&p)
-            .send()
-            .await
-            .map_err(aws("GetRolePolicy"))?;
+        let get = || async {
+            ctx.clients
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&p)
+                .send()
+                .await
+                .map_err(aws("GetRolePolicy"))
+        };
+        let doc = ctx.retry.read(after_write, get).await?;
         out.insert(p, normalize_policy(doc.policy_document()));
     }
     Ok(out)
@@ -240,6 +246,8 @@ pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
         .ok_or_else(|| Error::Internal(format!("role {} not readable after create", d.name)))
 }
 
+/// Attaches the missing managed policies and puts the inline ones that differ; returns whether
+/// it wrote anything.
 async fn converge_policies(
     ctx: Ctx<'_>,
     name: &str,
@@ -247,7 +255,8 @@ async fn converge_policies(
     inline: &BTreeMap<String, Option<Value>>,
     d: &Desired,
     after_create: bool,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
+    let mut wrote = false;
     for arn in d.managed.iter().filter(|m| !attached.contains(m)) {
         let attach = || async {
             ctx.clients
@@ -264,6 +273,7 @@ async fn converge_policies(
         } else {
             ctx.retry.call(attach).await?
         };
+        wrote = true;
     }
     for (pname, doc) in &d.inline {
         if inline.get(pname).cloned().flatten() == normalize_policy(&doc.to_string()) {
@@ -286,8 +296,9 @@ async fn converge_policies(
         } else {
             ctx.retry.call(put).await?
         };
+        wrote = true;
     }
-    Ok(())
+    Ok(wrote)
 }
 
 pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed, Error> {
@@ -301,7 +312,7 @@ pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed,
             .await
             .map_err(aws("UpdateAssumeRolePolicy"))?;
     }
-    converge_policies(ctx, &d.name, &o.attached, &o.inline, d, false).await?;
+    let wrote = converge_policies(ctx, &d.name, &o.attached, &o.inline, d, false).await?;
     let tags = missing_tags(&o.tags, &d.tags);
     if !tags.is_empty() {
         ctx.clients
@@ -313,7 +324,8 @@ pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed,
             .await
             .map_err(aws("TagRole"))?;
     }
-    find(ctx, &d.name, false)
+    // A policy we just put may read as NoSuchEntity for a moment (IAM read-after-write).
+    find(ctx, &d.name, wrote)
         .await?
         .ok_or_else(|| Error::Internal(format!("role {} vanished during update", d.name)))
 }

@@ -1,5 +1,8 @@
 //! Why this file exists: the CloudWatch Logs group `/ecs/{project}-{env}` receives the
 //! container's awslogs output, with the spec's retention (one of CloudWatch's accepted values).
+//! Every write goes through the retry catalogue: right after CreateLogGroup, CloudWatch Logs may
+//! answer the group's other writes `OperationAbortedException` ("A conflicting operation is
+//! currently in progress against this resource. Please try again.") for a moment.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -121,14 +124,18 @@ pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
 }
 
 async fn put_retention(ctx: Ctx<'_>, d: &Desired) -> Result<(), Error> {
-    ctx.clients
-        .logs
-        .put_retention_policy()
-        .log_group_name(&d.name)
-        .retention_in_days(d.retention_in_days)
-        .send()
-        .await
-        .map_err(aws("PutRetentionPolicy"))?;
+    ctx.retry
+        .call(|| async {
+            ctx.clients
+                .logs
+                .put_retention_policy()
+                .log_group_name(&d.name)
+                .retention_in_days(d.retention_in_days)
+                .send()
+                .await
+                .map_err(aws("PutRetentionPolicy"))
+        })
+        .await?;
     Ok(())
 }
 
@@ -138,14 +145,19 @@ pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed,
     }
     let tags = missing_tags(&o.tags, &d.tags);
     if !tags.is_empty() {
-        ctx.clients
-            .logs
-            .tag_resource()
-            .resource_arn(&o.arn)
-            .set_tags(Some(hash(&tags)))
-            .send()
-            .await
-            .map_err(aws("TagResource"))?;
+        let tags = hash(&tags);
+        ctx.retry
+            .call(|| async {
+                ctx.clients
+                    .logs
+                    .tag_resource()
+                    .resource_arn(&o.arn)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+                    .await
+                    .map_err(aws("TagResource"))
+            })
+            .await?;
     }
     find(ctx, &d.name)
         .await?
