@@ -83,8 +83,19 @@ fn service_body(names: &Names, spec: &StackSpec) -> Value {
     }})
 }
 
-/// CreateService: the seed's error `failures` times, then success.
+/// CreateService: the seed's error `failures` times, then success. (Before CreateService the
+/// provisioner checks for a DRAINING namesake: DescribeServices answers MISSING.)
 async fn mount_create_service(server: &MockServer, failures: u64, names: &Names, spec: &StackSpec) {
+    Mock::given(method("POST"))
+        .and(header(
+            "x-amz-target",
+            format!("{ECS}.DescribeServices").as_str(),
+        ))
+        .respond_with(json_response(200, json!({"services": [], "failures": [
+            {"arn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/{}/{}", names.cluster, names.service), "reason": "MISSING"}]})))
+        .with_priority(10)
+        .mount(server)
+        .await;
     if failures > 0 {
         Mock::given(method("POST"))
             .and(header(

@@ -3,6 +3,13 @@
 //! the resolved subnets and security groups. CreateService is where the seed's first-apply
 //! failure happens; it goes through the retry catalogue. Delete = scale to 0, DeleteService,
 //! wait INACTIVE.
+//!
+//! A deleted service stays `DRAINING` for a while before it is `INACTIVE`
+//! (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html; Terraform's
+//! `waitServiceInactive`, internal/service/ecs/wait.go). Meanwhile a CreateService of the same
+//! name answers "Creation of service was not idempotent." (terraform-provider-aws#2283), so
+//! plan and apply count a DRAINING namesake as absent, and create waits (retries on) until it is
+//! INACTIVE before calling CreateService.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +26,7 @@ use crate::retry::CODE_CLUSTER_NOT_FOUND;
 
 pub const KIND: &str = "ecs_service";
 pub const STATUS_INACTIVE: &str = "INACTIVE";
+pub const STATUS_DRAINING: &str = "DRAINING";
 pub const CODE_SERVICE_NOT_FOUND: &str = "ServiceNotFoundException";
 pub const CODE_SERVICE_NOT_ACTIVE: &str = "ServiceNotActiveException";
 
@@ -202,8 +210,45 @@ fn exact_td(d: &Desired) -> Result<String, Error> {
         })
 }
 
-/// CreateService through the retry catalogue (the seed's failure lives here).
+/// What plan and apply see: like [`find`], a DRAINING service (deleted moments ago) is absent.
+pub async fn find_live(ctx: Ctx<'_>, cluster: &str, name: &str) -> Result<Option<Observed>, Error> {
+    Ok(find(ctx, cluster, name)
+        .await?
+        .filter(|s| s.status != STATUS_DRAINING))
+}
+
+/// Waits until no namesake of the service is DRAINING (INACTIVE or gone), bounded by the delete
+/// timeout. Only with retries on: with `--no-retry` CreateService's "not idempotent" surfaces
+/// verbatim.
+pub async fn wait_not_draining(ctx: Ctx<'_>, cluster: &str, name: &str) -> Result<(), Error> {
+    if !ctx.retry.policy().enabled {
+        return Ok(());
+    }
+    let timeout = ctx.retry.policy().delete_timeout;
+    ctx.retry
+        .wait_for(
+            &format!(
+                "service {name}, deleted moments ago and still DRAINING, to become INACTIVE \
+                 (ECS refuses to create its namesake before: \"Creation of service was not \
+                 idempotent.\"); raise --retry-timeout or apply again later"
+            ),
+            timeout,
+            || async move {
+                let s = find(ctx, cluster, name).await?;
+                let draining = s.is_some_and(|s| s.status == STATUS_DRAINING);
+                if draining {
+                    tracing::info!(service = name, "waiting for the DRAINING namesake");
+                }
+                Ok((!draining).then_some(()))
+            },
+        )
+        .await
+}
+
+/// CreateService through the retry catalogue (the seed's failure lives here), after any
+/// DRAINING namesake is INACTIVE.
 pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
+    wait_not_draining(ctx, &d.cluster, &d.name).await?;
     let td = exact_td(d)?;
     let network = network_configuration(d)?;
     let strategy = strategy_items(&d.strategy)?;
@@ -358,7 +403,7 @@ impl Resource for Service {
         ctx: Ctx<'a>,
         _: &'a Known,
     ) -> BoxFuture<'a, Result<Option<Observed>, Error>> {
-        find(ctx, &ctx.names.cluster, &ctx.names.service).boxed()
+        find_live(ctx, &ctx.names.cluster, &ctx.names.service).boxed()
     }
     fn diff(&self, o: &Observed, d: &Desired) -> Vec<AttrDiff> {
         diff(o, d)
