@@ -2,7 +2,9 @@
 //! per new catalogue row or wait: CreateService waits out a DRAINING namesake (and, with retries
 //! off, surfaces "Creation of service was not idempotent." verbatim); a service delete waits
 //! until DRAINING ends; PutRetentionPolicy absorbs OperationAbortedException right after
-//! CreateLogGroup; GetRolePolicy absorbs NoSuchEntity right after our PutRolePolicy.
+//! CreateLogGroup; GetRolePolicy absorbs NoSuchEntity right after our PutRolePolicy; a new
+//! cluster listed MISSING is read again until known, and capacity providers its create answer
+//! lacks are put absorbing "Cluster not found.".
 
 use std::time::Duration;
 
@@ -12,10 +14,10 @@ use aws_types::region::Region;
 use aws_types::SdkConfig;
 use provisioner::resources::network::Network;
 use provisioner::resources::task_definition::Expect;
-use provisioner::resources::{iam_role, log_group, service, Ctx};
+use provisioner::resources::{cluster, iam_role, log_group, service, Ctx};
 use provisioner::retry::{
-    CODE_NO_SUCH_ENTITY, CODE_OPERATION_ABORTED, MSG_CONFLICTING_OPERATION_FULL,
-    MSG_NOT_IDEMPOTENT_FULL,
+    CODE_CLUSTER_NOT_FOUND, CODE_NO_SUCH_ENTITY, CODE_OPERATION_ABORTED, FAILURE_MISSING,
+    MSG_CONFLICTING_OPERATION_FULL, MSG_NOT_IDEMPOTENT_FULL,
 };
 use provisioner::{Clients, Names, Retrier, RetryPolicy, SlrMode, StackSpec};
 use serde_json::{json, Value};
@@ -447,4 +449,147 @@ async fn get_role_policy_absorbs_no_such_entity_after_our_put_role_policy() {
         .iter()
         .all(|a| a.operation == "GetRolePolicy" && a.code == CODE_NO_SUCH_ENTITY));
     assert_eq!(calls(&w.server, "Action=GetRolePolicy&").await, 3);
+}
+
+fn cluster_json(d: &cluster::Desired, with_providers: bool) -> Value {
+    let mut c = json!({
+        "clusterName": d.name,
+        "clusterArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{}", d.name),
+        "status": "ACTIVE",
+        "settings": [{"name": "containerInsights", "value": d.container_insights}],
+    });
+    if with_providers {
+        c["capacityProviders"] = json!(d.capacity_providers);
+        c["defaultCapacityProviderStrategy"] = Value::Array(
+            d.default_strategy
+                .iter()
+                .map(|(p, b, w)| json!({"capacityProvider": p, "base": b, "weight": w}))
+                .collect(),
+        );
+    }
+    c
+}
+
+/// CreateCluster answers the cluster (with providers or not); DescribeClusters lists it MISSING
+/// `missing` times, then without providers `bare` times, then as desired.
+async fn mount_cluster(
+    w: &World,
+    d: &cluster::Desired,
+    created_with: bool,
+    missing: u64,
+    bare: u64,
+) {
+    let target = format!("{ECS}.DescribeClusters");
+    let arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{}", d.name);
+    for (priority, times, body) in [
+        (
+            1,
+            missing,
+            json!({"clusters": [], "failures": [{"arn": arn, "reason": FAILURE_MISSING}]}),
+        ),
+        (
+            2,
+            bare,
+            json!({"clusters": [cluster_json(d, false)], "failures": []}),
+        ),
+    ] {
+        if times > 0 {
+            Mock::given(method("POST"))
+                .and(header("x-amz-target", target.as_str()))
+                .respond_with(json_response(200, body))
+                .up_to_n_times(times)
+                .with_priority(priority)
+                .mount(&w.server)
+                .await;
+        }
+    }
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", target.as_str()))
+        .respond_with(json_response(
+            200,
+            json!({"clusters": [cluster_json(d, true)], "failures": []}),
+        ))
+        .with_priority(5)
+        .mount(&w.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(header(
+            "x-amz-target",
+            format!("{ECS}.CreateCluster").as_str(),
+        ))
+        .respond_with(json_response(
+            200,
+            json!({"cluster": cluster_json(d, created_with)}),
+        ))
+        .mount(&w.server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_new_cluster_listed_missing_is_read_again_until_known() {
+    let w = World::new().await;
+    let retry = Retrier::new(fast());
+    let ctx = w.ctx(&retry);
+    let d = cluster::desired(ctx);
+    mount_cluster(&w, &d, true, 2, 0).await;
+    let o = cluster::create(ctx, &d).await.expect("created and known");
+    assert_eq!(o.capacity_providers, d.capacity_providers);
+    let absorbed = retry.absorbed();
+    assert_eq!(absorbed.len(), 2, "{absorbed:?}");
+    assert!(absorbed
+        .iter()
+        .all(|a| a.operation == "DescribeClusters" && a.code == FAILURE_MISSING));
+    assert_eq!(
+        calls(&w.server, &format!("{ECS}.DescribeClusters")).await,
+        3
+    );
+    assert_eq!(
+        calls(&w.server, &format!("{ECS}.PutClusterCapacityProviders")).await,
+        0
+    );
+
+    // Retries off: the create answer, no read-back.
+    let w = World::new().await;
+    let retry = Retrier::new(RetryPolicy::disabled());
+    let ctx = w.ctx(&retry);
+    mount_cluster(&w, &d, true, 1000, 0).await;
+    cluster::create(ctx, &d).await.expect("the create answer");
+    assert_eq!(
+        calls(&w.server, &format!("{ECS}.DescribeClusters")).await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn providers_missing_after_create_are_put_absorbing_cluster_not_found() {
+    let w = World::new().await;
+    let retry = Retrier::new(fast());
+    let ctx = w.ctx(&retry);
+    let d = cluster::desired(ctx);
+    mount_cluster(&w, &d, false, 0, 1).await;
+    sequence(
+        &w.server,
+        &format!("{ECS}.PutClusterCapacityProviders"),
+        json_response(
+            400,
+            json!({"__type": CODE_CLUSTER_NOT_FOUND, "message": "Cluster not found."}),
+        ),
+        2,
+        json_response(200, json!({"cluster": cluster_json(&d, true)})),
+    )
+    .await;
+    let o = cluster::create(ctx, &d)
+        .await
+        .expect("created, providers put");
+    assert_eq!(o.capacity_providers, d.capacity_providers);
+    assert_eq!(o.default_strategy, d.default_strategy);
+    let absorbed = retry.absorbed();
+    assert_eq!(absorbed.len(), 2, "{absorbed:?}");
+    assert!(absorbed
+        .iter()
+        .all(|a| a.operation == "PutClusterCapacityProviders" && a.code == CODE_CLUSTER_NOT_FOUND));
+    assert_eq!(
+        calls(&w.server, &format!("{ECS}.PutClusterCapacityProviders")).await,
+        3
+    );
 }

@@ -1,6 +1,12 @@
 //! Why this file exists: the ECS cluster `{project}-{env}-cluster`, with its Container Insights
 //! setting, its capacity providers (FARGATE, FARGATE_SPOT) and its default capacity provider
 //! strategy. CreateCluster is where AWS implicitly creates the service-linked role.
+//!
+//! A cluster just created is not yet known to the rest of ECS for a moment: DescribeClusters
+//! lists it under `failures` with reason `MISSING`, PutClusterCapacityProviders answers
+//! `ClusterNotFoundException`. With retries on, create reads the new cluster back until it is
+//! known (Terraform's `waitClusterAvailable`, internal/service/ecs/wait.go) and converges
+//! capacity providers the create answer lacks, absorbing both as propagation.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +18,9 @@ use futures::future::{BoxFuture, FutureExt};
 
 use super::{diff_tags, diff_value, missing_tags, show_list, sorted, AttrDiff, Ctx};
 use super::{Known, Receipt, Resource};
+use crate::error::AwsError;
 use crate::error::{aws, Error};
-use crate::retry::CODE_CLUSTER_NOT_FOUND;
+use crate::retry::{CODE_CLUSTER_NOT_FOUND, FAILURE_MISSING};
 
 pub const KIND: &str = "ecs_cluster";
 pub const STATUS_INACTIVE: &str = "INACTIVE";
@@ -104,6 +111,10 @@ fn observed_from(c: &aws_sdk_ecs::types::Cluster) -> Observed {
 
 /// DescribeClusters; an INACTIVE cluster counts as absent.
 pub async fn find(ctx: Ctx<'_>, name: &str) -> Result<Option<Observed>, Error> {
+    Ok(describe(ctx, name).await?)
+}
+
+async fn describe(ctx: Ctx<'_>, name: &str) -> Result<Option<Observed>, AwsError> {
     let out = ctx
         .clients
         .ecs
@@ -119,6 +130,22 @@ pub async fn find(ctx: Ctx<'_>, name: &str) -> Result<Option<Observed>, Error> {
         .iter()
         .find(|c| c.cluster_name() == Some(name) && c.status() != Some(STATUS_INACTIVE))
         .map(observed_from))
+}
+
+/// The cluster we just created, read back: absent (listed `MISSING`) is propagation lag, an
+/// error with code [`FAILURE_MISSING`] the retrier absorbs after our create.
+async fn read_after_create(ctx: Ctx<'_>, name: &str) -> Result<Observed, Error> {
+    ctx.retry
+        .call_after_create(|| async {
+            describe(ctx, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    "DescribeClusters",
+                    FAILURE_MISSING,
+                    &format!("cluster {name} we just created is listed under failures (MISSING)"),
+                )
+            })
+        })
+        .await
 }
 
 pub fn diff(o: &Observed, d: &Desired) -> Vec<AttrDiff> {
@@ -204,9 +231,30 @@ pub async fn create(ctx: Ctx<'_>, d: &Desired) -> Result<Observed, Error> {
                 .map_err(aws("CreateCluster"))
         })
         .await?;
-    out.cluster()
+    let created = out
+        .cluster()
         .map(observed_from)
-        .ok_or_else(|| Error::Internal("CreateCluster returned no cluster".into()))
+        .ok_or_else(|| Error::Internal("CreateCluster returned no cluster".into()))?;
+    // With --no-retry nothing is waited out: the create answer is what we know.
+    if !ctx.retry.policy().enabled {
+        return Ok(created);
+    }
+    let read = read_after_create(ctx, &d.name).await?;
+    if read.capacity_providers == d.capacity_providers
+        && read.default_strategy == d.default_strategy
+    {
+        return Ok(read);
+    }
+    // An endpoint that ignored the providers on create: put them, the cluster still propagating.
+    put_capacity_providers(
+        ctx,
+        &d.name,
+        &d.capacity_providers,
+        &d.default_strategy,
+        true,
+    )
+    .await?;
+    read_after_create(ctx, &d.name).await
 }
 
 pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed, Error> {
@@ -223,7 +271,14 @@ pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed,
             .map_err(aws("UpdateCluster"))?;
     }
     if o.capacity_providers != d.capacity_providers || o.default_strategy != d.default_strategy {
-        put_capacity_providers(ctx, &d.name, &d.capacity_providers, &d.default_strategy).await?;
+        put_capacity_providers(
+            ctx,
+            &d.name,
+            &d.capacity_providers,
+            &d.default_strategy,
+            false,
+        )
+        .await?;
     }
     let tags = missing_tags(&o.tags, &d.tags);
     if !tags.is_empty() {
@@ -241,26 +296,32 @@ pub async fn update(ctx: Ctx<'_>, o: &Observed, d: &Desired) -> Result<Observed,
         .ok_or_else(|| Error::Internal(format!("cluster {} vanished during update", d.name)))
 }
 
+/// PutClusterCapacityProviders through the retrier; `after_create`: right after our
+/// CreateCluster ("Cluster not found." is then propagation).
 async fn put_capacity_providers(
     ctx: Ctx<'_>,
     cluster: &str,
     providers: &[String],
     strategy: &Strategy,
+    after_create: bool,
 ) -> Result<(), Error> {
     let items = strategy_items(strategy)?;
-    ctx.retry
-        .call(|| async {
-            ctx.clients
-                .ecs
-                .put_cluster_capacity_providers()
-                .cluster(cluster)
-                .set_capacity_providers(Some(providers.to_vec()))
-                .set_default_capacity_provider_strategy(Some(items.clone()))
-                .send()
-                .await
-                .map_err(aws("PutClusterCapacityProviders"))
-        })
-        .await?;
+    let put = || async {
+        ctx.clients
+            .ecs
+            .put_cluster_capacity_providers()
+            .cluster(cluster)
+            .set_capacity_providers(Some(providers.to_vec()))
+            .set_default_capacity_provider_strategy(Some(items.clone()))
+            .send()
+            .await
+            .map_err(aws("PutClusterCapacityProviders"))
+    };
+    if after_create {
+        ctx.retry.call_after_create(put).await?;
+    } else {
+        ctx.retry.call(put).await?;
+    }
     Ok(())
 }
 
@@ -268,7 +329,7 @@ async fn put_capacity_providers(
 /// The caller has checked ownership.
 pub async fn delete(ctx: Ctx<'_>, o: &Observed) -> Result<(), Error> {
     if !o.capacity_providers.is_empty() || !o.default_strategy.is_empty() {
-        match put_capacity_providers(ctx, &o.name, &[], &vec![]).await {
+        match put_capacity_providers(ctx, &o.name, &[], &vec![], false).await {
             Err(e) if e.aws_code() == Some(CODE_CLUSTER_NOT_FOUND) => return Ok(()),
             r => r?,
         }
