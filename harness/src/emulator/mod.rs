@@ -8,9 +8,12 @@
 //! | `localstack`       | `localstack_container.rs`   | LocalStack in a container (testcontainers)  |
 //! | `external`         | `external.rs`               | whatever `HARNESS_ENDPOINT_URL` points at   |
 //!
-//! [`shared`] gives every test in a process the same emulator (started on first use, never
-//! stopped explicitly: the moto process dies with the test process through `PR_SET_PDEATHSIG`,
-//! see `child.rs`). The backend in use is printed once per process on stderr.
+//! [`shared`] gives every test in a process the same emulator, started on first use. With the
+//! moto process backend under `cargo test` / `cargo nextest` it is also shared by the other test
+//! processes of the run (`sharing/`: a lock file elects the starter, the last one out stops it;
+//! `HARNESS_SHARED_EMULATOR=0` turns that off). Otherwise it is never stopped explicitly: the
+//! moto process dies with the test process through `PR_SET_PDEATHSIG`, see `child.rs`. The
+//! backend in use is printed once per process on stderr.
 
 mod child;
 pub mod container;
@@ -22,6 +25,7 @@ pub mod moto_container;
 pub mod moto_process;
 pub mod paths;
 pub mod readiness;
+pub mod sharing;
 
 use std::fmt;
 use std::io::Write;
@@ -191,7 +195,16 @@ pub async fn shared() -> Result<Arc<dyn Emulator>, EmulatorError> {
                     return Err(e);
                 }
             };
-            start(backend).await.map(Arc::from)
+            match (backend, sharing::Scope::from_env()) {
+                (Backend::Moto, Some(scope)) => {
+                    let result = sharing::attach_or_start(&scope)
+                        .await
+                        .map(|m| Box::new(m) as Box<dyn Emulator>);
+                    announce(backend, &result);
+                    result.map(Arc::from)
+                }
+                _ => start(backend).await.map(Arc::from),
+            }
         })
         .await
         .clone()

@@ -349,7 +349,7 @@ enum StartFailure {
 }
 
 /// A port that was free a moment ago.
-fn free_port(host: IpAddr) -> std::io::Result<u16> {
+pub(crate) fn free_port(host: IpAddr) -> std::io::Result<u16> {
     Ok(TcpListener::bind(SocketAddr::new(host, 0))?
         .local_addr()?
         .port())
