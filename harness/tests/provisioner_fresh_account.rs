@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use faultproxy::models::WindowRange;
 use faultproxy::ModelSettings;
 use harness::env::TestEnv;
 use provisioner::{
@@ -130,4 +131,49 @@ async fn the_stack_survives_a_fresh_account(#[case] seed: u64, #[case] mode: Slr
         fired.contains("model:ecs-service-draining"),
         "{label}: the draining model never answered: {fired:?}"
     );
+}
+
+/// With `--no-retry` nothing is waited out: CreateService beside a DRAINING namesake answers
+/// ECS's exact error, and the provisioner surfaces it verbatim.
+#[tokio::test]
+async fn with_retries_off_the_draining_namesake_error_surfaces_verbatim() {
+    let env = harness::test_env_or_skip!();
+    harness::require_ecs!(env);
+    let mut spec = env
+        .spec("faoff")
+        .await
+        .unwrap_or_else(|e| panic!("default network: {e:#}"));
+    spec.service_linked_role = SlrMode::Ensure;
+    // A wide window (10 s, unscaled): a loaded machine still calls CreateService inside it.
+    let draining = faultproxy::models::ecs_service_draining::SPEC.name;
+    let mut models = ModelSettings::default();
+    models.set_enabled(draining, true).expect("model");
+    models
+        .set_range(draining, WindowRange::fixed(Duration::from_secs(10)))
+        .expect("window");
+    let env = env.with_models(models);
+    let stack = env.stack(spec);
+    apply(&stack, "no-retry setup").await;
+    let names = stack.names().clone();
+    aws_sdk_ecs::Client::new(&env.sdk_config())
+        .delete_service()
+        .cluster(&names.cluster)
+        .service(&names.service)
+        .force(true)
+        .send()
+        .await
+        .expect("DeleteService behind the provisioner's back");
+    let opts =
+        ApplyOptions::new(RetryPolicy::disabled()).with_progress(progress("no-retry".into()));
+    let err = Box::pin(stack.apply(&opts))
+        .await
+        .expect_err("CreateService while the namesake drains");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "CreateService: InvalidParameterException: {}",
+            faultproxy::models::ecs_service_draining::NOT_IDEMPOTENT
+        )
+    );
+    destroy(&stack, "no-retry cleanup").await;
 }
