@@ -78,7 +78,19 @@ impl TestEnv {
     /// (see [`skip_or_panic`]).
     pub async fn with_presets(presets: &[&str]) -> anyhow::Result<TestEnv> {
         let emulator = emulator::shared().await?;
-        TestEnv::on(emulator, presets).await
+        // Warm accounts only on a moto the harness shares (see pool.rs); else a cold one.
+        let account = match emulator.endpoint().flavor {
+            faultproxy::UpstreamFlavor::Moto => {
+                crate::pool::shared(&emulator.endpoint().base_url(), DEFAULT_REGION)
+                    .map(|p| p.take().id().to_string())
+            }
+            _ => None,
+        };
+        let mut env = TestEnv::on(emulator, presets).await?;
+        if let Some(account) = account {
+            env.account_id = account;
+        }
+        Ok(env)
     }
 
     /// A TestEnv on a given emulator (not the shared one).

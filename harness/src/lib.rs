@@ -3,5 +3,6 @@
 pub mod accounts;
 pub mod emulator;
 pub mod env;
+pub mod pool;
 pub mod repro;
 pub mod up;
