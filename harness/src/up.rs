@@ -205,6 +205,13 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     cfg.presets = presets;
     let proxy = faultproxy::start(cfg).await?;
     let settings = proxy.model_settings();
+    // Warmed on the emulator before it is printed (pool.rs); LocalStack/others get it cold.
+    let account = match endpoint.flavor {
+        faultproxy::UpstreamFlavor::Moto => {
+            crate::pool::warm_account(&endpoint.base_url(), DEFAULT_REGION).await
+        }
+        _ => accounts::fresh_account_id(),
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "AWS_ENDPOINT_URL={}", proxy.url())?;
@@ -212,7 +219,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             out,
             "# The access key id picks the account: any 12 digits is an account of its own."
         )?;
-        writeln!(out, "AWS_ACCESS_KEY_ID={}", accounts::fresh_account_id())?;
+        writeln!(out, "AWS_ACCESS_KEY_ID={account}")?;
         writeln!(out, "AWS_SECRET_ACCESS_KEY={TEST_SECRET_KEY}")?;
         writeln!(out, "AWS_REGION={DEFAULT_REGION}")?;
         for line in describe_models(args.profile, &settings) {
