@@ -6,12 +6,19 @@
 //!     one that answered. Each case drives what its model needs: the first apply, the destroy
 //!     right after it, or a bystander (a service or cluster the provisioner does not own).
 //!
+//! (b) The whole `fresh-account` profile under 20 seeds at once (scaled time): apply, empty
+//!     second plan, clean destroy, and every model met across the seeds.
+//! (c) Apply right after the stack went away (destroyed, or its service deleted and not
+//!     waited for) waits out the draining service.
+//!
 //! Windows are fixed per case and long (20 s at time scale 1) where the test only needs to be
 //! inside them: the error comes back at once, nothing waits the window out.
 
 use std::time::Duration;
 
-use faultproxy::FaultKind;
+use faultproxy::models::WindowRange;
+use faultproxy::{FaultKind, JournalEntry};
+use harness::env::{test_env_or_skip, TestEnv};
 use provisioner::{Error, Names, SlrMode, Stack};
 use rstest::rstest;
 
@@ -242,7 +249,7 @@ async fn destroy_without_retry(stack: &Stack, delete_slr: bool) -> Result<(), Er
 /// own service's drain, opened later by our destroy, is made short (0.5 s), so destroy waits it
 /// out and reaches DeleteCluster while the bystander still drains. Windows keep the length they
 /// were drawn with when opened, so changing the range in between affects only later ones.
-async fn drain_a_bystander(env: &harness::env::TestEnv, aws: &Aws, stack: &Stack) {
+async fn drain_a_bystander(env: &TestEnv, aws: &Aws, stack: &Stack) {
     let cluster = &stack.names().cluster;
     let task_definition = aws
         .task_definitions(&stack.names().task_family)
@@ -251,9 +258,183 @@ async fn drain_a_bystander(env: &harness::env::TestEnv, aws: &Aws, stack: &Stack
         .expect("the stack's task definition");
     aws.create_bystander_service(env, cluster, "bystander", &task_definition)
         .await;
-    aws.delete_bystander_service(cluster, "bystander").await;
+    aws.delete_service_behind_our_back(cluster, "bystander")
+        .await;
     env.proxy.set_model_settings(only_model(
         "ecs-service-draining",
         Duration::from_millis(500),
     ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) The whole profile, many seeds.
+// ---------------------------------------------------------------------------------------------
+
+/// Seeds of the profile run; each gets an account and a proxy of its own, all run at once.
+const SEEDS: u64 = 20;
+/// 0.05: AWS's windows (up to a minute) last up to 3 s here.
+const SCALE: f64 = 0.05;
+
+/// One seed: first apply succeeds with retries, second plan empty, destroy (service-linked role
+/// included) clean, nothing left. Returns the account's journal.
+async fn one_seed(seed: u64) -> Result<Vec<JournalEntry>, String> {
+    let env = TestEnv::with_presets(&[])
+        .await
+        .map_err(|e| format!("seed {seed}: env: {e:#}"))?
+        .with_models(fresh_account(seed, SCALE));
+    let aws = Aws::new(&env);
+    // Both service-linked-role modes: the default (`ensure`) and the one that meets slr-delay
+    // at CreateService (`implicit`).
+    let mode = if seed % 2 == 0 {
+        SlrMode::Ensure
+    } else {
+        SlrMode::Implicit
+    };
+    let stack = env.stack(spec(&env, "fresh", mode).await);
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        let j = journal(&env);
+        let faults: Vec<_> = j.iter().filter(|e| e.fault.is_some()).cloned().collect();
+        format!(
+            "seed {seed} ({mode:?}, account {}): {what}: {e}\n  model answers:\n{}",
+            env.account_id,
+            render(&faults)
+        )
+    };
+    let report = try_apply(&stack, retry_fast())
+        .await
+        .map_err(|e| fail("first apply", &e))?;
+    let plan = Box::pin(stack.plan())
+        .await
+        .map_err(|e| fail("second plan", &e))?;
+    if !plan.is_empty() {
+        return Err(fail("second plan not empty", &plan.summary()));
+    }
+    try_destroy(&stack, true)
+        .await
+        .map_err(|e| fail("destroy", &e))?;
+    let left = aws.leftovers(stack.names()).await;
+    if !left.is_empty() {
+        return Err(fail("left after destroy", &format!("{left:?}")));
+    }
+    if aws.role_arn(SLR_ROLE).await.is_some() {
+        return Err(fail("left after destroy", &SLR_ROLE));
+    }
+    println!(
+        "seed {seed:>2} ({mode:?}): apply {:.1} s, {} error(s) absorbed",
+        report.elapsed.as_secs_f64(),
+        report.absorbed.len()
+    );
+    Ok(journal(&env))
+}
+
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_seeds_of_a_fresh_account_converge_destroy_clean_and_meet_every_model(
+    #[future(awt)] test_env_or_skip: Option<TestEnv>,
+) {
+    // The fixture proves the backend is usable (or skips loudly); each seed gets its own env.
+    fixture_env!(env, test_env_or_skip, "fresh_account_seeds");
+    drop(env);
+    let results = futures::future::join_all((1..=SEEDS).map(one_seed)).await;
+    let mut failures = Vec::new();
+    let mut fired: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in results {
+        match r {
+            Ok(j) => {
+                for m in fired_models(&j) {
+                    *fired.entry(m).or_default() += 1;
+                }
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {SEEDS} seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!("models that answered, in how many of the {SEEDS} accounts: {fired:?}");
+    let silent: Vec<&str> = model_names()
+        .into_iter()
+        .filter(|m| !fired.contains_key(*m))
+        .collect();
+    assert!(
+        silent.is_empty(),
+        "never answered across {SEEDS} seeds: {silent:?} (answered: {fired:?})"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) Destroy, then apply again at once.
+// ---------------------------------------------------------------------------------------------
+
+/// How the previous stack went away right before the new apply.
+#[derive(Debug, Clone, Copy)]
+enum Gone {
+    /// `provisioner destroy` ran to its end.
+    Destroyed,
+    /// A destroy interrupted after DeleteService (or the console): the service still drains.
+    ServiceDeletedNotWaited,
+}
+
+/// With the whole profile on (its draining window fixed at 2 s scaled), applying right after
+/// the stack went away succeeds: the provisioner waits out a draining namesake instead of
+/// failing "Creation of service was not idempotent." (terraform-provider-aws#2283).
+#[rstest]
+#[case::after_destroy(Gone::Destroyed)]
+#[case::after_an_interrupted_destroy(Gone::ServiceDeletedNotWaited)]
+#[tokio::test]
+async fn apply_right_after_the_stack_went_away_waits_out_the_draining_service(#[case] gone: Gone) {
+    scenario_env!(env, "fresh_account_reapply");
+    let mut models = fresh_account(7, SCALE);
+    models
+        .set_range(
+            "ecs-service-draining",
+            WindowRange::fixed(Duration::from_secs(40)),
+        )
+        .expect("a registry model");
+    let env = env.with_models(models);
+    let aws = Aws::new(&env);
+    let stack = env.stack(spec(&env, "fresh", SlrMode::Ensure).await);
+    apply_ok(&stack, retry_fast()).await;
+    let names = stack.names();
+    match gone {
+        Gone::Destroyed => {
+            destroy_ok(&stack, false).await;
+        }
+        Gone::ServiceDeletedNotWaited => {
+            aws.delete_service_behind_our_back(&names.cluster, &names.service)
+                .await;
+        }
+    }
+    let before = journal(&env).len();
+
+    let report = apply_ok(&stack, retry_fast()).await;
+    println!(
+        "{gone:?}: apply again in {:.1} s, absorbed {:?}",
+        report.elapsed.as_secs_f64(),
+        report.absorbed
+    );
+    assert!(report.outputs.ecs_service_arn.is_some());
+    assert_eq!(aws.services(&names.cluster).await.len(), 1);
+    assert!(plan(&stack).await.is_empty());
+    let j = journal(&env);
+    let again = &j[before..];
+    assert!(
+        again
+            .iter()
+            .any(|e| op(e) == "ecs:CreateService" && e.status == Some(200)),
+        "the service was created again:\n{}",
+        render(again)
+    );
+    if let Gone::ServiceDeletedNotWaited = gone {
+        assert!(
+            !answered_by(again, "ecs-service-draining").is_empty(),
+            "the namesake was still draining when apply began:\n{}",
+            render(again)
+        );
+    }
+    destroy_ok(&stack, true).await;
+    assert_eq!(aws.leftovers(names).await, Vec::<String>::new());
 }

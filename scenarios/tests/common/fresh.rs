@@ -103,8 +103,9 @@ impl Aws {
             .to_owned()
     }
 
-    /// DeleteService `name` of `cluster` (forced), behind the provisioner's back.
-    pub async fn delete_bystander_service(&self, cluster: &str, name: &str) {
+    /// DeleteService `name` of `cluster` (forced), behind the provisioner's back: a colleague's
+    /// service going away, or our own as an interrupted destroy leaves it (deleted, not waited).
+    pub async fn delete_service_behind_our_back(&self, cluster: &str, name: &str) {
         self.ecs
             .delete_service()
             .cluster(cluster)
