@@ -78,6 +78,19 @@ fn contains_services(_: &Names) -> Vec<String> {
     vec!["The Cluster cannot be deleted while Services are active.".into()]
 }
 
+/// IAM NoSuchEntity for GetRole / GetRolePolicy of the stack's roles and inline policy:
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html#API_GetRole_Errors
+fn no_such_entity(n: &Names) -> Vec<String> {
+    vec![
+        format!("The role with name {} cannot be found.", n.execution_role),
+        format!("The role with name {} cannot be found.", n.task_role),
+        format!(
+            "The role policy with name {} cannot be found.",
+            n.task_policy
+        ),
+    ]
+}
+
 /// CloudWatch Logs OperationAbortedException: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html#API_PutRetentionPolicy_Errors
 fn operation_aborted(_: &Names) -> Vec<String> {
     vec![
@@ -103,6 +116,9 @@ fn operation_aborted(_: &Names) -> Vec<String> {
     Drive::DestroyWhileABystanderServiceDrains, Expected {
     operations: &["DeleteCluster"], code: "ClusterContainsServicesException",
     messages: contains_services, status: 400 })]
+#[case::iam_read_after_write("iam-read-after-write", SlrMode::Ensure, Drive::FirstApply, Expected {
+    operations: &["GetRole", "GetRolePolicy"], code: "NoSuchEntity", messages: no_such_entity,
+    status: 404 })]
 #[case::logs_conflicting_operation("logs-conflicting-operation", SlrMode::Ensure, Drive::FirstApply,
     Expected { operations: &["PutRetentionPolicy", "TagResource"], code: "OperationAbortedException",
     messages: operation_aborted, status: 400 })]

@@ -56,7 +56,9 @@ pub async fn find(ctx: Ctx<'_>, name: &str, after_create: bool) -> Result<Option
     let got = ctx.retry.read(after_create, get).await;
     let out = match got {
         Ok(o) => o,
-        Err(e) if e.aws_code() == Some(CODE_NO_SUCH_ENTITY) => return Ok(None),
+        // Right after our own create/put, NoSuchEntity is IAM's read-after-write lag, not
+        // absence: once the retrier gives up (or with retries off) AWS's error is the answer.
+        Err(e) if !after_create && e.aws_code() == Some(CODE_NO_SUCH_ENTITY) => return Ok(None),
         Err(e) => return Err(e),
     };
     let Some(role) = out.role() else {
