@@ -316,7 +316,7 @@ impl Story {
         say(
             "  The provisioner's retry catalogue knows this error (operation + code + message) and",
         );
-        say("  retries it with backoff until a deadline (Terraform's: 2 min + 2 min for CreateService).");
+        say("  polls it at a fixed interval until a deadline (Terraform's: 2 min + 2 min for CreateService).");
         let (_env, stack) = match self.stage("act 2", SlrMode::Implicit).await {
             Ok(s) => s,
             Err(e) => return self.setup_failed("2", "implicit", "on", e),
@@ -341,12 +341,11 @@ impl Story {
                     report.changes
                 ));
                 say(format!(
-                    "      {n} error(s) absorbed; the service step took {} in all (window {}, backoff \
-                     {} doubling to {}):",
+                    "      {n} error(s) absorbed; the service step took {} in all (window {}, polled \
+                     every {}):",
                     secs(cost),
                     humantime::format_duration(self.window),
-                    humantime::format_duration(policy.initial_backoff),
-                    humantime::format_duration(policy.max_backoff)
+                    humantime::format_duration(policy.poll_interval)
                 ));
                 for a in &report.absorbed {
                     say(format!(
