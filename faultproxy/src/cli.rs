@@ -18,7 +18,9 @@ pub struct ProxyArgs {
     #[arg(long, env = "HARNESS_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
     /// Fault preset, repeatable: slr-delay[=DURATION], iam-propagation[=DURATION],
-    /// throttle[=PERCENT], flaky[=PERCENT], latency=MS[±JITTER], seed=N, slr-model=on|off
+    /// throttle[=PERCENT], flaky[=PERCENT], latency=MS[±JITTER], seed=N, slr-model=on|off,
+    /// fresh-account[=on|off] (every behaviour model on), time-scale=F (> 0, multiplies every
+    /// model window), model=NAME:on|off|MIN..MAX (one model; an unknown NAME lists the models)
     #[arg(long = "preset", value_name = "NAME[=VALUE]", value_parser = Preset::parse)]
     pub presets: Vec<Preset>,
     /// Global seed: makes probabilistic presets and rules reproducible.

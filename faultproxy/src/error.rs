@@ -57,6 +57,15 @@ pub enum UpstreamError {
         what: String,
         after: std::time::Duration,
     },
+    /// The emulator answered, but not with what the model needed.
+    #[error("upstream {what} answered HTTP {status}: {body}")]
+    Answered {
+        what: String,
+        status: u16,
+        body: String,
+    },
+    #[error("upstream answer is not the JSON expected: {0}")]
+    Json(#[from] serde_json::Error),
     #[error("{what}: {source}")]
     Call {
         what: String,

@@ -54,7 +54,10 @@ pub struct UpArgs {
     )]
     pub time_scale: Option<f64>,
     /// One behaviour model, repeatable: NAME (on), NAME=off, NAME=5s (fixed window) or
-    /// NAME=2s..20s (range). Applied after --profile. `harness up --help` lists the names.
+    /// NAME=2s..20s (range). Applied after --profile. Models: slr-delay, iam-propagation,
+    /// ecs-cluster-not-found, ecs-capacity-provider-attachments, ecs-service-draining,
+    /// iam-read-after-write, slr-deletion-status, logs-conflicting-operation (an unknown name
+    /// is an error listing the registry's names).
     #[arg(long = "model", value_name = "NAME[=on|off|WINDOW]", value_parser = ModelSwitch::parse)]
     pub models: Vec<ModelSwitch>,
 }
@@ -294,6 +297,19 @@ mod tests {
         );
         for spec in proxy_models::specs() {
             assert!(text.contains(spec.name), "{} missing:\n{text}", spec.name);
+        }
+    }
+
+    #[test]
+    fn model_help_names_every_registered_model() {
+        use clap::CommandFactory;
+        let help = Wrapper::command().render_long_help().to_string();
+        for spec in proxy_models::specs() {
+            assert!(
+                help.contains(spec.name),
+                "--help misses {}:\n{help}",
+                spec.name
+            );
         }
     }
 

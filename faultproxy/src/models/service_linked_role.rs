@@ -25,6 +25,7 @@ use futures::FutureExt;
 use super::window::{ResourceKey, WindowRange};
 use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::classify::{form_param, RequestInfo};
+use crate::error::UpstreamError;
 use crate::journal::FaultKind;
 use crate::upstream::Upstream;
 use crate::wire::{self, AwsError};
@@ -122,7 +123,7 @@ impl ServiceLinkedRoleModel {
         info: &RequestInfo,
         up: &Upstream,
         settings: &ModelSettings,
-    ) -> anyhow::Result<Ensured> {
+    ) -> Result<Ensured, UpstreamError> {
         let account = info.account.as_deref();
         let lock = self.creation_lock(account.unwrap_or(""));
         let _guard = lock.lock().await;
@@ -147,10 +148,7 @@ impl ServiceLinkedRoleModel {
         match status {
             200 => {}
             409 => return Ok(Ensured::Existing),
-            s => anyhow::bail!(
-                "upstream CreateRole {ROLE_NAME} answered HTTP {s}: {}",
-                truncate(&body)
-            ),
+            s => return Err(answered(format!("CreateRole {ROLE_NAME}"), s, &body)),
         }
         let role_xml = xml_element(&body, "Role").unwrap_or_default().to_string();
         let (status, body) = up
@@ -205,17 +203,26 @@ impl ServiceLinkedRoleModel {
 }
 
 /// A 500 `ServiceFailure` for an upstream call the model needed that failed (logged).
-pub(crate) fn upstream_failure(info: &RequestInfo, e: anyhow::Error) -> ModelAnswer {
-    tracing::warn!(error = %format!("{e:#}"), "service-linked-role model: upstream call failed");
+pub(crate) fn upstream_failure(info: &RequestInfo, e: UpstreamError) -> ModelAnswer {
+    tracing::warn!(error = %e, "service-linked-role model: upstream call failed");
     ModelAnswer::aws_error(
         info,
         HANDLED_BY,
         AwsError::new(
             500,
             "ServiceFailure",
-            format!("harness proxy: upstream call failed: {e:#}"),
+            format!("harness proxy: upstream call failed: {e}"),
         ),
     )
+}
+
+/// The emulator's unexpected answer to `what`, as an error (its body truncated).
+pub(crate) fn answered(what: String, status: u16, body: &str) -> UpstreamError {
+    UpstreamError::Answered {
+        what,
+        status,
+        body: truncate(body).to_string(),
+    }
 }
 
 /// At most the first 300 bytes of `s` (for logs and error texts).

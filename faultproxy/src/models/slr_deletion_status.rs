@@ -26,11 +26,12 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::service_linked_role::{
-    truncate, upstream_failure, NO_SUCH_ROLE, POLICY_ARN, ROLE_NAME, SERVICE_PRINCIPAL,
+    answered, truncate, upstream_failure, NO_SUCH_ROLE, POLICY_ARN, ROLE_NAME, SERVICE_PRINCIPAL,
 };
 use super::window::{ResourceKey, WindowRange};
 use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::classify::{form_param, RequestInfo};
+use crate::error::UpstreamError;
 use crate::journal::FaultKind;
 use crate::upstream::Upstream;
 use crate::wire::{self, xml_escape, AwsError};
@@ -174,13 +175,8 @@ impl SlrDeletionModel {
                     AwsError::new(404, "NoSuchEntity", NO_SUCH_ROLE),
                 )
             }
-            Ok((s, body)) => {
-                return upstream_failure(
-                    info,
-                    anyhow::anyhow!("GetRole answered HTTP {s}: {}", truncate(&body)),
-                )
-            }
-            Err(e) => return upstream_failure(info, e.into()),
+            Ok((s, body)) => return upstream_failure(info, answered("GetRole".into(), s, &body)),
+            Err(e) => return upstream_failure(info, e),
         }
         let task_id = format!(
             "task/aws-service-role/{SERVICE_PRINCIPAL}/{ROLE_NAME}/{}",
@@ -268,7 +264,7 @@ async fn run(
     account: Option<&str>,
     regions: BTreeSet<String>,
     up: &Upstream,
-) -> anyhow::Result<Outcome> {
+) -> Result<Outcome, UpstreamError> {
     let mut usage = Vec::new();
     for region in regions {
         let live = live_clusters(account, &region, up).await?;
@@ -303,10 +299,7 @@ async fn run(
         )
         .await?;
     if status != 200 && status != 404 {
-        anyhow::bail!(
-            "upstream DeleteRole {ROLE_NAME} answered HTTP {status}: {}",
-            truncate(&body)
-        );
+        return Err(answered(format!("DeleteRole {ROLE_NAME}"), status, &body));
     }
     Ok(Outcome::Succeeded)
 }
@@ -317,7 +310,7 @@ async fn live_clusters(
     account: Option<&str>,
     region: &str,
     up: &Upstream,
-) -> anyhow::Result<Vec<String>> {
+) -> Result<Vec<String>, UpstreamError> {
     let mut arns = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -327,10 +320,7 @@ async fn live_clusters(
         }
         let (status, body) = up.ecs(account, region, "ListClusters", req).await?;
         if status != 200 {
-            anyhow::bail!(
-                "ListClusters in {region} answered HTTP {status}: {}",
-                truncate(&body)
-            );
+            return Err(answered(format!("ListClusters in {region}"), status, &body));
         }
         let v: serde_json::Value = serde_json::from_str(&body)?;
         if let Some(list) = v["clusterArns"].as_array() {
@@ -352,10 +342,11 @@ async fn live_clusters(
             )
             .await?;
         if status != 200 {
-            anyhow::bail!(
-                "DescribeClusters in {region} answered HTTP {status}: {}",
-                truncate(&body)
-            );
+            return Err(answered(
+                format!("DescribeClusters in {region}"),
+                status,
+                &body,
+            ));
         }
         let v: serde_json::Value = serde_json::from_str(&body)?;
         for c in v["clusters"].as_array().into_iter().flatten() {
