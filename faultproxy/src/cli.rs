@@ -4,10 +4,14 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Args;
 
-use super::{detect_flavor, start, Error, Preset, ProxyConfig, UpstreamFlavor};
+use super::{
+    detect_flavor, start_with_limits, ControlAccess, Error, Limits, Preset, ProxyConfig,
+    UpstreamFlavor,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct ProxyArgs {
@@ -29,6 +33,43 @@ pub struct ProxyArgs {
     /// Upstream kind: moto, localstack, other, or auto (probe the upstream).
     #[arg(long, env = "HARNESS_FLAVOR", value_enum, default_value_t = FlavorChoice::Auto)]
     pub flavor: FlavorChoice,
+    /// Who may use the control API (/_harness/, /_localstack/chaos/): loopback clients only, or
+    /// any client that reaches the listener (a container whose port is published).
+    #[arg(long, env = "HARNESS_CONTROL_API", value_enum, default_value_t = ControlAccess::Loopback)]
+    pub control_api: ControlAccess,
+    /// Time a client has to send a request's headers; slower connections are closed.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub header_read_timeout: Duration,
+    /// Largest request head (request line + headers); larger ones get 431.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub max_header_bytes: usize,
+    /// Largest request body; larger ones get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Time to connect to the emulator; then the client gets 503 ServiceUnavailable.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "5s")]
+    pub upstream_connect_timeout: Duration,
+    /// Time the emulator has to answer; then the client gets 504 RequestTimeout.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "120s")]
+    pub upstream_timeout: Duration,
+    /// Journal entries kept; older ones are dropped and counted (GET /_harness/journal/stats).
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub journal_capacity: usize,
+}
+
+impl ProxyArgs {
+    /// The limits the flags give.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            header_read_timeout: self.header_read_timeout,
+            max_header_bytes: self.max_header_bytes,
+            max_body_bytes: self.max_body_bytes,
+            upstream_connect_timeout: self.upstream_connect_timeout,
+            upstream_answer_timeout: self.upstream_timeout,
+            journal_capacity: self.journal_capacity,
+            control_access: self.control_api,
+        }
+    }
 }
 
 /// `--flavor` values.
@@ -63,7 +104,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), Error> {
     if let Some(seed) = args.seed {
         cfg = cfg.with_seed(seed);
     }
-    let proxy = start(cfg).await?;
+    let proxy = start_with_limits(cfg, args.limits()).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "AWS_ENDPOINT_URL={}", proxy.url())
@@ -145,6 +186,32 @@ mod tests {
         assert_eq!(w.args.seed, Some(9));
         assert_eq!(w.args.flavor, FlavorChoice::LocalStack);
         assert_eq!(w.args.listen.port(), 4566);
+        assert_eq!(
+            w.args.limits(),
+            Limits::default(),
+            "flag defaults = Limits::default()"
+        );
+        let w = Wrapper::try_parse_from([
+            "harness",
+            "--upstream",
+            "http://x",
+            "--header-read-timeout",
+            "2s",
+            "--upstream-timeout",
+            "1500ms",
+            "--journal-capacity",
+            "10",
+            "--control-api",
+            "any",
+        ])
+        .unwrap();
+        let l = w.args.limits();
+        assert_eq!(l.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(l.upstream_answer_timeout, Duration::from_millis(1500));
+        assert_eq!(
+            (l.journal_capacity, l.control_access),
+            (10, ControlAccess::Any)
+        );
         let e = Wrapper::try_parse_from([
             "harness",
             "--upstream",

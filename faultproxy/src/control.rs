@@ -7,15 +7,25 @@
 //! | POST | `/_harness/faults` | replace the rules with a JSON array (`[]` clears) |
 //! | PATCH | `/_harness/faults` | append rules |
 //! | DELETE | `/_harness/faults[?name=N]` | remove all rules, or those named N |
-//! | GET | `/_harness/journal[?account=A]` | the journal (JSON array) |
+//! | GET | `/_harness/journal[?account=A]` | the journal (JSON array; headers `x-harness-journal-dropped`, `x-harness-journal-capacity`) |
+//! | GET | `/_harness/journal/stats` | `{"capacity", "kept", "dropped"}` |
 //! | POST | `/_harness/reset` | back to the start-up state |
 //! | GET | `/_harness/presets` | model settings, seed, accepted preset forms |
 //! | POST | `/_harness/presets` | apply presets (body `slr-delay=5s`, several separated by spaces, commas or lines) |
 //! | GET | `/_harness/health` | `{"status":"ok"}` |
 //!
-//! Bad input answers 400 with `{"error": "..."}` naming what is wrong.
+//! LocalStack's Chaos API (`/_localstack/chaos/faults`, `/_localstack/chaos/effects`) is served
+//! next to it, unchanged ([`localstack_chaos`]).
+//!
+//! Bad input answers 400 with `{"error": "..."}` naming what is wrong. Only loopback clients may
+//! use it unless the proxy was started with `ControlAccess::Any` (`--control-api any`); others
+//! get 403.
+
+mod localstack_chaos;
 
 use bytes::Bytes;
+use std::net::IpAddr;
+
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -26,12 +36,46 @@ use super::rules::parse_rules;
 use super::state::Shared;
 
 pub(crate) const PREFIX: &str = "/_harness/";
+/// LocalStack's Chaos API paths.
+const CHAOS_PREFIX: &str = "/_localstack/chaos/";
 const MAX_CONTROL_BODY: usize = 1024 * 1024;
 
-const ENDPOINTS: &str = "GET|POST|PATCH|DELETE /_harness/faults, GET /_harness/journal[?account=], POST /_harness/reset, GET|POST /_harness/presets, GET /_harness/health";
+const ENDPOINTS: &str = "GET|POST|PATCH|DELETE /_harness/faults, GET /_harness/journal[?account=], GET /_harness/journal/stats, POST /_harness/reset, GET|POST /_harness/presets, GET /_harness/health, GET|POST|PATCH|DELETE /_localstack/chaos/faults, GET|POST /_localstack/chaos/effects";
 
-pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// Whether a request is for the control API rather than for the emulator.
+pub(crate) fn is_control_path(path: &str) -> bool {
+    path.starts_with(PREFIX) || path.starts_with(CHAOS_PREFIX)
+}
+
+pub(crate) async fn handle(
+    shared: &Shared,
+    req: Request<Incoming>,
+    peer: IpAddr,
+) -> Response<Full<Bytes>> {
+    if !shared.limits.control_access.allows(peer) {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("the control API answers loopback clients only, not {peer}; start faultproxy with --control-api any (env HARNESS_CONTROL_API=any) to open it to every client that reaches the listener"),
+        );
+    }
     let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_CONTROL_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("control request body over {MAX_CONTROL_BODY} bytes or unreadable"),
+            )
+        }
+    };
+    if let Some(sub) = parts.uri.path().strip_prefix(CHAOS_PREFIX) {
+        return localstack_chaos::handle(shared, &parts.method, sub, &body);
+    }
+    harness(shared, &parts, &body)
+}
+
+/// The `/_harness/` endpoints.
+fn harness(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Response<Full<Bytes>> {
     let path = parts.uri.path()[PREFIX.len()..]
         .trim_end_matches('/')
         .to_string();
@@ -45,16 +89,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    let body = match Limited::new(body, MAX_CONTROL_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("control request body over {MAX_CONTROL_BODY} bytes or unreadable"),
-            )
-        }
-    };
-    let text = || std::str::from_utf8(&body).map_err(|_| "request body is not UTF-8".to_string());
+    let text = || std::str::from_utf8(body).map_err(|_| "request body is not UTF-8".to_string());
 
     match (&parts.method, path.as_str()) {
         (&Method::GET, "faults") => json(StatusCode::OK, &shared.rules.list()),
@@ -74,10 +109,8 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
             let removed = shared.rules.remove(param("name").as_deref());
             json(StatusCode::OK, &serde_json::json!({ "removed": removed }))
         }
-        (&Method::GET, "journal") => json(
-            StatusCode::OK,
-            &shared.journal.entries(param("account").as_deref()),
-        ),
+        (&Method::GET, "journal") => journal(shared, param("account").as_deref()),
+        (&Method::GET, "journal/stats") => json(StatusCode::OK, &shared.journal.stats()),
         (&Method::DELETE, "journal") => {
             shared.journal.clear();
             json(StatusCode::OK, &serde_json::json!({ "cleared": true }))
@@ -107,7 +140,7 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
             json(StatusCode::OK, &presets_view(shared))
         }
         (&Method::GET, "health") => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
-        (_, "faults" | "journal" | "reset" | "presets" | "health") => error(
+        (_, "faults" | "journal" | "journal/stats" | "reset" | "presets" | "health") => error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!(
                 "{} not allowed on {PREFIX}{path}; endpoints: {ENDPOINTS}",
@@ -119,6 +152,22 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<
             format!("no control endpoint {PREFIX}{path}; endpoints: {ENDPOINTS}"),
         ),
     }
+}
+
+/// The journal as a JSON array (the shape its readers parse), its bounds in headers.
+fn journal(shared: &Shared, account: Option<&str>) -> Response<Full<Bytes>> {
+    let stats = shared.journal.stats();
+    let mut resp = json(StatusCode::OK, &shared.journal.entries(account));
+    let h = resp.headers_mut();
+    h.insert(
+        "x-harness-journal-dropped",
+        HeaderValue::from(stats.dropped),
+    );
+    h.insert(
+        "x-harness-journal-capacity",
+        HeaderValue::from(stats.capacity),
+    );
+    resp
 }
 
 #[derive(Serialize)]

@@ -21,6 +21,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A limit of [`crate::Limits`] cannot be used.
+    #[error("invalid proxy limits: {0}")]
+    InvalidLimits(String),
     /// A rule set was rejected.
     #[error(transparent)]
     Rules(#[from] RuleError),

@@ -11,8 +11,22 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-/// Entries kept before the oldest are discarded (a ring), so a long benchmark cannot exhaust memory.
+/// Default entries kept before the oldest are discarded (a ring), so a long-running proxy cannot
+/// exhaust memory; the discarded ones are counted ([`JournalStats::dropped`]). An entry takes a few
+/// hundred bytes. `faultproxy --journal-capacity N` changes it.
 pub const JOURNAL_CAPACITY: usize = 200_000;
+
+/// The journal's bounds: `GET /_harness/journal/stats`, and the `x-harness-journal-dropped` /
+/// `x-harness-journal-capacity` headers of `GET /_harness/journal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalStats {
+    /// Entries kept at most.
+    pub capacity: usize,
+    /// Entries kept now.
+    pub kept: usize,
+    /// Oldest entries discarded to stay within the capacity since the start (or the last reset).
+    pub dropped: u64,
+}
 
 /// What kind of fault the client got; serialized as the journal's `kind` string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,11 +169,13 @@ struct Inner {
     start: Instant,
     next_seq: u64,
     entries: VecDeque<JournalEntry>,
+    dropped: u64,
 }
 
 /// Thread-safe journal; the lock is held only to push or copy, never across an await.
 pub(crate) struct Journal {
     inner: Mutex<Inner>,
+    capacity: usize,
 }
 
 /// Arrival stamp handed out when a request comes in.
@@ -170,13 +186,16 @@ pub(crate) struct Arrival {
 }
 
 impl Journal {
-    pub fn new() -> Journal {
+    /// A journal keeping at most `capacity` entries (at least 1).
+    pub fn new(capacity: usize) -> Journal {
         Journal {
             inner: Mutex::new(Inner {
                 start: Instant::now(),
                 next_seq: 1,
                 entries: VecDeque::new(),
+                dropped: 0,
             }),
+            capacity: capacity.max(1),
         }
     }
 
@@ -194,8 +213,9 @@ impl Journal {
 
     pub fn push(&self, entry: JournalEntry) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if g.entries.len() >= JOURNAL_CAPACITY {
+        if g.entries.len() >= self.capacity {
             g.entries.pop_front();
+            g.dropped += 1;
         }
         g.entries.push_back(entry);
     }
@@ -214,9 +234,19 @@ impl Journal {
         v
     }
 
+    pub fn stats(&self) -> JournalStats {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        JournalStats {
+            capacity: self.capacity,
+            kept: g.entries.len(),
+            dropped: g.dropped,
+        }
+    }
+
     pub fn clear(&self) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.entries.clear();
+        g.dropped = 0;
         g.next_seq = 1;
         g.start = Instant::now();
     }
@@ -324,8 +354,36 @@ mod tests {
     }
 
     #[test]
+    fn capacity_drops_the_oldest_and_counts_them() {
+        let j = Journal::new(3);
+        for i in 0..5 {
+            let a = j.arrive();
+            j.push(JournalEntry {
+                seq: a.seq,
+                ..entry(&format!("Op{i}"))
+            });
+        }
+        let ops: Vec<_> = j
+            .entries(None)
+            .into_iter()
+            .map(|e| e.operation.unwrap())
+            .collect();
+        assert_eq!(ops, ["Op2", "Op3", "Op4"]);
+        assert_eq!(
+            j.stats(),
+            JournalStats {
+                capacity: 3,
+                kept: 3,
+                dropped: 2
+            }
+        );
+        j.clear();
+        assert_eq!(j.stats().dropped, 0);
+    }
+
+    #[test]
     fn ring_and_order() {
-        let j = Journal::new();
+        let j = Journal::new(JOURNAL_CAPACITY);
         let a = j.arrive();
         let b = j.arrive();
         assert_eq!((a.seq, b.seq), (1, 2));

@@ -26,6 +26,7 @@ pub mod control;
 mod error;
 pub mod faults;
 pub mod journal;
+pub mod limits;
 pub mod models;
 mod pipeline;
 pub mod presets;
@@ -45,9 +46,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::{Error, UpstreamError};
-pub use journal::{FaultKind, InjectedFault, JournalEntry};
+pub use journal::{FaultKind, InjectedFault, JournalEntry, JournalStats};
+pub use limits::{ControlAccess, Limits, MAX_REQUEST_BODY};
 pub use models::ModelSettings;
-pub use pipeline::MAX_REQUEST_BODY;
 pub use presets::{Preset, PresetError};
 pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
 pub use upstream::{detect_flavor, UpstreamFlavor};
@@ -84,17 +85,25 @@ impl ProxyConfig {
     }
 }
 
-/// Starts a proxy on the current tokio runtime; it serves until [`ProxyHandle::shutdown`] or
-/// until the last handle is dropped.
+/// Starts a proxy on the current tokio runtime with the default [`Limits`]; it serves until
+/// [`ProxyHandle::shutdown`] or until the last handle is dropped.
 pub async fn start(cfg: ProxyConfig) -> Result<ProxyHandle, Error> {
-    let upstream = upstream::Upstream::new(&cfg.upstream, cfg.flavor)?;
+    start_with_limits(cfg, Limits::default()).await
+}
+
+/// [`start`] with other limits and deadlines (header read timeout, header and body sizes,
+/// upstream timeouts, journal capacity, control API access).
+pub async fn start_with_limits(cfg: ProxyConfig, limits: Limits) -> Result<ProxyHandle, Error> {
+    limits.validate().map_err(Error::InvalidLimits)?;
+    let upstream = upstream::Upstream::new(&cfg.upstream, cfg.flavor)?
+        .with_connect_timeout(limits.upstream_connect_timeout);
     let listen_error = |source| Error::Listen {
         addr: cfg.listen,
         source,
     };
     let listener = TcpListener::bind(cfg.listen).await.map_err(listen_error)?;
     let addr = listener.local_addr().map_err(listen_error)?;
-    let shared = Arc::new(state::Shared::new(upstream, cfg.presets));
+    let shared = Arc::new(state::Shared::new(upstream, cfg.presets, limits));
     let (shutdown, rx) = watch::channel(false);
     let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
     tracing::debug!(%addr, upstream = %cfg.upstream, flavor = %cfg.flavor, "proxy listening");
@@ -201,6 +210,11 @@ impl ProxyHandle {
 
     pub fn set_model_settings(&self, settings: ModelSettings) {
         self.inner.shared.models.update_settings(|s| *s = settings);
+    }
+
+    /// The journal's capacity, entries kept and entries dropped to stay within it.
+    pub fn journal_stats(&self) -> JournalStats {
+        self.inner.shared.journal.stats()
     }
 
     /// Every request so far, in arrival order.

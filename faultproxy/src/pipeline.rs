@@ -4,12 +4,13 @@
 //! It knows no particular fault or model: it executes the [`FaultAction`]s of the firing rules,
 //! lets the models answer or react, and otherwise forwards to the emulator over a pooled
 //! connection and streams the answer back. The request body is buffered (AWS API bodies are
-//! small, and classification and models need it) up to [`MAX_REQUEST_BODY`]. The hot path takes
+//! small, and classification and models need it) up to the body limit ([`crate::limits`]). The hot path takes
 //! no lock across an await and allocates only the journal entry's few strings. Every step that
 //! ends the request journals it through [`Call::finish`].
 
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -27,9 +28,6 @@ use super::models::{ModelAnswer, ModelCx, ModelSettings, UpstreamAnswer};
 use super::rules::{info_key, RuleSet};
 use super::state::Shared;
 use super::upstream::UpstreamFlavor;
-
-/// Largest request body the proxy buffers (AWS API calls are far below; ECR layer parts fit).
-pub const MAX_REQUEST_BODY: usize = 32 * 1024 * 1024;
 
 /// Upstream answers up to this size (by `Content-Length`) are buffered, larger ones streamed.
 const BUFFERED_RESPONSE_LIMIT: u64 = 1024 * 1024;
@@ -102,13 +100,16 @@ impl Call {
     }
 }
 
-/// One request, end to end.
-pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Outcome {
-    if req.uri().path().starts_with(control::PREFIX) {
-        return Ok(control::handle(&shared, req).await.map(Either::Right));
+/// One request, end to end; `peer` is the client's address (the control API checks it).
+pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>, peer: IpAddr) -> Outcome {
+    if control::is_control_path(req.uri().path()) {
+        return Ok(control::handle(&shared, req, peer).await.map(Either::Right));
     }
     let arrival = shared.journal.arrive();
     let (parts, body) = req.into_parts();
+    if let Some(refused) = check_head_size(&shared, &arrival, &parts) {
+        return refused;
+    }
     let body = match read_body(&shared, &arrival, &parts, body).await {
         Ok(body) => body,
         Err(outcome) => return outcome,
@@ -136,26 +137,53 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Outco
     forward(call, parts, model_settings).await
 }
 
-/// Step 1: buffer the body up to [`MAX_REQUEST_BODY`]; too large answers 413, a client gone
-/// mid-body closes the connection.
+/// Step 0: a request head over the header limit answers 431 in the request's protocol (`None`:
+/// within the limit, go on).
+fn check_head_size(shared: &Shared, arrival: &Arrival, parts: &Parts) -> Option<Outcome> {
+    let limit = shared.limits.max_header_bytes;
+    let target = parts.uri.path_and_query().map_or(1, |pq| pq.as_str().len());
+    // Request line and each `name: value\r\n`, as on the wire.
+    let size = parts
+        .headers
+        .iter()
+        .fold(target + 16, |n, (k, v)| n + k.as_str().len() + v.len() + 4);
+    if size <= limit {
+        return None;
+    }
+    let err = AwsError::new(
+        431,
+        "RequestHeaderSectionTooLarge",
+        format!("request head of {size} bytes is larger than the proxy's limit of {limit} bytes (faultproxy --max-header-bytes)"),
+    );
+    Some(refuse(shared, arrival, parts, err))
+}
+
+/// Answers `err` before reading the body, in the request's protocol, and journals it.
+fn refuse(shared: &Shared, arrival: &Arrival, parts: &Parts, err: AwsError) -> Outcome {
+    let info = classify(&parts.method, &parts.uri, &parts.headers, b"");
+    let resp = wire::error_response(info.protocol, info.service.as_deref(), &err);
+    shared.record(arrival, info, Some(err.status), None, Some("proxy"));
+    Ok(resp.map(Either::Right))
+}
+
+/// Step 1: buffer the body up to the body limit; too large answers 413, a client gone mid-body
+/// closes the connection.
 async fn read_body(
     shared: &Shared,
     arrival: &Arrival,
     parts: &Parts,
     body: Incoming,
 ) -> Result<Bytes, Outcome> {
-    match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+    let limit = shared.limits.max_body_bytes;
+    match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<LengthLimitError>() => {
-            let info = classify(&parts.method, &parts.uri, &parts.headers, b"");
             let err = AwsError::new(
                 413,
                 "RequestEntityTooLarge",
-                format!("request body larger than the proxy's limit of {MAX_REQUEST_BODY} bytes"),
+                format!("request body larger than the proxy's limit of {limit} bytes (faultproxy --max-body-bytes)"),
             );
-            let resp = wire::error_response(info.protocol, info.service.as_deref(), &err);
-            shared.record(arrival, info, Some(413), None, Some("proxy"));
-            Err(Ok(resp.map(Either::Right)))
+            Err(refuse(shared, arrival, parts, err))
         }
         // The client went away mid-body: nothing to answer.
         Err(_) => Err(Err(DropConnection)),
@@ -253,10 +281,14 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
         let fault = call.fault.clone();
         return call.finish(Some(400), fault, Some("proxy"), Ok(resp.map(Either::Right)));
     };
-    let mut resp = match call.shared.upstream.send(upstream_req).await {
-        Ok(resp) => resp,
-        Err(e) => return upstream_unreachable(call, e),
-    };
+    let timeout = call.shared.limits.upstream_answer_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut resp =
+        match tokio::time::timeout_at(deadline, call.shared.upstream.send(upstream_req)).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => return upstream_unreachable(call, e),
+            Err(_) => return upstream_timed_out(call, timeout),
+        };
     let status = resp.status();
     if let Some(settings) = model_settings {
         call.shared
@@ -267,8 +299,15 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
     call.record_event_if_watched(status);
     strip_hop_by_hop(resp.headers_mut());
     let answered = match model_settings {
-        Some(settings) => rewrite_by_models(&call, settings, resp).await,
-        None => buffer_small(resp).await.map(|r| (r, None)),
+        Some(settings) => {
+            tokio::time::timeout_at(deadline, rewrite_by_models(&call, settings, resp)).await
+        }
+        None => tokio::time::timeout_at(deadline, buffer_small(resp))
+            .await
+            .map(|r| r.map(|r| (r, None))),
+    };
+    let Ok(answered) = answered else {
+        return upstream_timed_out(call, timeout);
     };
     match answered {
         Ok((resp, model_fault)) => {
@@ -354,19 +393,39 @@ async fn rewrite_by_models(
     Ok((resp, fault))
 }
 
-/// The upstream did not answer: 502 in the request's protocol.
+/// The upstream could not be reached (refused, unresolvable, connect deadline passed, connection
+/// broken before an answer): 503 `ServiceUnavailable` in the request's protocol, a status the AWS
+/// SDKs retry (standard retry mode, "transient errors": HTTP 500, 502, 503, 504 and the codes
+/// `RequestTimeout`, `RequestTimeoutException`, `PriorRequestNotComplete`;
+/// <https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html>).
 fn upstream_unreachable(call: Call, e: impl std::fmt::Display) -> Outcome {
     tracing::warn!(error = %e, "upstream request failed");
-    let err = AwsError::new(
-        502,
-        "ServiceUnavailable",
-        "harness proxy: the emulator behind the proxy did not answer",
+    let message = format!(
+        "faultproxy: the emulator at {} did not answer ({e}); is it running?",
+        call.shared.upstream.display()
     );
-    let mut resp = call.error_response(&err);
-    *resp.status_mut() = StatusCode::BAD_GATEWAY;
+    let err = AwsError::new(503, "ServiceUnavailable", message);
+    proxy_answer(call, &err, "proxy:upstream-unreachable")
+}
+
+/// The upstream took longer than the answer deadline: 504 `RequestTimeout` (a transient error by
+/// code and by status for the AWS SDKs, same source as above).
+fn upstream_timed_out(call: Call, after: Duration) -> Outcome {
+    tracing::warn!(?after, "upstream answer timed out");
+    let message = format!(
+        "faultproxy: the emulator at {} did not answer within {} (faultproxy --upstream-timeout)",
+        call.shared.upstream.display(),
+        humantime::format_duration(after)
+    );
+    let err = AwsError::new(504, "RequestTimeout", message);
+    proxy_answer(call, &err, "proxy:upstream-timeout")
+}
+
+fn proxy_answer(call: Call, err: &AwsError, handled_by: &str) -> Outcome {
+    let resp = call.error_response(err);
     let fault = call.fault.clone();
-    let handled_by = Some("proxy:upstream-unreachable");
-    call.finish(Some(502), fault, handled_by, Ok(resp.map(Either::Right)))
+    let status = Some(err.status);
+    call.finish(status, fault, Some(handled_by), Ok(resp.map(Either::Right)))
 }
 
 /// Connection-level headers that must not be forwarded (RFC 9110 §7.6.1).

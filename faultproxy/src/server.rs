@@ -1,5 +1,7 @@
 //! The accept loop: HTTP/1.1 connections, each request handed to the pipeline
-//! ([`crate::pipeline`]); every connection stops when the proxy shuts down.
+//! ([`crate::pipeline`]); every connection stops when the proxy shuts down. A client that does
+//! not send a whole request head within the header read timeout is cut off (slowloris), and
+//! hyper's read buffer is bounded (see [`crate::limits`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +26,8 @@ pub(crate) async fn serve(
             a = listener.accept() => a,
             _ = shutdown.changed() => return,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Typically EMFILE; back off briefly instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
@@ -36,12 +38,15 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let mut conn_shutdown = shutdown.clone();
+        let peer = peer.ip();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| handle(shared.clone(), req));
-            let conn = http1::Builder::new()
+            let mut builder = http1::Builder::new();
+            builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
-                .serve_connection(TokioIo::new(stream), svc);
+                .header_read_timeout(shared.limits.header_read_timeout)
+                .max_buf_size(shared.limits.hyper_buffer());
+            let svc = service_fn(move |req| handle(shared.clone(), req, peer));
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
             tokio::select! {
                 res = conn => {
                     if let Err(e) = res {

@@ -4,6 +4,7 @@
 
 use super::aws::classify::RequestInfo;
 use super::journal::{Arrival, InjectedFault, Journal, JournalEntry};
+use super::limits::Limits;
 use super::models::{ModelSettings, Models};
 use super::presets::Preset;
 use super::rules::{EventLog, RuleStore};
@@ -16,18 +17,21 @@ pub(crate) struct Shared {
     pub events: EventLog,
     pub journal: Journal,
     pub models: Models,
+    /// Limits and deadlines, fixed at start.
+    pub limits: Limits,
     /// Presets given at start; `reset` restores them.
     initial_presets: Vec<Preset>,
 }
 
 impl Shared {
-    pub fn new(upstream: Upstream, initial_presets: Vec<Preset>) -> Shared {
+    pub fn new(upstream: Upstream, initial_presets: Vec<Preset>, limits: Limits) -> Shared {
         let shared = Shared {
             upstream,
             rules: RuleStore::new(None),
             events: EventLog::default(),
-            journal: Journal::new(),
+            journal: Journal::new(limits.journal_capacity),
             models: Models::new(ModelSettings::default()),
+            limits,
             initial_presets,
         };
         shared.reset();

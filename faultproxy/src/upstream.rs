@@ -80,6 +80,10 @@ pub(crate) struct Upstream {
     base_path: String,
     pub host_header: HeaderValue,
     pub flavor: UpstreamFlavor,
+    /// Deadline of opening a connection (`Limits::upstream_connect_timeout`).
+    connect_timeout: Duration,
+    /// `http://host:port/path` without user info, for error messages.
+    display: String,
 }
 
 impl Upstream {
@@ -105,8 +109,11 @@ impl Upstream {
         let connect_to = format!("{host}:{}", url.port_or_known_default().unwrap_or(80));
         let host_header = HeaderValue::from_str(authority.as_str())
             .map_err(|_| invalid("the host is not a valid Host header"))?;
+        let display = format!("http://{authority}{}", url.path().trim_end_matches('/'));
         Ok(Upstream {
             idle: Mutex::new(Vec::new()),
+            connect_timeout: crate::limits::UPSTREAM_CONNECT_TIMEOUT,
+            display,
             connect_to,
             scheme: Scheme::HTTP,
             host_header,
@@ -114,6 +121,17 @@ impl Upstream {
             base_path: url.path().trim_end_matches('/').to_string(),
             flavor,
         })
+    }
+
+    /// The same upstream with another connect deadline.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Upstream {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// `http://host:port` (and path prefix), never with user info: for messages.
+    pub fn display(&self) -> &str {
+        &self.display
     }
 
     /// The upstream URI for a client request's path and query.
@@ -186,8 +204,13 @@ impl Upstream {
     }
 
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, UpstreamError> {
-        let stream = tokio::net::TcpStream::connect(&self.connect_to)
+        let connect = tokio::net::TcpStream::connect(&self.connect_to);
+        let stream = tokio::time::timeout(self.connect_timeout, connect)
             .await
+            .map_err(|_| UpstreamError::Timeout {
+                what: format!("connecting to {}", self.connect_to),
+                after: self.connect_timeout,
+            })?
             .map_err(|source| UpstreamError::Connect {
                 addr: self.connect_to.clone(),
                 source,

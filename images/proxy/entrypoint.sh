@@ -6,6 +6,8 @@
 #   HARNESS_PRESETS   fault presets, separated by commas or spaces, e.g. "slr-delay=5s,seed=7"
 #   HARNESS_FLAVOR    moto | localstack | other | auto (default auto: probes the upstream)
 #   HARNESS_SEED      global seed for probabilistic presets
+#   HARNESS_CONTROL_API  loopback | any (set to any in the image: host clients come through the
+#                     published port)
 # Extra arguments are passed to `faultproxy` as they are.
 set -eu
 # docker-compose passes unset settings as empty strings: treat those as unset.

@@ -57,3 +57,97 @@ pub async fn raw(
         .unwrap_or_default();
     (status, body)
 }
+
+/// A proxy in front of `upstream` with these limits.
+pub async fn proxy_with_limits(upstream: SocketAddr, limits: faultproxy::Limits) -> ProxyHandle {
+    let cfg = ProxyConfig::new(
+        format!("http://{upstream}").parse().unwrap(),
+        UpstreamFlavor::Other,
+    );
+    faultproxy::start_with_limits(cfg, limits)
+        .await
+        .expect("proxy starts")
+}
+
+/// A free loopback address nobody listens on (connections are refused).
+pub fn refused_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// A tiny upstream answering every request with 200 and an awsJson body
+/// `{"clusterArns":[]}`; serves until the runtime ends.
+pub async fn instant_upstream() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    |req: http::Request<hyper::body::Incoming>| async move {
+                        use http_body_util::BodyExt;
+                        let _ = req.into_body().collect().await;
+                        let mut resp = http::Response::new(http_body_util::Full::new(
+                            bytes::Bytes::from_static(br#"{"clusterArns":[]}"#),
+                        ));
+                        resp.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("application/x-amz-json-1.1"),
+                        );
+                        Ok::<_, std::convert::Infallible>(resp)
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// The headers of an SDK-shaped ECS (awsJson) `ListClusters` call in `account`.
+pub fn ecs_headers(account: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("Content-Type", "application/x-amz-json-1.1".into()),
+        (
+            "X-Amz-Target",
+            "AmazonEC2ContainerServiceV20141113.ListClusters".into(),
+        ),
+        (
+            "Authorization",
+            authorization(account, "ap-northeast-1", "ecs"),
+        ),
+    ]
+}
+
+/// A SigV4-looking Authorization header (the proxy reads only the credential scope).
+pub fn authorization(account: &str, region: &str, service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={account}/20261203/{region}/{service}/aws4_request, SignedHeaders=host, Signature={}",
+        "ab".repeat(32)
+    )
+}
+
+/// `raw` with owned header values.
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, String) {
+    let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    raw(addr, method, path, &h, body).await
+}
+
+/// Writes `bytes` on a new connection and reads until the proxy closes it or `wait` passes;
+/// returns what came back.
+pub async fn send_bytes(addr: SocketAddr, bytes: &[u8], wait: Duration) -> Vec<u8> {
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return Vec::new();
+    };
+    let _ = s.write_all(bytes).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(wait, s.read_to_end(&mut out)).await;
+    out
+}
