@@ -1,8 +1,11 @@
 //! The test harness: AWS emulator backends, isolated accounts, `TestEnv` for tests, and the
-//! `harness up` / `harness repro` commands. The fault proxy itself is the `faultproxy` crate.
+//! `harness up` / `harness run` / `harness repro` commands. The fault proxy itself is the
+//! `faultproxy` crate.
 pub mod accounts;
 pub mod emulator;
 pub mod env;
+pub mod launch;
 pub mod pool;
 pub mod repro;
+pub mod run;
 pub mod up;

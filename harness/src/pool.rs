@@ -248,13 +248,11 @@ pub fn shared_stats() -> PoolStats {
         .unwrap_or_default()
 }
 
-/// A fresh account warmed now (for `harness up`, which prints one account before serving):
-/// cold, with a warning, if the warm-up fails.
-pub async fn warm_account(endpoint: &str, region: &str) -> String {
-    let id = accounts::fresh_account_id();
+/// Warms `account` now (`harness up`/`harness run` hand it out right after); a failed warm-up
+/// is a warning, the account is then used cold.
+pub async fn warm(endpoint: &str, region: &str, account: &str) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    if let Err(why) = warm_up(&client, endpoint.trim_end_matches('/'), &id, region).await {
-        tracing::warn!(account = %id, %why, "account warm-up failed; handing it out cold");
+    if let Err(why) = warm_up(&client, endpoint.trim_end_matches('/'), account, region).await {
+        tracing::warn!(account = %account, %why, "account warm-up failed; handing it out cold");
     }
-    id
 }

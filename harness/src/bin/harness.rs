@@ -4,6 +4,7 @@
 //! this file only wires them together (add a variant to [`Command`] and an arm in `main`).
 //! - `proxy`: the fault-injecting proxy alone, in front of a running emulator.
 //! - `up`: an emulator (HARNESS_BACKEND) plus the fault proxy in front of it.
+//! - `run`: an emulator and the proxy around one command (`harness run -- CMD ARGS...`).
 //! - `repro`: the first-apply failure reproduced, then absorbed, then avoided, as a story.
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Proxy(faultproxy::cli::ProxyArgs),
     /// Start an emulator and the fault proxy in front of it; serve until Ctrl-C.
     Up(harness::up::UpArgs),
+    /// Run a command against an emulator + fault proxy in a fresh account; report what it met.
+    Run(harness::run::RunArgs),
     /// Reproduce the first-apply failure of a fresh account, then show retry and `ensure` fix it.
     Repro(harness::repro::ReproArgs),
 }
@@ -36,8 +39,10 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // `repro` tells its story on stdout; its log defaults to errors only (RUST_LOG overrides).
+    // `run` shares stderr with the command it wraps: warnings only.
     let default_level = match cli.command {
         Command::Repro(_) => "error",
+        Command::Run(_) => "warn",
         _ => "info",
     };
     // Logs go to stderr: stdout's first line is the machine-readable endpoint.
@@ -51,6 +56,7 @@ async fn main() -> ExitCode {
         Command::Proxy(args) => faultproxy::cli::run(args).await.map_err(Into::into),
         Command::Up(args) => harness::up::run(args).await,
         Command::Repro(args) => harness::repro::run(args).await,
+        Command::Run(args) => return ExitCode::from(harness::run::run(args).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

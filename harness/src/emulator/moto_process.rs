@@ -31,6 +31,18 @@ pub const MOTO_ENV: &[(&str, &str)] = &[
     ("PYTHONUNBUFFERED", "1"),
 ];
 
+/// Removed from moto's environment: moto loads its service models through botocore, which fails
+/// every request with `ProfileNotFound` when `AWS_PROFILE` names a profile of the user's that
+/// the config file lacks; and moto never needs the user's credentials.
+pub const MOTO_ENV_REMOVED: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+];
+
 /// Where the moto executable came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MotoSource {
@@ -249,6 +261,9 @@ impl MotoProcess {
             .arg(options.host.to_string())
             .arg("-p")
             .arg(port.to_string());
+        for key in MOTO_ENV_REMOVED {
+            command.env_remove(key);
+        }
         for (key, value) in MOTO_ENV {
             command.env(key, value);
         }

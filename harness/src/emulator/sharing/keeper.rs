@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::procs::ProcId;
 use crate::emulator::moto_bootstrap::tail;
-use crate::emulator::moto_process::{find_on_path, free_port, MotoOptions, MotoSource, MOTO_ENV};
+use crate::emulator::moto_process::{
+    find_on_path, free_port, MotoOptions, MotoSource, MOTO_ENV, MOTO_ENV_REMOVED,
+};
 use crate::emulator::readiness::{self, POLL_INTERVAL};
 use crate::emulator::{paths, Backend, EmulatorError};
 
@@ -195,6 +197,9 @@ fn spawn_keeper(
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
+    for key in MOTO_ENV_REMOVED {
+        command.env_remove(key);
+    }
     for (key, value) in MOTO_ENV {
         command.env(key, value);
     }

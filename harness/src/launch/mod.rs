@@ -1,0 +1,72 @@
+//! Why this module exists: `harness up` and `harness run` both start the same thing: the emulator
+//! of the selected backend, the fault proxy in front of it (with the presets and behaviour models
+//! of [`LaunchArgs`]) and one fresh account, warmed on moto before anyone uses it (pool.rs). This
+//! file starts and stops that; `args.rs` holds the flags they share.
+
+mod args;
+
+pub use args::{describe_models, LaunchArgs, ModelSwitch, Profile};
+
+use std::net::SocketAddr;
+
+use crate::accounts;
+use crate::emulator::{self, Emulator};
+use faultproxy::{ModelSettings, ProxyConfig, ProxyHandle, UpstreamFlavor};
+
+/// A running emulator with the fault proxy in front of it, and the account handed out.
+pub struct Launched {
+    /// Dropping it stops what the harness started (moto process, container).
+    pub emulator: Box<dyn Emulator>,
+    pub proxy: ProxyHandle,
+    /// The 12-digit account (used as access key id).
+    pub account: String,
+    /// The model settings the proxy holds after its start-up presets.
+    pub settings: ModelSettings,
+    /// The presets the proxy started with, as text (for logs).
+    pub presets: Vec<String>,
+}
+
+impl Launched {
+    /// Starts the emulator of `args.backend` and a proxy on `listen` in front of it. `account`
+    /// is used as given, else a fresh one; on moto it is warmed in `region` first.
+    pub async fn start(
+        args: &LaunchArgs,
+        listen: SocketAddr,
+        account: Option<String>,
+        region: &str,
+    ) -> anyhow::Result<Launched> {
+        // Checked before anything starts (clap checked each value already).
+        let presets = args.presets()?;
+        let emulator = emulator::start(args.backend).await?;
+        let endpoint = emulator.endpoint().clone();
+        let mut cfg = ProxyConfig::new(endpoint.url.clone(), endpoint.flavor);
+        cfg.listen = listen;
+        let started_with: Vec<String> = presets.iter().map(ToString::to_string).collect();
+        cfg.presets = presets;
+        let proxy = faultproxy::start(cfg).await?;
+        let settings = proxy.model_settings();
+        let account = account.unwrap_or_else(accounts::fresh_account_id);
+        // Warmed on the emulator before it is handed out (pool.rs); LocalStack/others stay cold.
+        if endpoint.flavor == UpstreamFlavor::Moto {
+            crate::pool::warm(&endpoint.base_url(), region, &account).await;
+        }
+        if !endpoint.serves_ecs {
+            tracing::warn!(
+                "this endpoint serves no ECS/ECR (LocalStack without LOCALSTACK_AUTH_TOKEN)"
+            );
+        }
+        Ok(Launched {
+            emulator,
+            proxy,
+            account,
+            settings,
+            presets: started_with,
+        })
+    }
+
+    /// Stops the proxy (waits for its accept loop), then the emulator.
+    pub async fn stop(self) {
+        self.proxy.shutdown().await;
+        drop(self.emulator);
+    }
+}

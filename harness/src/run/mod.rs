@@ -1,0 +1,336 @@
+//! Why this module exists: most people who hit the first-apply failure run Terraform, the AWS
+//! CLI, an SDK script — not our provisioner. `harness run -- CMD ARGS...` wraps any of them the
+//! way `tflocal`/`awslocal` do for LocalStack: it starts the emulator and the fault proxy on a
+//! free loopback port, hands CMD a fresh account through the standard AWS variables
+//! (child_env.rs), passes stdin/stdout/stderr through and signals on (signals.rs), exits with
+//! CMD's code (command.rs), and afterwards prints on stderr what the account did to CMD and
+//! where the journal is (report.rs). Several commands in one account: wrap a shell
+//! (`harness run -- sh -c 'terraform apply && terraform apply'`); `HARNESS_ACCOUNT_ID` names it.
+
+mod child_env;
+mod command;
+mod report;
+mod signals;
+mod terminal;
+
+pub use child_env::{ChildEnv, ChildSettings, ACCOUNT_ID_VAR, REMOVED};
+pub use command::{HARNESS_FAILED, NOT_EXECUTABLE, NOT_FOUND};
+pub use report::Summary;
+
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::accounts;
+use crate::emulator::paths;
+use crate::env::DEFAULT_REGION;
+use crate::launch::{LaunchArgs, Launched};
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+    /// Run CMD in this account (12 digits) instead of a fresh one.
+    #[arg(long, value_name = "ID", value_parser = parse_account)]
+    pub account: Option<String>,
+    /// The region CMD gets (AWS_REGION and AWS_DEFAULT_REGION).
+    #[arg(long, value_name = "REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
+    pub region: String,
+    /// Write the JSON journal here (default: target/harness/runs/<run>/journal.json).
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// The command to run and its arguments (after `--`).
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+fn parse_account(text: &str) -> Result<String, String> {
+    if accounts::is_account_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "an account id is exactly 12 digits (e.g. 111122223333), got {text:?}"
+        ))
+    }
+}
+
+fn parse_region(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "a region is lower-case letters, digits and '-' (e.g. us-east-1), got {text:?}"
+        ))
+    }
+}
+
+/// One line on stderr, prefixed like the harness's other messages.
+fn say(line: impl AsRef<str>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "harness: {}", line.as_ref());
+}
+
+fn fail(e: impl std::fmt::Display) -> u8 {
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    eprintln!("error: {e}");
+    command::HARNESS_FAILED
+}
+
+/// The run's own directory: the empty AWS config and credentials files, the journal by default.
+fn run_dir(account: &str) -> anyhow::Result<PathBuf> {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let dir = paths::harness_dir()
+        .join("runs")
+        .join(format!("{ms}-{account}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating the run directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// `--journal FILE` must be writable where it is: checked before anything starts.
+fn check_journal_path(path: &Path) -> Result<(), String> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(format!(
+            "--journal {}: is a directory; name a file, e.g. {}/journal.json",
+            path.display(),
+            path.display()
+        ));
+    }
+    if !parent.is_dir() {
+        return Err(format!(
+            "--journal {}: directory {} does not exist; create it or name another file",
+            path.display(),
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the command and returns the exit code `harness` exits with.
+pub async fn run(args: RunArgs) -> u8 {
+    let program = args.command[0].clone();
+    if let Err(e) = command::resolve(&program, std::env::var_os("PATH").as_deref()) {
+        eprintln!("error: {e}");
+        return e.code;
+    }
+    if let Some(path) = &args.journal {
+        if let Err(e) = check_journal_path(path) {
+            return fail(e);
+        }
+    }
+    if let Err(e) = signals::install() {
+        return fail(format!("installing the signal handlers: {e}"));
+    }
+    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let start = Launched::start(&args.launch, listen, args.account.clone(), &args.region);
+    let launched = tokio::select! {
+        launched = start => match launched {
+            Ok(l) => l,
+            Err(e) => return fail(format!("{e:#}")),
+        },
+        sig = signals::wait_received() => {
+            say(format!("{} while starting the emulator; nothing was run", signals::name(sig)));
+            return 128 + sig as u8;
+        }
+    };
+    if let Some(sig) = signals::received() {
+        say(format!(
+            "{} while starting the emulator; nothing was run",
+            signals::name(sig)
+        ));
+        launched.stop().await;
+        return 128 + sig as u8;
+    }
+    let code = match run_in(&args, &launched).await {
+        Ok(code) => code,
+        Err(e) => fail(format!("{e:#}")),
+    };
+    launched.stop().await;
+    code
+}
+
+/// Spawns `cmd` in a process group of its own (owning the terminal, if the harness does),
+/// forwards signals to it while it runs, and returns its exit code and the signal that ended it.
+async fn spawn_and_wait(
+    mut cmd: tokio::process::Command,
+    program: &std::ffi::OsStr,
+    program_name: &str,
+) -> anyhow::Result<(u8, Option<i32>)> {
+    let tty = terminal::foreground_tty();
+    terminal::own_group(&mut cmd, tty);
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let e = command::spawn_error(program, &e);
+            eprintln!("error: {e}");
+            return Ok((e.code, None));
+        }
+    };
+    let pid = child.id();
+    if let Some(pid) = pid {
+        terminal::after_spawn(pid, tty);
+        signals::set_child(pid);
+    }
+    let status = child.wait().await;
+    terminal::take_back(tty);
+    signals::clear_child();
+    if pid.is_some_and(terminal::stop_leftovers) {
+        say(format!(
+            "'{program_name}' left processes running in its process group: sent them SIGTERM"
+        ));
+    }
+    let status = status.with_context(|| format!("waiting for '{program_name}'"))?;
+    Ok((
+        command::exit_code(status),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ))
+}
+
+/// Spawns the command against `launched`, waits for it, writes the journal, prints the report.
+async fn run_in(args: &RunArgs, launched: &Launched) -> anyhow::Result<u8> {
+    let program = &args.command[0];
+    let account = launched.account.as_str();
+    let dir = run_dir(account)?;
+    let config_file = dir.join("aws-config");
+    let credentials_file = dir.join("aws-credentials");
+    for f in [&config_file, &credentials_file] {
+        std::fs::write(f, "").with_context(|| format!("creating {}", f.display()))?;
+    }
+    let endpoint_url = launched.proxy.url();
+    let settings = ChildSettings {
+        endpoint_url: &endpoint_url,
+        account,
+        region: &args.region,
+        config_file: &config_file,
+        credentials_file: &credentials_file,
+    };
+    let parent: Vec<OsString> = std::env::vars_os().map(|(k, _)| k).collect();
+    let env = ChildEnv::new(parent.iter().map(OsString::as_os_str), &settings);
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(&args.command[1..]);
+    env.apply(&mut cmd);
+
+    let program_name = Path::new(program).display().to_string();
+    say(format!(
+        "running '{program_name}' in account {account} ({}) at {endpoint_url}; backend {}, profile {}, seed {}",
+        args.region,
+        args.launch.backend,
+        args.launch.profile.name(),
+        launched.settings.seed
+    ));
+    let started = Instant::now();
+    let (code, signal) = spawn_and_wait(cmd, program, &program_name).await?;
+    let duration = started.elapsed();
+
+    let entries = launched.proxy.journal();
+    let journal = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| dir.join("journal.json"));
+    let record = report::RunRecord {
+        program: &program_name,
+        account,
+        region: &args.region,
+        endpoint_url: &endpoint_url,
+        backend: args.launch.backend.name(),
+        profile: args.launch.profile.name(),
+        seed: launched.settings.seed,
+        time_scale: launched.settings.time_scale(),
+        models: launched
+            .settings
+            .enabled_names()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        presets: &launched.presets,
+        exit_code: code,
+        signal,
+        duration,
+    };
+    report::write_journal(&journal, &record, &entries)?;
+    // The empty AWS files served their purpose; the journal stays.
+    for f in [&config_file, &credentials_file] {
+        let _ = std::fs::remove_file(f);
+    }
+    let _ = std::fs::remove_dir(&dir); // only if empty (`--journal` elsewhere)
+
+    let ended = match signal {
+        Some(sig) => format!("was killed by {} (exit {code})", signals::name(sig)),
+        None => format!("exited {code}"),
+    };
+    say(format!(
+        "'{program_name}' {ended} after {:.1} s in account {account}",
+        duration.as_secs_f64()
+    ));
+    for line in Summary::of(&entries).lines() {
+        say(line);
+    }
+    say(format!("journal: {}", journal.display()));
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<RunArgs, String> {
+        Wrapper::try_parse_from(std::iter::once("run").chain(args.iter().copied()))
+            .map(|w| w.args)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn everything_after_the_double_dash_is_the_command() {
+        let a = parse(&["--seed", "4", "--", "aws", "--region", "x", "sts"]).unwrap();
+        assert_eq!(
+            a.command,
+            ["aws", "--region", "x", "sts"].map(OsString::from)
+        );
+        assert_eq!(a.launch.seed, Some(4));
+        assert_eq!(a.region, DEFAULT_REGION);
+        assert!(a.account.is_none());
+        let a = parse(&["--account", "111122223333", "sh", "-c", "true"]).unwrap();
+        assert_eq!(a.account.as_deref(), Some("111122223333"));
+        assert_eq!(a.command.len(), 3);
+    }
+
+    #[test]
+    fn bad_values_say_what_is_wrong() {
+        let e = parse(&[]).unwrap_err();
+        assert!(e.contains("<CMD>"), "{e}");
+        let e = parse(&["--account", "42", "--", "true"]).unwrap_err();
+        assert!(e.contains("exactly 12 digits"), "{e}");
+        let e = parse(&["--region", "Tokyo", "--", "true"]).unwrap_err();
+        assert!(e.contains("e.g. us-east-1"), "{e}");
+        let e = check_journal_path(Path::new("/no/such/dir/j.json")).unwrap_err();
+        assert!(e.contains("directory /no/such/dir does not exist"), "{e}");
+    }
+}
