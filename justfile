@@ -15,6 +15,13 @@ repro:
 up *ARGS:
     cargo run -p harness -- up {{ARGS}}
 
+# Run a command in a fresh account behind the fault proxy, then report what it met:
+# `just run -- aws sts get-caller-identity`, `just run --profile fresh-account -- terraform apply`.
+# Arguments are passed as they are (quoted ones stay one argument: `just run -- sh -c 'a; b'`).
+[positional-arguments]
+run *ARGS:
+    cargo run -q -p harness -- run "$@"
+
 # Start / stop the docker-compose stack (moto + fault proxy on localhost:4566) with the locally
 # built images (`just images` first). The foreground `just up` stops with Ctrl-C instead.
 compose-up:
