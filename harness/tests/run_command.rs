@@ -176,6 +176,8 @@ fn calls_to_the_endpoint_show_up_in_the_report_and_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("run.json");
     let out = harness_run(&[
+        "--account",
+        "111122223333",
         "--preset",
         "slr-delay=60s",
         "--journal",
@@ -227,6 +229,7 @@ fn calls_to_the_endpoint_show_up_in_the_report_and_the_journal() {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&journal).unwrap()).unwrap();
     assert_eq!(doc["program"], "python3");
+    assert_eq!(doc["account"], "111122223333");
     assert_eq!(doc["exit_code"], 0);
     let entries = doc["entries"].as_array().unwrap();
     let ops: Vec<&str> = entries
@@ -238,6 +241,7 @@ fn calls_to_the_endpoint_show_up_in_the_report_and_the_journal() {
         ["CreateCluster", "CreateService", "CreateServiceLinkedRole"]
     );
     assert_eq!(entries[1]["fault"]["code"], "InvalidParameterException");
+    assert!(entries.iter().all(|e| e["account"] == "111122223333"));
     let raw = std::fs::read_to_string(&journal).unwrap();
     for secret in ["Signature", "AWS4-HMAC-SHA256", "real-secret", "\"test\""] {
         assert!(!raw.contains(secret), "{secret} in the journal:\n{raw}");
@@ -355,4 +359,94 @@ fn sigint_stops_the_command_the_proxy_and_moto() {
     );
     let survivors: Vec<_> = tree.iter().filter(|(pid, _)| alive(*pid)).collect();
     assert!(survivors.is_empty(), "left behind: {survivors:?}\n{stderr}");
+}
+
+/// Opens a pseudo-terminal: (master, slave).
+fn open_pty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty fills two descriptors we then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh and ours.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    }
+}
+
+/// As a user in a terminal: CMD reads its prompt's answer from the terminal, and a Ctrl-C typed
+/// there reaches CMD once (its trap runs once), not the harness, which reports CMD's exit code.
+#[test]
+fn in_a_terminal_the_command_reads_it_and_gets_ctrl_c_once() {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let (master, slave) = open_pty();
+    let mut command = Command::new(HARNESS);
+    command
+        .args(["run", "--", "sh", "-c"])
+        .arg(
+            "printf 'Enter a value: '; read x; echo got:$x; \
+             trap 'echo trapped-int; exit 7' INT; echo waiting; sleep 100 & wait",
+        )
+        .env("HARNESS_BACKEND", "moto")
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    // SAFETY: setsid and ioctl are async-signal-safe: the harness leads a session whose
+    // controlling terminal is the pty, as under a terminal emulator.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    drop(command); // closes our copies of the slave side
+    let mut writer = std::fs::File::from(master.try_clone().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let mut reader = std::fs::File::from(master);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |what: &str, timeout: Duration| {
+        let deadline = Instant::now() + timeout;
+        while !seen.contains(what) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => panic!("{what:?} not seen on the terminal:\n{seen}"),
+            }
+        }
+        seen.clone()
+    };
+    wait_for("Enter a value: ", Duration::from_secs(60));
+    writer.write_all(b"yes\n").unwrap();
+    wait_for("waiting", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    writer.write_all(&[0x03]).unwrap(); // Ctrl-C, typed
+    let text = wait_for("harness: journal: ", Duration::from_secs(20));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(7), "{text}");
+    assert!(text.contains("got:yes"), "{text}");
+    assert_eq!(text.matches("trapped-int").count(), 1, "{text}");
+    assert!(text.contains("'sh' exited 7"), "{text}");
 }
