@@ -450,3 +450,44 @@ fn in_a_terminal_the_command_reads_it_and_gets_ctrl_c_once() {
     assert_eq!(text.matches("trapped-int").count(), 1, "{text}");
     assert!(text.contains("'sh' exited 7"), "{text}");
 }
+
+/// A SIGINT while the emulator is still starting: nothing is run, nothing is left behind.
+#[test]
+fn sigint_during_the_start_runs_nothing_and_leaves_nothing() {
+    let child = Command::new(HARNESS)
+        .args(["run", "--", "sh", "-c", "echo ran"])
+        .env("HARNESS_BACKEND", "moto")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let harness_pid = child.id();
+    // Once the harness has a child of its own (moto, or its version probe), it is starting.
+    let started = Instant::now();
+    let tree = loop {
+        let tree = descendants(harness_pid);
+        if !tree.is_empty() {
+            break tree;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "harness run started no emulator"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(harness_pid as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(stdout, "", "the command ran after all");
+    assert!(
+        stderr.contains("harness: SIGINT while starting the emulator; nothing was run"),
+        "{stderr}"
+    );
+    let survivors: Vec<_> = tree.iter().filter(|(pid, _)| alive(*pid)).collect();
+    assert!(survivors.is_empty(), "left behind: {survivors:?}\n{stderr}");
+}
