@@ -30,7 +30,20 @@ use crate::emulator::paths;
 use crate::env::DEFAULT_REGION;
 use crate::launch::{LaunchArgs, Launched};
 
+/// The end of `harness run --help`: what CMD gets and what the exit code means.
+pub const AFTER_HELP: &str = "\
+CMD gets AWS_ENDPOINT_URL (the proxy), AWS_ACCESS_KEY_ID and HARNESS_ACCOUNT_ID (the account),
+AWS_SECRET_ACCESS_KEY=test, AWS_REGION and AWS_DEFAULT_REGION, empty AWS_CONFIG_FILE and
+AWS_SHARED_CREDENTIALS_FILE, AWS_EC2_METADATA_DISABLED=true; AWS_PROFILE, AWS_SESSION_TOKEN, the
+other credential settings and every AWS_ENDPOINT_URL_<SERVICE> are removed.
+
+Exit code: CMD's; 128+N when a signal N killed it; 127 not found; 126 not executable; 125 the
+harness failed. Ctrl-C and SIGTERM go to CMD, then the proxy and the emulator stop.
+
+Several commands in one account and emulator: harness run -- sh -c 'terraform apply; terraform apply'";
+
 #[derive(Debug, Clone, Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct RunArgs {
     #[command(flatten)]
     pub launch: LaunchArgs,
@@ -320,6 +333,15 @@ mod tests {
         let a = parse(&["--account", "111122223333", "sh", "-c", "true"]).unwrap();
         assert_eq!(a.account.as_deref(), Some("111122223333"));
         assert_eq!(a.command.len(), 3);
+    }
+
+    #[test]
+    fn help_says_what_cmd_gets_and_what_the_exit_code_means() {
+        use clap::CommandFactory;
+        let help = Wrapper::command().render_help().to_string();
+        for text in ["HARNESS_ACCOUNT_ID", "127 not found", "sh -c"] {
+            assert!(help.contains(text), "{text} missing:\n{help}");
+        }
     }
 
     #[test]
