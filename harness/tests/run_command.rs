@@ -282,6 +282,28 @@ fn descendants(root: u32) -> Vec<(u32, String)> {
     found
 }
 
+/// Kills a `harness run` and everything under it if the test fails midway (a stopped or
+/// sleeping command must not outlive a failed test); nothing when it already exited.
+struct KillTreeOnDrop(u32);
+
+impl Drop for KillTreeOnDrop {
+    fn drop(&mut self) {
+        if !alive(self.0) {
+            return;
+        }
+        for (pid, _) in descendants(self.0) {
+            // SAFETY: processes this test started (under its own child).
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+        // SAFETY: our own child.
+        unsafe {
+            libc::kill(self.0 as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
+
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit(')')
@@ -308,6 +330,7 @@ fn sigint_stops_the_command_the_proxy_and_moto() {
         .spawn()
         .unwrap();
     let harness_pid = child.id();
+    let _guard = KillTreeOnDrop(harness_pid);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
@@ -385,8 +408,9 @@ fn open_pty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     }
 }
 
-/// As a user in a terminal: CMD reads its prompt's answer from the terminal, and a Ctrl-C typed
-/// there reaches CMD once (its trap runs once), not the harness, which reports CMD's exit code.
+/// As a user in a terminal: CMD reads its prompt's answer from the terminal, a Ctrl-Z does not
+/// stop it, and a Ctrl-C typed there reaches CMD once (its trap runs once), not the harness,
+/// which reports CMD's exit code.
 #[test]
 fn in_a_terminal_the_command_reads_it_and_gets_ctrl_c_once() {
     use std::io::Write;
@@ -414,6 +438,7 @@ fn in_a_terminal_the_command_reads_it_and_gets_ctrl_c_once() {
         });
     }
     let mut child = command.spawn().unwrap();
+    let _guard = KillTreeOnDrop(child.id());
     drop(command); // closes our copies of the slave side
     let mut writer = std::fs::File::from(master.try_clone().unwrap());
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -439,6 +464,8 @@ fn in_a_terminal_the_command_reads_it_and_gets_ctrl_c_once() {
         seen.clone()
     };
     wait_for("Enter a value: ", Duration::from_secs(60));
+    // Ctrl-Z, typed: ignored (a stopped command would hang the terminal), the prompt still reads.
+    writer.write_all(&[0x1a]).unwrap();
     writer.write_all(b"yes\n").unwrap();
     wait_for("waiting", Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(300));
@@ -463,6 +490,7 @@ fn sigint_during_the_start_runs_nothing_and_leaves_nothing() {
         .spawn()
         .unwrap();
     let harness_pid = child.id();
+    let _guard = KillTreeOnDrop(harness_pid);
     // Once the harness has a child of its own (moto, or its version probe), it is starting.
     let started = Instant::now();
     let tree = loop {

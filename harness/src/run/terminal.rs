@@ -3,7 +3,8 @@
 //! under a shell: read a prompt's answer (`terraform apply` asks "Enter a value:") and receive a
 //! typed Ctrl-C. So, when the harness runs in the foreground of a terminal, the command's group
 //! becomes the terminal's foreground process group while it runs, and the harness's group again
-//! afterwards: what a job-control shell does (POSIX tcsetpgrp(3),
+//! afterwards (Ctrl-Z, SIGTSTP, is ignored by the command then: see [`own_group`]): what a
+//! job-control shell does (POSIX tcsetpgrp(3),
 //! https://pubs.opengroup.org/onlinepubs/9699919799/functions/tcsetpgrp.html; the GNU libc
 //! manual's "Implementing a Job Control Shell"). Without a terminal (CI, tests, pipes) only the
 //! process group is set.
@@ -48,6 +49,9 @@ pub fn own_group(command: &mut tokio::process::Command, tty: Option<libc::c_int>
             if let Some(tty) = tty {
                 // Failure is not fatal: the command then runs in the background of the terminal.
                 hand_over(tty, libc::getpid());
+                // Ctrl-Z would stop the command while the harness, not a job of the shell's
+                // own, kept waiting for it: the terminal would hang. So it is ignored.
+                libc::signal(libc::SIGTSTP, libc::SIG_IGN);
             }
             Ok(())
         });
