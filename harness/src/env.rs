@@ -24,6 +24,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use provisioner::clients::ClientsBuilder;
 use provisioner::ec2::{Ec2Client, Ec2Settings};
+use provisioner::retry::TransientRetry;
 use rstest::fixture;
 
 use crate::accounts;
@@ -36,9 +37,11 @@ pub const DEFAULT_REGION: &str = "ap-northeast-1";
 /// Secret access key of every test credential (emulators do not verify signatures).
 pub const TEST_SECRET_KEY: &str = "test";
 
-/// Pause before the second EC2 lookup attempt (doubling after): the proxy may inject throttling
-/// or 5xx faults into EC2 calls too, and a test should not wait seconds for them.
-const TEST_EC2_INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+/// Backoff base and cap of the transient-retry policy in tests (production: 1 s and 20 s): the
+/// proxy injects throttling, 5xx and dropped connections, and a test should not wait seconds for
+/// them. Attempts and codes stay the production ones.
+const TEST_TRANSIENT_INITIAL_BACKOFF: Duration = Duration::from_millis(10);
+const TEST_TRANSIENT_MAX_BACKOFF: Duration = Duration::from_millis(150);
 
 /// Set to `1` to turn "no Docker engine / backend unavailable" skips into failures.
 pub const REQUIRE_DOCKER_ENV: &str = "HARNESS_REQUIRE_DOCKER";
@@ -189,10 +192,16 @@ pub struct Network {
     pub security_groups: Vec<String>,
 }
 
+/// The transient-retry policy of test clients: the provisioner's, with a short backoff.
+pub fn test_transient_retry() -> TransientRetry {
+    TransientRetry::default()
+        .with_backoff(TEST_TRANSIENT_INITIAL_BACKOFF, TEST_TRANSIENT_MAX_BACKOFF)
+}
+
 /// The EC2 settings of test lookups: the provisioner's, with a short backoff.
 pub fn test_ec2_settings() -> Ec2Settings {
     Ec2Settings {
-        initial_backoff: TEST_EC2_INITIAL_BACKOFF,
+        transient: test_transient_retry(),
         ..Ec2Settings::default()
     }
 }

@@ -1,6 +1,6 @@
 //! Why this file exists: one place builds every AWS client the stack talks to, with our SDK-level
-//! settings (standard retry mode with more attempts than the default 3, connect and per-attempt
-//! timeouts so nothing hangs). Endpoint, region and credentials come from the caller, so the same
+//! settings (the transient-retry policy of `retry/transient.rs` as every client's retry config,
+//! connect and per-attempt timeouts so nothing hangs). Endpoint, region and credentials come from the caller, so the same
 //! code works against real AWS, an emulator, or the fault proxy: the provisioner's CLI loads the
 //! standard AWS chain ([`Clients::connect`]), the harness names an account on its proxy and
 //! shorter backoffs ([`ClientsBuilder`]).
@@ -11,16 +11,14 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_sdk_ecs::config::retry::RetryPartition;
-use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
 
-use crate::ec2::{Ec2Client, Ec2Settings};
+use crate::ec2::{Ec2Client, Ec2Settings, EC2_REQUEST_TIMEOUT};
+use crate::retry::TransientRetry;
 use crate::spec::StackSpec;
 
-/// SDK standard-mode attempts (SDK default 3; Terraform uses 25).
-pub const SDK_MAX_ATTEMPTS: u32 = 8;
 pub const SDK_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
 pub const SDK_OPERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -44,48 +42,41 @@ pub struct Clients {
 /// SDK-level retry and timeout settings of every client of one [`Clients`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientSettings {
-    /// Attempts per call in the SDK's standard retry mode.
-    pub max_attempts: u32,
-    /// Backoff base of the standard mode; `None`: the SDK's (1 s).
-    pub initial_backoff: Option<Duration>,
-    /// Backoff cap of the standard mode; `None`: the SDK's (20 s).
-    pub max_backoff: Option<Duration>,
+    /// Throttling, 5xx, no answer: attempts and backoff of every client, the EC2 one included.
+    pub transient: TransientRetry,
     pub connect_timeout: Duration,
     pub attempt_timeout: Duration,
     pub operation_timeout: Duration,
     /// A retry partition of its own. The SDK keeps one retry token bucket per partition name
     /// in a process-wide map (default: the service name); `None` shares the default one.
     pub retry_partition: Option<String>,
-    /// The EC2 Query client's own timeout and retries.
-    pub ec2: Ec2Settings,
+    /// One attempt of the EC2 Query client (its calls share `transient` and
+    /// `operation_timeout` with the SDK clients).
+    pub ec2_request_timeout: Duration,
 }
 
 impl Default for ClientSettings {
     /// The provisioner's production settings (the `SDK_*` constants).
     fn default() -> ClientSettings {
         ClientSettings {
-            max_attempts: SDK_MAX_ATTEMPTS,
-            initial_backoff: None,
-            max_backoff: None,
+            transient: TransientRetry::default(),
             connect_timeout: SDK_CONNECT_TIMEOUT,
             attempt_timeout: SDK_ATTEMPT_TIMEOUT,
             operation_timeout: SDK_OPERATION_TIMEOUT,
             retry_partition: None,
-            ec2: Ec2Settings::default(),
+            ec2_request_timeout: EC2_REQUEST_TIMEOUT,
         }
     }
 }
 
 impl ClientSettings {
-    fn retry_config(&self) -> RetryConfig {
-        let mut retry = RetryConfig::standard().with_max_attempts(self.max_attempts);
-        if let Some(b) = self.initial_backoff {
-            retry = retry.with_initial_backoff(b);
+    /// The EC2 client's settings: the same transient policy and operation deadline.
+    pub fn ec2_settings(&self) -> Ec2Settings {
+        Ec2Settings {
+            request_timeout: self.ec2_request_timeout,
+            operation_timeout: self.operation_timeout,
+            transient: self.transient.clone(),
         }
-        if let Some(b) = self.max_backoff {
-            retry = retry.with_max_backoff(b);
-        }
-        retry
     }
 
     fn timeout_config(&self) -> TimeoutConfig {
@@ -177,7 +168,7 @@ impl ClientsBuilder {
     pub fn build(&self) -> Clients {
         let cfg = self.sdk_config();
         let s = &self.settings;
-        let (retry, timeouts) = (s.retry_config(), s.timeout_config());
+        let (retry, timeouts) = (s.transient.retry_config(), s.timeout_config());
         let partition = s.retry_partition.clone().map(RetryPartition::new);
         macro_rules! client {
             ($sdk:ident) => {{
@@ -195,7 +186,7 @@ impl ClientsBuilder {
             iam: client!(aws_sdk_iam),
             ecr: client!(aws_sdk_ecr),
             logs: client!(aws_sdk_cloudwatchlogs),
-            ec2: Ec2Client::from_sdk_config_with(&cfg, s.ec2.clone()),
+            ec2: Ec2Client::from_sdk_config_with(&cfg, s.ec2_settings()),
             region: cfg.region().map(|r| r.to_string()).unwrap_or_default(),
         }
     }
@@ -254,17 +245,14 @@ mod tests {
 
     fn test_settings() -> ClientSettings {
         ClientSettings {
-            max_attempts: 4,
-            initial_backoff: Some(Duration::from_millis(10)),
-            max_backoff: Some(Duration::from_millis(150)),
+            transient: TransientRetry::default()
+                .with_max_attempts(4)
+                .with_backoff(Duration::from_millis(10), Duration::from_millis(150)),
             connect_timeout: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(30),
             operation_timeout: Duration::from_secs(120),
             retry_partition: Some("test-partition".into()),
-            ec2: Ec2Settings {
-                initial_backoff: Duration::from_millis(50),
-                ..Ec2Settings::default()
-            },
+            ec2_request_timeout: Duration::from_secs(7),
         }
     }
 
@@ -276,7 +264,10 @@ mod tests {
             .settings(test_settings())
             .build();
         assert_eq!(clients.region, "ap-northeast-1");
-        assert_eq!(clients.ec2.settings(), &test_settings().ec2);
+        let ec2 = clients.ec2.settings();
+        assert_eq!(ec2.transient, test_settings().transient);
+        assert_eq!(ec2.operation_timeout, Duration::from_secs(120));
+        assert_eq!(ec2.request_timeout, Duration::from_secs(7));
         let conf = clients.ecs.config();
         let retry = conf.retry_config().unwrap();
         assert_eq!(retry.max_attempts(), 4);
@@ -308,13 +299,17 @@ mod tests {
         let conf = clients.iam.config();
         assert_eq!(
             conf.retry_config().unwrap().max_attempts(),
-            SDK_MAX_ATTEMPTS
+            crate::retry::TRANSIENT_MAX_ATTEMPTS
         );
         assert_eq!(
             conf.timeout_config().unwrap().connect_timeout(),
             Some(SDK_CONNECT_TIMEOUT)
         );
         assert_eq!(clients.region, "eu-west-1");
-        assert_eq!(clients.ec2.settings(), &Ec2Settings::default());
+        assert_eq!(
+            clients.ec2.settings(),
+            &ClientSettings::default().ec2_settings()
+        );
+        assert_eq!(clients.ec2.settings().transient, TransientRetry::default());
     }
 }

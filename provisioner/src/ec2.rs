@@ -23,6 +23,7 @@ use aws_smithy_types::byte_stream::ByteStream;
 use aws_types::SdkConfig;
 
 use crate::error::AwsError;
+use crate::retry::TransientRetry;
 use request::{construction_failure, failure};
 
 pub use xml::{items_at, parse_error, texts_at};
@@ -30,28 +31,28 @@ pub use xml::{items_at, parse_error, texts_at};
 pub const EC2_API_VERSION: &str = "2016-11-15";
 /// Per-request timeout (connect + response).
 pub const EC2_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Attempts for transient failures (IO, 5xx, throttling; see `retry::EC2_TRANSIENT_CODES`),
-/// like the SDK's standard mode.
-pub const EC2_MAX_ATTEMPTS: u32 = 5;
-/// Pause before the second attempt; it doubles with every further attempt.
-pub const EC2_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+/// Deadline of one call, all its transient retries included (the SDK clients' operation timeout).
+pub const EC2_OPERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Environment variable naming an EC2-only endpoint (the SDK's service-specific override).
 pub const EC2_ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL_EC2";
 
 /// Timeout and retry settings of an [`Ec2Client`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ec2Settings {
+    /// One attempt: connect, send, read the answer.
     pub request_timeout: Duration,
-    pub max_attempts: u32,
-    pub initial_backoff: Duration,
+    /// One call: every attempt and every pause between them.
+    pub operation_timeout: Duration,
+    /// Transient failures (throttling, 5xx, no answer): the policy every client shares.
+    pub transient: TransientRetry,
 }
 
 impl Default for Ec2Settings {
     fn default() -> Ec2Settings {
         Ec2Settings {
             request_timeout: EC2_REQUEST_TIMEOUT,
-            max_attempts: EC2_MAX_ATTEMPTS,
-            initial_backoff: EC2_INITIAL_BACKOFF,
+            operation_timeout: EC2_OPERATION_TIMEOUT,
+            transient: TransientRetry::default(),
         }
     }
 }
@@ -142,26 +143,20 @@ impl Ec2Client {
     }
 
     /// Sends `Action=action` with `params`; returns the XML body of a 2xx answer. Transient
-    /// failures are retried (bounded); anything else surfaces as AWS's code + message.
+    /// failures are retried by the shared transient-retry policy (`retry/transient.rs`), within
+    /// the operation timeout; anything else surfaces as AWS's code + message.
     pub async fn call(
         &self,
         action: &str,
         params: &[(String, String)],
     ) -> Result<String, AwsError> {
         let settings = &self.inner.settings;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.call_once(action, params).await {
-                Ok(body) => return Ok(body),
-                Err(e) if attempt < settings.max_attempts && is_transient(&e) => {
-                    let pause = settings.initial_backoff * 2u32.pow(attempt - 1);
-                    tracing::debug!(operation = action, code = %e.code, attempt, "EC2 transient error, retrying: {}", e.message);
-                    tokio::time::sleep(pause).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        settings
+            .transient
+            .run(action, settings.operation_timeout, || {
+                self.call_once(action, params)
+            })
+            .await
     }
 
     /// One attempt: sign, send (bounded by the request timeout), read the answer.
@@ -341,11 +336,6 @@ fn error_answer(action: &str, status: u16, text: &str) -> AwsError {
     err
 }
 
-fn is_transient(e: &AwsError) -> bool {
-    crate::retry::EC2_TRANSIENT_CODES.contains(&e.code.as_str())
-        || e.status.is_some_and(|s| s >= 500)
-}
-
 /// `Filter.N.Name` / `Filter.N.Value.1` parameters.
 pub fn filters(f: &[(&str, &str)]) -> Vec<(String, String)> {
     f.iter()
@@ -362,6 +352,7 @@ pub fn filters(f: &[(&str, &str)]) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::is_transient;
 
     #[test]
     fn filter_params() {

@@ -1,5 +1,10 @@
 //! Family 7 — chaos: 20 % throttling plus 20 % flaky answers (500, 503, dropped connections),
-//! seeded. Apply converges, destroy leaves nothing, and the same seed gives the same journal.
+//! seeded. Over many seeds (20 by default, 100 with `SCENARIOS_EXHAUSTIVE=1`), each in a fresh
+//! account on the one shared emulator, a few at a time: apply converges (the provisioner's own
+//! EC2 lookups included), the plan after it is empty, destroy leaves nothing; a failing seed is
+//! named with its error and the end of its journal. And the same seed gives the same journal.
+//! The transient-retry policy runs with its production codes and attempts and a millisecond
+//! backoff (the harness's test client settings), so the family stays fast.
 //!
 //! What "the same journal" can mean here: apply runs independent steps concurrently (the five
 //! first-level resources, then policy + task definition), so the global arrival order of
@@ -12,16 +17,25 @@
 //! requests per operation is itself deterministic: no wait loop polls more than once.)
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use faultproxy::{JournalEntry, Preset};
+use futures::StreamExt;
 use harness::env::{test_env_or_skip, TestEnv};
-use provisioner::SlrMode;
+use provisioner::{ApplyOptions, DestroyOptions, Progress, SlrMode};
 use rstest::rstest;
 
 use crate::common::*;
 
 const SEED: u64 = 20_260_101;
 const CHAOS: [&str; 2] = ["throttle=20", "flaky=20"];
+/// Seeds of the sweep: `1..=SEEDS` (`1..=SEEDS_EXHAUSTIVE` with `SCENARIOS_EXHAUSTIVE=1`).
+const SEEDS: u64 = 20;
+const SEEDS_EXHAUSTIVE: u64 = 100;
+/// Seeds in flight at once (each its own account and proxy on the shared emulator).
+const SEED_CONCURRENCY: usize = 5;
+/// Journal entries shown when a seed fails.
+const EXCERPT: usize = 40;
 
 struct Run {
     apply: Vec<JournalEntry>,
@@ -104,4 +118,126 @@ async fn seeded_chaos_converges_destroys_cleanly_and_replays_identically(
             render(y)
         );
     }
+}
+
+/// What one converged seed cost.
+struct SeedRun {
+    requests: usize,
+    injected: usize,
+}
+
+/// `Err` of one seed: its number, what failed, and the last [`EXCERPT`] journal entries.
+fn seed_failure(seed: u64, what: &str, env: &TestEnv) -> String {
+    let entries = journal(env);
+    let tail = &entries[entries.len().saturating_sub(EXCERPT)..];
+    format!(
+        "seed {seed}: {what}\n  journal of account {} ({} requests, {} injected failures), last {}:\n{}",
+        env.account_id,
+        entries.len(),
+        injected(&entries, None).len(),
+        tail.len(),
+        render(tail)
+    )
+}
+
+/// One seed in a fresh account, chaos on throughout: apply (the default VPC looked up by the
+/// provisioner's own EC2 client, not handed to it), plan (must be empty), destroy; then, chaos
+/// off, nothing of the stack may be left.
+async fn chaos_seed(seed: u64) -> Result<SeedRun, String> {
+    let env = TestEnv::new()
+        .await
+        .map_err(|e| format!("seed {seed}: no env on the shared emulator: {e:#}"))?;
+    let aws = Aws::new(&env);
+    let mut spec = spec(&env, "chaos", SlrMode::Ensure).await;
+    spec.service.subnets.clear();
+    spec.service.security_groups.clear();
+    let stack = env.stack(spec);
+    env.proxy.apply_preset(&Preset::seed(seed));
+    for p in CHAOS {
+        env.proxy.apply_preset(&Preset::parse(p).expect("preset"));
+    }
+    env.proxy.clear_journal();
+
+    let quiet = ApplyOptions::new(retry_fast()).with_progress(Progress::silent());
+    let fail = |what: String| seed_failure(seed, &what, &env);
+    Box::pin(stack.apply(&quiet))
+        .await
+        .map_err(|e| fail(format!("apply failed: {e}")))?;
+    let after = Box::pin(stack.plan())
+        .await
+        .map_err(|e| fail(format!("plan after apply failed: {e}")))?;
+    if !after.is_empty() {
+        return Err(fail(format!("the plan after apply is not empty:\n{after}")));
+    }
+    let destroy = DestroyOptions {
+        delete_service_linked_role: false,
+        retry: retry_fast(),
+        progress: Progress::silent(),
+    };
+    Box::pin(stack.destroy(&destroy))
+        .await
+        .map_err(|e| fail(format!("destroy failed: {e}")))?;
+    let entries = journal(&env);
+    env.proxy.set_rules(vec![]).expect("valid rules");
+    let left = aws.leftovers(stack.names()).await;
+    if !left.is_empty() {
+        return Err(fail(format!("left after destroy: {left:?}")));
+    }
+    Ok(SeedRun {
+        requests: entries.len(),
+        injected: injected(&entries, None).len(),
+    })
+}
+
+/// [`chaos_seed`] on a task of its own, so a panic fails that seed, not the sweep.
+async fn chaos_seed_task(seed: u64) -> Result<SeedRun, String> {
+    tokio::spawn(chaos_seed(seed))
+        .await
+        .unwrap_or_else(|e| Err(format!("seed {seed}: panicked: {e}")))
+}
+
+fn seeds() -> u64 {
+    if exhaustive() {
+        SEEDS_EXHAUSTIVE
+    } else {
+        SEEDS
+    }
+}
+
+#[rstest]
+#[tokio::test]
+async fn every_seed_converges_plans_empty_and_destroys_cleanly(
+    #[future(awt)] test_env_or_skip: Option<TestEnv>,
+) {
+    fixture_env!(_probe, test_env_or_skip, "chaos sweep");
+    let n = seeds();
+    loud(&format!(
+        "chaos: {n} seeds (1..={n}) under {CHAOS:?}, {SEED_CONCURRENCY} at a time{}",
+        if exhaustive() {
+            String::new()
+        } else {
+            format!("; set {EXHAUSTIVE_ENV}=1 for {SEEDS_EXHAUSTIVE}")
+        }
+    ));
+    let start = Instant::now();
+    let results: Vec<Result<SeedRun, String>> = futures::stream::iter((1..=n).map(chaos_seed_task))
+        .buffer_unordered(SEED_CONCURRENCY)
+        .collect()
+        .await;
+    let (runs, failures): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let runs: Vec<SeedRun> = runs.into_iter().flatten().collect();
+    let failures: Vec<String> = failures.into_iter().filter_map(Result::err).collect();
+    loud(&format!(
+        "chaos: {} of {n} seeds converged ({} requests, {} injected failures absorbed) in {:.1} s",
+        runs.len(),
+        runs.iter().map(|r| r.requests).sum::<usize>(),
+        runs.iter().map(|r| r.injected).sum::<usize>(),
+        start.elapsed().as_secs_f64()
+    ));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} chaos seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -7,8 +7,6 @@
 //! 1..=N always runs; the exhaustive sweep over every k runs with `SCENARIOS_EXHAUSTIVE=1`, and
 //! its absence is reported loudly.
 
-use std::io::Write;
-
 use faultproxy::Rule;
 use futures::StreamExt;
 use harness::env::{test_env_or_skip, TestEnv};
@@ -17,20 +15,7 @@ use rstest::rstest;
 
 use crate::common::*;
 
-pub const EXHAUSTIVE_ENV: &str = "SCENARIOS_EXHAUSTIVE";
 const CONCURRENCY: usize = 8;
-
-fn exhaustive() -> bool {
-    matches!(
-        std::env::var(EXHAUSTIVE_ENV).as_deref().map(str::trim),
-        Ok("1" | "true" | "yes")
-    )
-}
-
-/// Written straight to stderr so the test runner's capture cannot hide it.
-fn loud(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "scenarios: {message}");
-}
 
 /// AWS API requests of the env's account (what rules count).
 fn api_requests(env: &TestEnv) -> usize {

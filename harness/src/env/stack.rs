@@ -5,8 +5,9 @@
 //! The clients are the provisioner's ([`ClientsBuilder`]) with settings that differ from the
 //! production ones in two test-only ways, both about the SDK's own transient retries (the
 //! provisioner's retry catalogue is untouched):
-//! - short backoff (tens of milliseconds instead of the SDK's 1 s base, 20 s cap), so injected
-//!   throttling, 5xx and dropped connections cost milliseconds, not seconds;
+//! - the transient-retry policy with a short backoff (10 ms base, 150 ms cap instead of 1 s and
+//!   20 s; same codes, same 25 attempts), so injected throttling, 5xx and dropped connections cost
+//!   milliseconds, not seconds;
 //! - a retry partition of their own. The SDK keeps one retry token bucket per partition name in
 //!   a process-wide map (default partition: the service name), so without this, chaos in one test
 //!   would drain the bucket of every other test running in the same process.
@@ -17,13 +18,8 @@ use std::time::Duration;
 use provisioner::clients::{ClientSettings, ClientsBuilder};
 use provisioner::{Clients, Stack, StackSpec};
 
-use super::{test_ec2_settings, TestEnv};
+use super::{test_ec2_settings, test_transient_retry, TestEnv};
 
-/// SDK attempts per call (the provisioner's production setting is 8 too).
-const TEST_SDK_MAX_ATTEMPTS: u32 = 8;
-/// SDK backoff base and cap for test clients.
-const TEST_SDK_INITIAL_BACKOFF: Duration = Duration::from_millis(10);
-const TEST_SDK_MAX_BACKOFF: Duration = Duration::from_millis(150);
 /// SDK timeouts of test clients.
 const TEST_SDK_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TEST_SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,14 +28,12 @@ const TEST_SDK_OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 /// The settings of test clients, in retry partition `partition`.
 pub fn test_client_settings(partition: String) -> ClientSettings {
     ClientSettings {
-        max_attempts: TEST_SDK_MAX_ATTEMPTS,
-        initial_backoff: Some(TEST_SDK_INITIAL_BACKOFF),
-        max_backoff: Some(TEST_SDK_MAX_BACKOFF),
+        transient: test_transient_retry(),
         connect_timeout: TEST_SDK_CONNECT_TIMEOUT,
         attempt_timeout: TEST_SDK_ATTEMPT_TIMEOUT,
         operation_timeout: TEST_SDK_OPERATION_TIMEOUT,
         retry_partition: Some(partition),
-        ec2: test_ec2_settings(),
+        ec2_request_timeout: test_ec2_settings().request_timeout,
     }
 }
 

@@ -280,22 +280,6 @@ pub const DESCRIBE_REPOSITORIES_AFTER_CREATE: Retryable = after_create(
     "a repository we just created may read as not found for a moment",
 );
 
-/// Transient EC2 errors the hand-written EC2 client (ec2.rs) retries, bounded by
-/// `ec2::EC2_MAX_ATTEMPTS`. Why: the AWS SDK's standard retry mode retries exactly these classes
-/// (throttling, 5xx, IO/timeouts) for the SDK clients; our EC2 client must behave the same.
-pub const EC2_TRANSIENT_CODES: &[&str] = &[
-    "RequestLimitExceeded",
-    "Throttling",
-    "ThrottlingException",
-    "ServiceUnavailable",
-    "Unavailable",
-    "InternalError",
-    "InternalFailure",
-    "RequestTimeout",
-    "DispatchFailure",
-    "TimeoutError",
-];
-
 /// Every retryable error, in one list.
 pub const CATALOGUE: &[Retryable] = &[
     CREATE_CLUSTER_SLR_NOT_ASSUMABLE,

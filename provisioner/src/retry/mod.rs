@@ -10,16 +10,19 @@
 //!
 //! Inside: `codes.rs` (AWS's error codes and message fragments), `catalogue.rs` (the table of
 //! retryable errors, each with its reason and source), `policy.rs` (deadlines and backoff),
-//! `retrier.rs` (the loop and the wait loop), `absorbed.rs` (the report of absorbed errors).
+//! `retrier.rs` (the loop and the wait loop), `absorbed.rs` (the report of absorbed errors),
+//! `transient.rs` (the transient-retry policy of every client: throttling, 5xx, no answer).
 
 mod absorbed;
 mod catalogue;
 mod codes;
 mod policy;
 mod retrier;
+mod transient;
 
 pub use absorbed::AbsorbedError;
 pub use catalogue::*;
 pub use codes::*;
 pub use policy::*;
 pub use retrier::Retrier;
+pub use transient::*;

@@ -7,7 +7,8 @@
 //! - contention that lasts as long as some other work (deployments, tasks stopping) keeps
 //!   exponential backoff with jitter, so many callers do not hammer AWS in step.
 //!
-//! Throttling itself is the AWS SDK's (standard retry mode: backoff with jitter; clients.rs).
+//! Throttling, 5xx and lost answers are the transient-retry policy's (transient.rs), below this
+//! loop in every client.
 //! All knobs public so tests can shrink them.
 
 use std::time::Duration;

@@ -90,6 +90,25 @@ pub fn announce(env: &TestEnv, test: &str) {
     );
 }
 
+/// Set to `1` for the exhaustive sweeps (every crash point, 100 chaos seeds).
+pub const EXHAUSTIVE_ENV: &str = "SCENARIOS_EXHAUSTIVE";
+
+/// Whether [`EXHAUSTIVE_ENV`] asks for the exhaustive sweeps.
+pub fn exhaustive() -> bool {
+    matches!(
+        std::env::var(EXHAUSTIVE_ENV).as_deref().map(str::trim),
+        Ok("1" | "true" | "yes")
+    )
+}
+
+/// Written straight to stderr so the test runner's capture cannot hide it.
+pub fn loud(message: &str) {
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr().lock(),
+        format_args!("scenarios: {message}\n"),
+    );
+}
+
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
