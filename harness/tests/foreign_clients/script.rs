@@ -23,20 +23,6 @@ pub struct Ran {
     pub took: Duration,
 }
 
-impl Ran {
-    /// Its stderr lines, trimmed of trailing whitespace.
-    pub fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr.lines().map(str::trim_end).collect()
-    }
-
-    /// Its stdout lines that start with `prefix`, without it.
-    pub fn stdout_with<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.stdout
-            .lines()
-            .filter_map(move |l| l.strip_prefix(prefix))
-    }
-}
-
 /// Runs `cmd` (stdin closed, in a process group of its own) until it exits or `deadline` passes.
 pub fn run(label: &str, mut cmd: Command, deadline: Duration) -> Result<Ran, String> {
     let started = Instant::now();
