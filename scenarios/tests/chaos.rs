@@ -34,8 +34,9 @@ const SEEDS: u64 = 20;
 const SEEDS_EXHAUSTIVE: u64 = 100;
 /// Seeds in flight at once (each its own account and proxy on the shared emulator).
 const SEED_CONCURRENCY: usize = 5;
-/// Journal entries shown when a seed fails.
-const EXCERPT: usize = 40;
+/// Journal entries shown when a seed fails: at most this many, from the start of the failing
+/// phase (apply, plan or destroy).
+const EXCERPT: usize = 80;
 
 struct Run {
     apply: Vec<JournalEntry>,
@@ -126,16 +127,20 @@ struct SeedRun {
     injected: usize,
 }
 
-/// `Err` of one seed: its number, what failed, and the last [`EXCERPT`] journal entries.
-fn seed_failure(seed: u64, what: &str, env: &TestEnv) -> String {
+/// `Err` of one seed: its number, what failed, and the journal of the failing phase (the
+/// entries after the first `phase_start`, at most the last [`EXCERPT`]).
+fn seed_failure(seed: u64, what: &str, env: &TestEnv, phase_start: usize) -> String {
     let entries = journal(env);
-    let tail = &entries[entries.len().saturating_sub(EXCERPT)..];
+    let phase = &entries[phase_start.min(entries.len())..];
+    let tail = &phase[phase.len().saturating_sub(EXCERPT)..];
     format!(
-        "seed {seed}: {what}\n  journal of account {} ({} requests, {} injected failures), last {}:\n{}",
+        "seed {seed}: {what}\n  journal of account {} ({} requests, {} injected failures); \
+         the failing phase's last {} of {}:\n{}",
         env.account_id,
         entries.len(),
         injected(&entries, None).len(),
         tail.len(),
+        phase.len(),
         render(tail)
     )
 }
@@ -159,16 +164,21 @@ async fn chaos_seed(seed: u64) -> Result<SeedRun, String> {
     env.proxy.clear_journal();
 
     let quiet = ApplyOptions::new(retry_fast()).with_progress(Progress::silent());
-    let fail = |what: String| seed_failure(seed, &what, &env);
+    let fail = |what: String, phase_start: usize| seed_failure(seed, &what, &env, phase_start);
     Box::pin(stack.apply(&quiet))
         .await
-        .map_err(|e| fail(format!("apply failed: {e}")))?;
+        .map_err(|e| fail(format!("apply failed: {e}"), 0))?;
+    let plan_start = journal(&env).len();
     let after = Box::pin(stack.plan())
         .await
-        .map_err(|e| fail(format!("plan after apply failed: {e}")))?;
+        .map_err(|e| fail(format!("plan after apply failed: {e}"), plan_start))?;
     if !after.is_empty() {
-        return Err(fail(format!("the plan after apply is not empty:\n{after}")));
+        return Err(fail(
+            format!("the plan after apply is not empty:\n{after}"),
+            plan_start,
+        ));
     }
+    let destroy_start = journal(&env).len();
     let destroy = DestroyOptions {
         delete_service_linked_role: false,
         retry: retry_fast(),
@@ -176,12 +186,12 @@ async fn chaos_seed(seed: u64) -> Result<SeedRun, String> {
     };
     Box::pin(stack.destroy(&destroy))
         .await
-        .map_err(|e| fail(format!("destroy failed: {e}")))?;
+        .map_err(|e| fail(format!("destroy failed: {e}"), destroy_start))?;
     let entries = journal(&env);
     env.proxy.set_rules(vec![]).expect("valid rules");
     let left = aws.leftovers(stack.names()).await;
     if !left.is_empty() {
-        return Err(fail(format!("left after destroy: {left:?}")));
+        return Err(fail(format!("left after destroy: {left:?}"), destroy_start));
     }
     Ok(SeedRun {
         requests: entries.len(),
