@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{
-    detect_flavor, start_with_limits, ControlAccess, Error, Limits, Preset, ProxyConfig,
+    detect_flavor, start_on_threads, ControlAccess, Error, Limits, Preset, ProxyConfig,
     UpstreamFlavor,
 };
 
@@ -55,6 +55,10 @@ pub struct ProxyArgs {
     /// Journal entries kept; older ones are dropped and counted (GET /_harness/journal/stats).
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub journal_capacity: usize,
+    /// Threads serving connections, each with its own event loop (default: one per core; 0
+    /// serves on the main runtime's workers instead, slower per request).
+    #[arg(long, env = "FAULTPROXY_THREADS")]
+    pub threads: Option<usize>,
 }
 
 impl ProxyArgs {
@@ -104,7 +108,12 @@ pub async fn run(args: ProxyArgs) -> Result<(), Error> {
     if let Some(seed) = args.seed {
         cfg = cfg.with_seed(seed);
     }
-    let proxy = start_with_limits(cfg, args.limits()).await?;
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let proxy = start_on_threads(cfg, args.limits(), threads).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "AWS_ENDPOINT_URL={}", proxy.url())

@@ -3,23 +3,26 @@
 //! not send a whole request head within the header read timeout is cut off (slowloris), and
 //! hyper's read buffer is bounded (see [`crate::limits`]).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::pipeline::handle;
 use super::state::Shared;
 
-/// Accepts connections until `shutdown` changes; each connection also stops then.
+/// Accepts connections until `shutdown` changes and gives each, with its peer's address, to
+/// `dispatch` (which serves it with [`connection`] on this runtime or on a serving thread, see
+/// `workers.rs`).
 pub(crate) async fn serve(
     listener: TcpListener,
-    shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
+    mut dispatch: impl FnMut(TcpStream, IpAddr),
 ) {
     loop {
         let accepted = tokio::select! {
@@ -36,25 +39,30 @@ pub(crate) async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        let mut conn_shutdown = shutdown.clone();
-        let peer = peer.ip();
-        tokio::spawn(async move {
-            let mut builder = http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(shared.limits.header_read_timeout)
-                .max_buf_size(shared.limits.hyper_buffer());
-            let svc = service_fn(move |req| handle(shared.clone(), req, peer));
-            let conn = builder.serve_connection(TokioIo::new(stream), svc);
-            tokio::select! {
-                res = conn => {
-                    if let Err(e) = res {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                }
-                _ = conn_shutdown.changed() => {}
+        dispatch(stream, peer.ip());
+    }
+}
+
+/// Serves one client connection until it closes or the proxy shuts down.
+pub(crate) async fn connection(
+    stream: TcpStream,
+    peer: IpAddr,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.limits.header_read_timeout)
+        .max_buf_size(shared.limits.hyper_buffer());
+    let svc = service_fn(move |req| handle(shared.clone(), req, peer));
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::select! {
+        res = conn => {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "connection ended with an error");
             }
-        });
+        }
+        _ = shutdown.changed() => {}
     }
 }

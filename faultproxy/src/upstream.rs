@@ -6,12 +6,14 @@
 //! connection goes back as soon as the answer's head is in and is handed out again only once that
 //! exchange has finished. Unlike hyper-util's pooled client, this spawns no task and allocates no
 //! pool bookkeeping per request: on a 2-core machine that was 10-15 µs of the proxy's added
-//! latency per call (see the bench).
+//! latency per call (see the bench). With serving threads (`workers.rs`) each thread keeps its
+//! own stack (a slot), so a request only borrows connections whose tasks run on its own thread.
 //!
 //! Calls made by the proxy carry the account both ways emulators understand: the moto header
 //! `x-moto-account-id`, and an `Authorization` header whose credential scope uses the account as
 //! access key id (LocalStack's convention). The signature is fake; emulators do not verify it.
 
+use std::cell::Cell;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -66,12 +68,25 @@ impl std::fmt::Display for UpstreamFlavor {
 
 /// Timeout of the calls the models make themselves.
 const MODEL_CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Idle upstream connections kept at most (more are closed when they come back).
+/// Idle upstream connections kept at most per slot (more are closed when they come back).
 const POOL_MAX_IDLE: usize = 256;
 
+thread_local! {
+    /// The pool slot of this thread: its serving thread's index (1..=N), 0 on other threads.
+    static POOL_SLOT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Makes this thread use pool slot `slot` (serving threads call it once at start).
+pub(crate) fn set_pool_slot(slot: usize) {
+    POOL_SLOT.with(|s| s.set(slot));
+}
+
+type IdleStack = Mutex<Vec<SendRequest<Full<Bytes>>>>;
+
 pub(crate) struct Upstream {
-    /// Idle keep-alive connections, most recently used last.
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    /// Idle keep-alive connections per slot, most recently used last. Slot 0 serves every
+    /// thread that is not a serving thread; a serving thread's slot is only ever locked by it.
+    idle: Vec<IdleStack>,
     /// `host:port` to connect to.
     connect_to: String,
     scheme: Scheme,
@@ -111,7 +126,7 @@ impl Upstream {
             .map_err(|_| invalid("the host is not a valid Host header"))?;
         let display = format!("http://{authority}{}", url.path().trim_end_matches('/'));
         Ok(Upstream {
-            idle: Mutex::new(Vec::new()),
+            idle: vec![Mutex::new(Vec::new())],
             connect_timeout: crate::limits::UPSTREAM_CONNECT_TIMEOUT,
             display,
             connect_to,
@@ -132,6 +147,18 @@ impl Upstream {
     /// `http://host:port` (and path prefix), never with user info: for messages.
     pub fn display(&self) -> &str {
         &self.display
+    }
+
+    /// One idle stack for each of `threads` serving threads besides the shared one.
+    pub fn with_serving_threads(mut self, threads: usize) -> Upstream {
+        self.idle = (0..=threads).map(|_| Mutex::new(Vec::new())).collect();
+        self
+    }
+
+    /// This thread's idle stack.
+    fn idle_stack(&self) -> &IdleStack {
+        let slot = POOL_SLOT.with(Cell::get);
+        &self.idle[slot % self.idle.len()]
     }
 
     /// The upstream URI for a client request's path and query.
@@ -190,14 +217,14 @@ impl Upstream {
     /// The most recently used idle connection that is ready for a new exchange; closed ones are
     /// dropped on the way.
     fn checkout(&self) -> Option<SendRequest<Full<Bytes>>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = self.idle_stack().lock().unwrap_or_else(|e| e.into_inner());
         idle.retain(|s| !s.is_closed());
         let at = idle.iter().rposition(|s| s.is_ready())?;
         Some(idle.swap_remove(at))
     }
 
     fn checkin(&self, sender: SendRequest<Full<Bytes>>) {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = self.idle_stack().lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POOL_MAX_IDLE {
             idle.push(sender);
         }
