@@ -255,6 +255,7 @@ fn init_logging() {
             }),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(provisioner::user_error::stderr_colour())
         .init();
 }
 

@@ -4,8 +4,11 @@
 pub mod accounts;
 pub mod emulator;
 pub mod env;
+pub mod exit;
 pub mod launch;
 pub mod pool;
 pub mod repro;
 pub mod run;
 pub mod up;
+
+pub use exit::exit_code;

@@ -28,6 +28,13 @@ pub struct UpArgs {
 
 /// Starts emulator and proxy, prints the endpoint, serves until SIGINT/SIGTERM.
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    // A taken `--listen` port fails now, not after the emulator's start (seconds later).
+    if args.listen.port() != 0 {
+        std::net::TcpListener::bind(args.listen).map_err(|source| faultproxy::Error::Listen {
+            addr: args.listen,
+            source,
+        })?;
+    }
     let launched = Launched::start(&args.launch, args.listen, None, DEFAULT_REGION).await?;
     {
         let mut out = std::io::stdout().lock();

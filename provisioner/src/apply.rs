@@ -5,8 +5,10 @@
 //!
 //! ```text
 //! service-linked role (ensure mode)
-//!   -> cluster | execution role | task role | ECR repository | log group     (parallel)
-//!   -> repository policy (needs the execution role ARN) | task definition    (parallel)
+//!   -> cluster | execution role | ECR repository | log group                 (parallel)
+//!   -> task role (its policy names the log group's ARN)
+//!      | repository policy (needs the execution role ARN)                     (parallel)
+//!   -> task definition (needs both roles' ARNs)
 //!   -> service (needs cluster, task definition, network)
 //! ```
 

@@ -19,9 +19,16 @@ use crate::ec2::{Ec2Client, Ec2Settings, EC2_REQUEST_TIMEOUT};
 use crate::retry::TransientRetry;
 use crate::spec::StackSpec;
 
-pub const SDK_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-pub const SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
-pub const SDK_OPERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// TCP (+TLS) connect deadline: a regional AWS endpoint (or a local emulator) connects in
+/// milliseconds; 3 s covers a slow network and fails fast on a black hole.
+pub const SDK_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Per-attempt deadline: the control-plane calls the stack makes (ECS, IAM, ECR, Logs) answer in
+/// well under 2 s on AWS; 20 s is ten times that, then the SDK retries the attempt.
+pub const SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Per-operation deadline, all attempts and backoffs included (the SDK's standard mode backs
+/// off up to 20 s between attempts): 2 minutes, Terraform's IAM propagation timeout
+/// (terraform-provider-aws `internal/service/iam/wait.go`, `PropagationTimeout`).
+pub const SDK_OPERATION_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 
 /// Provider name of credentials made by [`ClientsBuilder::account`].
 const ACCOUNT_CREDENTIALS_PROVIDER: &str = "provisioner-account";

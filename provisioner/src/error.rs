@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::spec::SpecError;
@@ -24,6 +23,29 @@ pub struct AwsError {
     pub message: String,
     /// HTTP status of the response, when there was one.
     pub status: Option<u16>,
+    /// Which service answered and its request id, when known (boxed: errors stay small).
+    pub call: Option<Box<CallInfo>>,
+}
+
+/// What identifies a failed call to AWS support: the service and AWS's request id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallInfo {
+    /// The service's SDK name (`ecs`, `iam`, `ecr`, `cloudwatchlogs`, `ec2`).
+    pub service: Option<String>,
+    /// AWS's request id of the failed call, when the answer carried one.
+    pub request_id: Option<String>,
+}
+
+impl CallInfo {
+    /// `Some` boxed info when anything is known.
+    pub fn boxed(service: Option<String>, request_id: Option<String>) -> Option<Box<CallInfo>> {
+        (service.is_some() || request_id.is_some()).then(|| {
+            Box::new(CallInfo {
+                service,
+                request_id,
+            })
+        })
+    }
 }
 
 impl AwsError {
@@ -33,7 +55,35 @@ impl AwsError {
             code: code.to_owned(),
             message: message.to_owned(),
             status: None,
+            call: None,
         }
+    }
+
+    /// The service's SDK name, when known.
+    pub fn service(&self) -> Option<&str> {
+        self.call.as_ref()?.service.as_deref()
+    }
+
+    /// AWS's request id, when known.
+    pub fn request_id(&self) -> Option<&str> {
+        self.call.as_ref()?.request_id.as_deref()
+    }
+
+    /// `service operation, HTTP status, request id` as far as known: the details a user quotes
+    /// to AWS support, printed by the CLIs under the error line.
+    pub fn details(&self) -> String {
+        let mut out = match self.service() {
+            Some(s) => format!("{s} {}", self.operation),
+            None => self.operation.clone(),
+        };
+        out.push_str(&format!(", code {}", self.code));
+        if let Some(status) = self.status {
+            out.push_str(&format!(", HTTP {status}"));
+        }
+        if let Some(id) = self.request_id() {
+            out.push_str(&format!(", request id {id}"));
+        }
+        out
     }
 
     /// Converts an SDK error of any AWS service into an [`AwsError`] for `operation`.
@@ -42,39 +92,62 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
+        let request_id = err
+            .meta()
+            .extra("aws_request_id")
+            .map(str::to_owned)
+            .or_else(|| {
+                let headers = err.raw_response()?.headers();
+                ["x-amzn-requestid", "x-amz-request-id"]
+                    .iter()
+                    .find_map(|h| headers.get(*h).map(str::to_owned))
+            });
         let (code, message) = match &err {
             SdkError::ServiceError(_) => match err.code() {
                 Some(code) => (
                     code.to_owned(),
                     err.message().map(str::to_owned).unwrap_or_default(),
                 ),
-                None => ("Unknown".to_owned(), DisplayErrorContext(&err).to_string()),
+                None => ("Unknown".to_owned(), display_chain(&err)),
             },
-            SdkError::TimeoutError(_) => (
-                "TimeoutError".to_owned(),
-                DisplayErrorContext(&err).to_string(),
-            ),
-            SdkError::DispatchFailure(_) => (
-                "DispatchFailure".to_owned(),
-                DisplayErrorContext(&err).to_string(),
-            ),
-            SdkError::ResponseError(_) => (
-                "ResponseError".to_owned(),
-                DisplayErrorContext(&err).to_string(),
-            ),
-            SdkError::ConstructionFailure(_) => (
-                "ConstructionFailure".to_owned(),
-                DisplayErrorContext(&err).to_string(),
-            ),
-            _ => ("Unknown".to_owned(), DisplayErrorContext(&err).to_string()),
+            SdkError::TimeoutError(_) => ("TimeoutError".to_owned(), display_chain(&err)),
+            SdkError::DispatchFailure(_) => ("DispatchFailure".to_owned(), display_chain(&err)),
+            SdkError::ResponseError(_) => ("ResponseError".to_owned(), display_chain(&err)),
+            SdkError::ConstructionFailure(_) => {
+                ("ConstructionFailure".to_owned(), display_chain(&err))
+            }
+            _ => ("Unknown".to_owned(), display_chain(&err)),
         };
         AwsError {
             operation: operation.to_owned(),
             code,
             message,
             status,
+            call: CallInfo::boxed(sdk_service_name::<E>(), request_id),
         }
     }
+}
+
+/// The SDK crate an operation error type comes from (`aws_sdk_ecs::...` -> `ecs`).
+fn sdk_service_name<E>() -> Option<String> {
+    let ty = std::any::type_name::<E>();
+    let name = ty.strip_prefix("aws_sdk_")?.split("::").next()?;
+    Some(name.to_owned())
+}
+
+/// An error and its sources, each by its `Display`, joined with `: ` (repeats dropped): what
+/// went wrong down to the root cause, never a `Debug` dump.
+pub fn display_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 impl fmt::Display for AwsError {
@@ -121,7 +194,8 @@ pub enum Error {
         operation: String,
         attempts: u32,
         elapsed: Duration,
-        last: AwsError,
+        /// AWS's last error (boxed: `Error` stays small).
+        last: Box<AwsError>,
     },
 
     /// A resource with the stack's name exists but lacks the stack's ownership tag.
@@ -184,7 +258,7 @@ impl Error {
     pub fn aws_error(&self) -> Option<&AwsError> {
         match self {
             Error::Aws(e) => Some(e),
-            Error::RetryDeadlineExceeded { last, .. } => Some(last),
+            Error::RetryDeadlineExceeded { last, .. } => Some(last.as_ref()),
             _ => None,
         }
     }

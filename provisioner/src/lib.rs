@@ -16,6 +16,7 @@
 //! ```
 
 pub mod apply;
+pub mod cli_input;
 pub mod clients;
 pub mod destroy;
 pub mod ec2;
@@ -23,11 +24,13 @@ pub mod error;
 pub mod names;
 pub mod output;
 pub mod plan;
+pub mod preflight;
 pub mod progress;
 pub mod resources;
 pub mod retry;
 pub mod spec;
 pub mod state;
+pub mod user_error;
 
 pub use apply::{ApplyOptions, ApplyReport, StepAction, StepReport};
 pub use clients::Clients;

@@ -1,14 +1,17 @@
 //! Why this file exists: the `provisioner` CLI — a thin clap layer over the library's `Stack`.
-//! Exit codes: 0 success; 1 error (usage errors included); `plan --detailed-exitcode`: 0 no
-//! changes, 2 changes, 1 error.
-//! Every error is printed as one line (`error: ...`), never a panic.
+//! Exit codes (`provisioner::user_error`): 0 success; 1 error; 2 `plan --detailed-exitcode` with
+//! changes; 3 bad input or configuration (usage errors, `--endpoint-url`, `--region`, the stack
+//! spec). Errors are printed as `error: <what>` plus `caused by:` lines, never a panic or a
+//! `Debug` dump. Before anything else the endpoint is checked under short deadlines
+//! (`provisioner::preflight`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
+use provisioner::clients::{resolve_region, ClientsBuilder};
+use provisioner::user_error::{self, BadInput, EXIT_BAD_INPUT, EXIT_CHANGES};
 use provisioner::{ApplyOptions, Clients, DestroyOptions, Progress, RetryPolicy, Stack, StackSpec};
 
 #[derive(Parser, Debug)]
@@ -79,15 +82,35 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(user_error::stderr_colour())
         .with_target(false)
         .try_init();
 }
 
+/// The flags and variables that must be well-formed before anything is read or sent.
+fn check_inputs(cli: &Cli, spec: &StackSpec) -> Result<(), BadInput> {
+    if let Some(url) = cli.endpoint_url.as_deref().filter(|u| !u.is_empty()) {
+        provisioner::cli_input::check_endpoint_url("--endpoint-url / AWS_ENDPOINT_URL", url)?;
+    }
+    match cli.region.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => provisioner::cli_input::check_region("--region / AWS_REGION", r),
+        None => provisioner::cli_input::check_region(
+            &format!("{}: region", cli.config.display()),
+            &resolve_region(None, spec),
+        ),
+    }
+}
+
+/// Spec, flags, SDK configuration, then the endpoint check (STS GetCallerIdentity with short
+/// deadlines), then the clients.
 async fn stack(cli: &Cli) -> anyhow::Result<Stack> {
     let spec = StackSpec::load(&cli.config)?;
-    let clients = Clients::connect(cli.endpoint_url.as_deref(), cli.region.as_deref(), &spec)
-        .await
-        .context("configuring AWS clients")?;
+    check_inputs(cli, &spec)?;
+    let cfg =
+        Clients::load_sdk_config(cli.endpoint_url.as_deref(), cli.region.as_deref(), &spec).await;
+    let who = provisioner::preflight::check_endpoint(&cfg).await?;
+    tracing::info!(account = %who.account, arn = %who.arn, "endpoint {} answered", provisioner::preflight::sts_endpoint(&cfg));
+    let clients = ClientsBuilder::from_sdk_config(&cfg).build();
     Ok(Stack::new(spec, clients))
 }
 
@@ -105,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{plan}");
             }
             Ok(if detailed_exitcode && !plan.is_empty() {
-                ExitCode::from(2)
+                ExitCode::from(EXIT_CHANGES)
             } else {
                 ExitCode::SUCCESS
             })
@@ -193,13 +216,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Usage errors exit 1 (not clap's 2, which `plan --detailed-exitcode` uses for "changes").
+    // Usage errors exit 3 (bad input; not clap's 2, which `plan --detailed-exitcode` uses for
+    // "changes"). `--help` and `--version` exit 0.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(1)
+                ExitCode::from(EXIT_BAD_INPUT)
             } else {
                 ExitCode::SUCCESS
             };
@@ -209,8 +233,8 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::from(1)
+            eprintln!("{}", user_error::render(&e));
+            ExitCode::from(user_error::exit_code(&e))
         }
     }
 }

@@ -290,7 +290,10 @@ mod tests {
             &execution_role::RESOURCE,
             role(execution_role::desired(ctx)),
         );
-        o.set(&task_role::RESOURCE, role(task_role::desired(ctx)));
+        o.set(
+            &task_role::RESOURCE,
+            role(task_role::desired(ctx, Some("arn:logs"))),
+        );
         o.set(
             &Repository,
             ecr_repository::Observed {
@@ -394,9 +397,9 @@ mod tests {
                     "service_linked_role",
                     "ecs_cluster",
                     "iam_role.execution",
-                    "iam_role.task",
                     "ecr_repository",
                     "cloudwatch_log_group",
+                    "iam_role.task",
                     "ecr_repository_policy",
                     "ecs_task_definition",
                     "ecs_service"
@@ -443,7 +446,7 @@ mod tests {
             );
             let text = plan.to_string();
             assert!(text.contains("  ~ ecs_cluster my-project-dev-cluster\n      ~ container_insights = \"disabled\" -> \"enabled\""), "{text}");
-            assert!(text.contains("~ retention_in_days = 7 -> 30"), "{text}");
+            assert!(text.contains("~ retention_in_days = 7 -> 14"), "{text}");
             assert!(text.contains("~ desired_count = 3 -> 1"), "{text}");
             assert!(text.ends_with("Plan: 0 to add, 3 to change, 0 to destroy."));
             let j = plan.to_json();

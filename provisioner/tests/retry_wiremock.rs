@@ -350,7 +350,7 @@ async fn mount_existing_stack(server: &MockServer, spec: &StackSpec, names: &Nam
         "policyText": provisioner::resources::ecr_repository::policy_document(&role_arn(&names.execution_role)).to_string(),
     })).await;
     json_op(server, format!("{LOGS}.DescribeLogGroups"), json!({"logGroups": [{
-        "logGroupName": names.log_group, "arn": arn("logs", &format!("log-group:{}:*", names.log_group)), "retentionInDays": 30,
+        "logGroupName": names.log_group, "arn": arn("logs", &format!("log-group:{}:*", names.log_group)), "retentionInDays": spec.logs.retention_in_days,
     }]})).await;
     json_op(
         server,
@@ -370,7 +370,13 @@ async fn mount_existing_stack(server: &MockServer, spec: &StackSpec, names: &Nam
         iam_op(server, "ListAttachedRolePolicies", role, format!("<AttachedPolicies>{attached}</AttachedPolicies><IsTruncated>false</IsTruncated>")).await;
         iam_op(server, "ListRolePolicies", role, format!("<PolicyNames>{inline}</PolicyNames><IsTruncated>false</IsTruncated>")).await;
     }
-    let doc = urlencode(&provisioner::resources::task_role::policy_document(spec).to_string());
+    let doc = urlencode(
+        &provisioner::resources::task_role::policy_document(
+            spec,
+            Some(&arn("logs", &format!("log-group:{}", names.log_group))),
+        )
+        .to_string(),
+    );
     iam_op(server, "GetRolePolicy", &names.task_role, format!(
         "<RoleName>{}</RoleName><PolicyName>{}</PolicyName><PolicyDocument>{doc}</PolicyDocument>", names.task_role, names.task_policy)).await;
 }

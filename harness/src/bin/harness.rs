@@ -6,10 +6,14 @@
 //! - `up`: an emulator (HARNESS_BACKEND) plus the fault proxy in front of it.
 //! - `run`: an emulator and the proxy around one command (`harness run -- CMD ARGS...`).
 //! - `repro`: the first-apply failure reproduced, then absorbed, then avoided, as a story.
+//!
+//! Errors are rendered like the provisioner's (`error:` + `caused by:` lines); exit codes: 0 ok,
+//! 1 error, 3 bad input or configuration ([`harness::exit_code`]).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use provisioner::user_error::{self, EXIT_BAD_INPUT};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -37,7 +41,18 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 3 (bad input), like the provisioner's; `--help`/`--version` exit 0.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_BAD_INPUT)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     // `repro` tells its story on stdout; its log defaults to errors only (RUST_LOG overrides).
     // `run` shares stderr with the command it wraps: warnings only.
     let default_level = match cli.command {
@@ -45,9 +60,11 @@ async fn main() -> ExitCode {
         Command::Run(_) => "warn",
         _ => "info",
     };
-    // Logs go to stderr: stdout's first line is the machine-readable endpoint.
+    // Logs go to stderr: stdout's first line is the machine-readable endpoint. Colour only on a
+    // terminal, never with NO_COLOR.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(user_error::stderr_colour())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
@@ -61,8 +78,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("{}", user_error::render(&e));
+            ExitCode::from(harness::exit_code(&e))
         }
     }
 }

@@ -44,8 +44,8 @@ pub enum EmulatorError {
 
     /// The emulator did not answer HTTP within the readiness deadline.
     #[error(
-        "{backend} was not ready at {url} after {waited:?} (deadline; raise it with HARNESS_READY_TIMEOUT): {last_error} (log: {})",
-        .log.display()
+        "{backend} was not ready at {url} after {} (deadline; raise it with HARNESS_READY_TIMEOUT): {last_error} (log: {})",
+        secs(*.waited), .log.display()
     )]
     NotReady {
         backend: &'static str,
@@ -56,7 +56,7 @@ pub enum EmulatorError {
     },
 
     /// An external endpoint did not answer within the deadline.
-    #[error("endpoint {url} is unreachable after {waited:?}: {last_error}")]
+    #[error("endpoint {url} is unreachable after {}: {last_error}", secs(*.waited))]
     Unreachable {
         url: String,
         waited: Duration,
@@ -66,6 +66,11 @@ pub enum EmulatorError {
     /// A local I/O operation failed (creating the log directory, spawning, ...).
     #[error("{context}: {message}")]
     Io { context: String, message: String },
+}
+
+/// `10.0s`: a deadline as a user reads it (not `Debug`'s `10.001511156s`).
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
 }
 
 fn log_suffix(log: &Option<PathBuf>) -> String {

@@ -4,9 +4,13 @@
 //!
 //! Which moto, in this order (deterministic, and printed with its version):
 //! 1. `HARNESS_MOTO_SERVER` — an executable that accepts `-H HOST -p PORT` (always used as is);
-//! 2. `moto_server` on `PATH` — unless its Python cannot import moto (a dangling pyenv shim),
-//!    in which case that is said and the next source is used;
+//! 2. `moto_server` on `PATH` — only when its version is the pinned one ([`MOTO_VERSION`]): a
+//!    user's older or newer moto would silently change what the tests mean, so any other
+//!    version (or one that cannot be read, e.g. a dangling pyenv shim) is named, with how to use
+//!    it anyway (`HARNESS_MOTO_SERVER`), and the next source is used;
 //! 3. the pinned `moto[server]==5.2.5` bootstrapped under the cargo target directory.
+//!
+//! The choice (path, version, source) is printed once per process (`harness: backend = ...`).
 //!
 //! Port race: the port is found by binding `:0` and releasing it, so another process can take
 //! it before moto binds. moto then exits with "Address already in use"; the start is retried on
@@ -20,7 +24,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::child::SupervisedChild;
-use super::moto_bootstrap::{python_package_version, tail, Bootstrap};
+use super::moto_bootstrap::{python_package_version, tail, Bootstrap, MOTO_VERSION};
 use super::readiness::{self, DEFAULT_READY_TIMEOUT, POLL_INTERVAL};
 use super::{paths, say, Backend, Emulator, EmulatorError, Endpoint};
 use faultproxy::UpstreamFlavor;
@@ -123,24 +127,16 @@ impl MotoCommand {
             });
         }
         if let Some(program) = find_on_path(Path::new("moto_server")) {
-            match probe_version(&program) {
-                Ok(version) => {
-                    return Ok(MotoCommand {
-                        program,
-                        args: Vec::new(),
-                        source: MotoSource::Path,
-                        version,
-                    })
-                }
-                Err(why) => say(&format!(
-                    "ignoring moto_server on PATH at {}: {why}; using the pinned install instead",
-                    program.display()
-                )),
+            match path_candidate(&program, probe_version(&program)) {
+                Ok(command) => return Ok(command),
+                Err(why) => say(&why),
             }
         }
         let bootstrap = Bootstrap::from_env();
         if !bootstrap.is_installed() {
-            say("no HARNESS_MOTO_SERVER and no moto_server on PATH: using the pinned moto install");
+            say(&format!(
+                "no HARNESS_MOTO_SERVER and no moto_server {MOTO_VERSION} on PATH: using the pinned moto install"
+            ));
         }
         bootstrap.ensure()?;
         Ok(MotoCommand::python_module(
@@ -158,6 +154,33 @@ impl MotoCommand {
             self.source.describe()
         )
     }
+}
+
+/// The `moto_server` found on PATH at `program` (with its probed version) if it is the pinned
+/// version; else the line saying why it is not used.
+pub fn path_candidate(
+    program: &Path,
+    version: Result<Option<String>, String>,
+) -> Result<MotoCommand, String> {
+    let why = match version {
+        Ok(Some(v)) if v == MOTO_VERSION => {
+            return Ok(MotoCommand {
+                program: program.to_path_buf(),
+                args: Vec::new(),
+                source: MotoSource::Path,
+                version: Some(v),
+            })
+        }
+        Ok(Some(v)) => format!("it is moto {v}, not the pinned {MOTO_VERSION}"),
+        Ok(None) => "its moto version cannot be read".to_owned(),
+        Err(why) => why,
+    };
+    Err(format!(
+        "ignoring moto_server on PATH at {}: {why}; using the pinned install instead \
+         (HARNESS_MOTO_SERVER={} uses it anyway)",
+        program.display(),
+        program.display()
+    ))
 }
 
 /// How to start one moto process.

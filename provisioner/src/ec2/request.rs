@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::body::SdkBody;
 
 use super::EC2_API_VERSION;
-use crate::error::AwsError;
+use crate::error::{AwsError, CallInfo};
 
 /// Content type of every EC2 Query request.
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
@@ -28,6 +28,7 @@ pub(super) fn failure(operation: &str, code: &str, message: String) -> AwsError 
         code: code.to_owned(),
         message,
         status: None,
+        call: CallInfo::boxed(Some("ec2".to_owned()), None),
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use quick_xml::events::Event;
 
-use crate::error::AwsError;
+use crate::error::{AwsError, CallInfo};
 
 /// Texts of the elements at exactly `path` below the root element (namespaces ignored).
 pub fn texts_at(xml: &str, path: &[&str]) -> Vec<String> {
@@ -121,6 +121,13 @@ pub fn parse_error(operation: &str, xml: &str) -> Option<AwsError> {
                 code,
                 message,
                 status: None,
+                call: CallInfo::boxed(
+                    Some("ec2".to_owned()),
+                    texts_at(xml, &["RequestID"])
+                        .into_iter()
+                        .chain(texts_at(xml, &["RequestId"]))
+                        .next(),
+                ),
             });
         }
     }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::iam_role::{self, IamRole, RoleKind};
+use super::known::Known;
 use super::Ctx;
 use crate::names::{trust_policy, ECS_TASKS_PRINCIPAL};
 
@@ -24,7 +25,7 @@ impl RoleKind for Execution {
     fn name(ctx: Ctx<'_>) -> String {
         ctx.names.execution_role.clone()
     }
-    fn desired(ctx: Ctx<'_>) -> iam_role::Desired {
+    fn desired(ctx: Ctx<'_>, _known: &Known) -> iam_role::Desired {
         desired(ctx)
     }
 }

@@ -389,7 +389,8 @@ pub trait RoleKind: Send + Sync + 'static {
     /// Its `*_role_arn` output.
     const OUTPUT: &'static str;
     fn name(ctx: Ctx<'_>) -> String;
-    fn desired(ctx: Ctx<'_>) -> Desired;
+    /// The role as the spec wants it, given what is known of the other kinds.
+    fn desired(ctx: Ctx<'_>, known: &Known) -> Desired;
 }
 
 /// A role of the stack as a [`Resource`]: the verbs of this file, the kind's name and policies.
@@ -414,8 +415,8 @@ impl<K: RoleKind> Resource for IamRole<K> {
     fn kind(&self) -> &'static str {
         K::KIND
     }
-    fn desired(&self, ctx: Ctx<'_>, _known: &Known) -> Desired {
-        K::desired(ctx)
+    fn desired(&self, ctx: Ctx<'_>, known: &Known) -> Desired {
+        K::desired(ctx, known)
     }
     fn desired_name(&self, d: &Desired) -> String {
         d.name.clone()

@@ -50,9 +50,14 @@ pub static REGISTRY: &[Row] = &[
     row(&service_linked_role::ServiceLinkedRole, &[], 8),
     row(&cluster::Cluster, &[(Uses, SLR)], 2),
     row(&execution_role::RESOURCE, &[(Uses, SLR)], 4),
-    row(&task_role::RESOURCE, &[(Uses, SLR)], 5),
     row(&ecr_repository::Repository, &[(Uses, SLR)], 3),
     row(&log_group::LogGroup, &[(Uses, SLR)], 6),
+    // Its policy names the log group's ARN (`${log_group_arn}` in the spec).
+    row(
+        &task_role::RESOURCE,
+        &[(Uses, SLR), (ReadsAtCreate, LOGS)],
+        5,
+    ),
     row(
         &ecr_policy::RepositoryPolicy,
         &[(PartOf, REPO), (ReadsAtCreate, EXEC_ROLE)],

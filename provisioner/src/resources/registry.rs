@@ -4,8 +4,9 @@
 //! when the one before it is done), destroy backward; plan lists changes in apply order.
 //!
 //! ```text
-//! apply:   service-linked role -> cluster | execution role | task role | ECR repository | log group
-//!          -> repository policy | task definition -> service
+//! apply:   service-linked role -> cluster | execution role | ECR repository | log group
+//!          -> task role (its policy names the log group) | repository policy
+//!          -> task definition -> service
 //! destroy: service -> task definitions | cluster | ECR repository | roles | log group
 //!          -> service-linked role (only when asked)
 //! ```

@@ -99,7 +99,7 @@ impl Retrier {
                     operation: err.operation.clone(),
                     attempts: attempt,
                     elapsed,
-                    last: err,
+                    last: Box::new(err),
                 });
             }
             tracing::warn!(

@@ -10,6 +10,8 @@ pub struct SpecError {
     pub origin: String,
     /// 1-based line, when known.
     pub line: Option<usize>,
+    /// 1-based column (characters), for TOML syntax and type errors.
+    pub column: Option<usize>,
     /// Dotted key path, when known.
     pub key: Option<String>,
     pub message: String,
@@ -20,6 +22,9 @@ impl fmt::Display for SpecError {
         write!(f, "{}", self.origin)?;
         if let Some(l) = self.line {
             write!(f, ", line {l}")?;
+        }
+        if let Some(c) = self.column {
+            write!(f, ", column {c}")?;
         }
         if let Some(k) = &self.key {
             write!(f, ": `{k}`")?;
@@ -33,16 +38,18 @@ impl std::error::Error for SpecError {}
 impl SpecError {
     pub(super) fn from_toml(e: toml::de::Error, text: &str, origin: &str) -> SpecError {
         let raw = e.message().trim().to_owned();
-        let (line, line_text) = match e.span() {
+        let (line, column, line_text) = match e.span() {
             Some(span) => {
-                let start = span.start.min(text.len());
+                let start = floor_char_boundary(text, span.start.min(text.len()));
                 let line = text[..start].matches('\n').count() + 1;
+                let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
                 (
                     Some(line),
+                    Some(text[line_start..start].chars().count() + 1),
                     text.lines().nth(line - 1).unwrap_or("").to_owned(),
                 )
             }
-            None => (None, String::new()),
+            None => (None, None, String::new()),
         };
         let table = line.map(|l| table_at(text, l)).unwrap_or_default();
         let qualify = |k: &str| {
@@ -72,6 +79,7 @@ impl SpecError {
             return SpecError {
                 origin: origin.into(),
                 line,
+                column: None,
                 key: Some(qualify(&name)),
                 message,
             };
@@ -81,6 +89,7 @@ impl SpecError {
             return SpecError {
                 origin: origin.into(),
                 line: None,
+                column: None,
                 key: Some(name.clone()),
                 message: format!("missing required key `{name}`"),
             };
@@ -103,10 +112,19 @@ impl SpecError {
         SpecError {
             origin: origin.into(),
             line,
+            column,
             key,
             message,
         }
     }
+}
+
+/// The largest char boundary of `text` at or before `i`.
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// The backticked names after "expected" in a serde message.

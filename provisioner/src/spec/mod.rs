@@ -28,6 +28,7 @@ impl StackSpec {
         let text = std::fs::read_to_string(path).map_err(|e| SpecError {
             origin: origin.clone(),
             line: None,
+            column: None,
             key: None,
             message: format!(
                 "cannot read the stack spec: {e}. Pass --config PATH, or start from the example: \
@@ -45,6 +46,7 @@ impl StackSpec {
             return Err(SpecError {
                 origin: origin.to_owned(),
                 line: locate(text, &v.table, v.index, &v.key),
+                column: None,
                 key: Some(v.path()),
                 message: v.message,
             });

@@ -194,6 +194,10 @@ impl Default for TaskRoleSpec {
     }
 }
 
+/// In `task_role.statements[].resources`: the stack's log group's ARN (`${log_group_arn}:*`
+/// names its log streams), filled in by the provisioner once the log group exists.
+pub const LOG_GROUP_ARN_PLACEHOLDER: &str = "${log_group_arn}";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyStatement {

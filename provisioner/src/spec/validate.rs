@@ -3,7 +3,9 @@
 //! capacity provider strategy, ...). Each section of the file has its own function; every
 //! violation names its table, entry and key so that location.rs can point at the line.
 
-use super::schema::{fargate_memory_for_cpu, StackSpec, FARGATE_CPU, LOG_RETENTION_DAYS};
+use super::schema::{
+    fargate_memory_for_cpu, StackSpec, FARGATE_CPU, LOG_GROUP_ARN_PLACEHOLDER, LOG_RETENTION_DAYS,
+};
 
 /// One invalid value found after parsing.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,15 +238,15 @@ fn task_role(spec: &StackSpec, out: &mut Found) {
                 "each action must look like \"service:Action\" (or \"*\") and the list must not be empty".into());
         }
         if s.resources.is_empty()
-            || s.resources
-                .iter()
-                .any(|r| !(r == "*" || r.starts_with("arn:")))
+            || s.resources.iter().any(|r| {
+                !(r == "*" || r.starts_with("arn:") || r.starts_with(LOG_GROUP_ARN_PLACEHOLDER))
+            })
         {
             out.bad(
                 "task_role.statements",
                 Some(i),
                 "resources",
-                "each resource must be \"*\" or an ARN, and the list must not be empty".into(),
+                format!("each resource must be \"*\", an ARN or {LOG_GROUP_ARN_PLACEHOLDER} (the stack's log group, `{LOG_GROUP_ARN_PLACEHOLDER}:*` its streams), and the list must not be empty"),
             );
         }
     }
