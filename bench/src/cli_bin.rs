@@ -1,4 +1,5 @@
-//! The provisioner CLI binary the user-facing figures run. `cargo run -p bench` builds the
+//! The provisioner CLI binary the user-facing figures run (and the `faultproxy` binary the soak
+//! runs, built the same way). `cargo run -p bench` builds the
 //! provisioner library, not its binary, so the bench asks cargo for it: same profile and target
 //! directory as the bench's own executable (`target/<profile>/bench` → `target/<profile>/provisioner`),
 //! which costs only its link on top of what the bench already compiled and is a no-op when fresh.
@@ -19,6 +20,12 @@ pub fn profile_for_dir(dir_name: &str) -> &str {
 
 /// Builds (when needed) and returns the provisioner binary next to the running bench executable.
 pub fn ensure_built() -> anyhow::Result<PathBuf> {
+    ensure_built_bin("provisioner", "provisioner", "--provisioner-bin")
+}
+
+/// Builds (when needed) and returns binary `bin` of `package` next to the running bench
+/// executable; `flag` is the option that names a prebuilt one instead.
+pub fn ensure_built_bin(package: &str, bin: &str, flag: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the bench executable")?;
     let profile_dir = exe
         .parent()
@@ -35,36 +42,29 @@ pub fn ensure_built() -> anyhow::Result<PathBuf> {
         .parent()
         .context("bench's manifest directory has no parent")?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("bench: building the provisioner binary (profile {profile}) for the CLI figures");
+    eprintln!("bench: building the {bin} binary (profile {profile})");
     let status = Command::new(&cargo)
         .current_dir(workspace)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "provisioner",
-            "--bin",
-            "provisioner",
-        ])
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
         .args(["--profile", profile])
         .arg("--target-dir")
         .arg(target_dir)
         .status()
-        .with_context(|| format!("running {:?} build -p provisioner", cargo))?;
+        .with_context(|| format!("running {:?} build -p {package}", cargo))?;
     if !status.success() {
         bail!(
-            "`cargo build -p provisioner --profile {profile}` failed ({status}); build it by hand \
-             and pass --provisioner-bin PATH"
+            "`cargo build -p {package} --profile {profile}` failed ({status}); build it by hand \
+             and pass {flag} PATH"
         );
     }
-    let bin = profile_dir.join(format!("provisioner{}", std::env::consts::EXE_SUFFIX));
-    if !bin.is_file() {
+    let path = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
         bail!(
-            "cargo built the provisioner but {} does not exist; pass --provisioner-bin PATH",
-            bin.display()
+            "cargo built {bin} but {} does not exist; pass {flag} PATH",
+            path.display()
         );
     }
-    Ok(bin)
+    Ok(path)
 }
 
 /// `--provisioner-bin PATH` as given, checked to exist.

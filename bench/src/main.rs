@@ -6,6 +6,9 @@
 //! 2. the proxy's own cost against an instant upstream, side by side with nginx;
 //! 3. emulator start-to-ready times;
 //! 4. with `--suite`, the scenario family's wall time (suite.rs);
+//! 5. the proxy's soak: 256 keep-alive clients for `--soak-secs` (60) with `flaky` on, requests,
+//!    errors by kind and the proxy's RSS (soak.rs; `--only soak` runs it alone and merges it into
+//!    results.json);
 //!
 //! then writes `target/bench/results.json` and `target/bench/results.md` and prints the table.
 
@@ -17,6 +20,7 @@ mod http_load;
 mod nginx;
 mod proxy_cost;
 mod report;
+mod soak;
 mod stack;
 mod startup;
 mod stats;
@@ -80,9 +84,19 @@ pub struct Args {
     /// bench's own profile and target dir).
     #[arg(long)]
     pub provisioner_bin: Option<PathBuf>,
-    /// Run only one part and print its details as JSON (no result files; for profiling).
+    /// Run only one part and print its details as JSON (no result files, except `soak`, which
+    /// is merged into results.json under `details.soak`).
     #[arg(long, value_enum)]
     pub only: Option<Part>,
+    /// Seconds of the proxy soak (0 skips it in a full run).
+    #[arg(long, default_value_t = 60.0)]
+    pub soak_secs: f64,
+    /// Concurrent keep-alive clients of the soak.
+    #[arg(long, default_value_t = 256)]
+    pub soak_clients: usize,
+    /// The `faultproxy` binary the soak runs (default: built by cargo in the bench's profile).
+    #[arg(long)]
+    pub faultproxy_bin: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +108,8 @@ pub enum Part {
     Startup,
     /// `cargo test -p scenarios`, built first, then timed (suite_test_s).
     Suite,
+    /// The proxy soak (256 keep-alive clients, `flaky`, RSS at start and end).
+    Soak,
 }
 
 fn main() {
@@ -176,6 +192,9 @@ fn real_main() -> anyhow::Result<()> {
         Err("not run (pass --suite to time `cargo test -p scenarios`)".to_string())
     };
 
+    // 5. The proxy soak.
+    let soak = soak_if_asked(&args, cores);
+
     let facts = report::Facts {
         cores,
         rustc_version: rustc_version(),
@@ -195,6 +214,7 @@ fn real_main() -> anyhow::Result<()> {
             proxy,
             startup,
             suite,
+            soak,
         },
     )
 }
@@ -207,6 +227,7 @@ struct Measured {
     proxy: proxy_cost::ProxyCost,
     startup: startup::StartTimes,
     suite: Result<suite::SuiteRun, String>,
+    soak: Result<soak::Soak, String>,
 }
 
 /// results.json and results.md, and the table on stdout.
@@ -224,12 +245,16 @@ fn write_outputs(
         suite: m.suite.as_ref().map_err(Clone::clone),
     });
     results.null_reasons.extend(facing.null_reasons.clone());
+    if let Err(why) = &m.soak {
+        results.null_reasons.insert("soak".into(), why.clone());
+    }
     let json_path = out_dir.join("results.json");
     let md_path = out_dir.join("results.md");
     let more = serde_json::json!({
         "user": m.user.as_ref().ok(),
         "waits": m.waits.as_ref().ok(),
         "suite": m.suite.as_ref().ok(),
+        "soak": m.soak.as_ref().ok(),
     });
     let json = results.to_json(&m.stack, &m.proxy, &m.startup, &facing, &more)?;
     std::fs::write(&json_path, json + "\n")
@@ -317,6 +342,13 @@ fn run_only(
     out_dir: &std::path::Path,
 ) -> anyhow::Result<()> {
     let json = match part {
+        Part::Soak => {
+            let soak = soak_part(args, cores)?;
+            let path = out_dir.join("results.json");
+            soak::merge_into_results(&path, &soak)?;
+            eprintln!("bench: soak merged into {} (details.soak)", path.display());
+            serde_json::to_string_pretty(&soak)?
+        }
         Part::Suite => serde_json::to_string_pretty(&suite::run(&out_dir.join("suite.log"))?)?,
         Part::Proxy => {
             let nginx = nginx::ensure_installed()?;
@@ -393,6 +425,57 @@ fn run_only(
     };
     println!("{json}");
     Ok(())
+}
+
+/// The soak in a full run, unless `--soak-secs 0`.
+fn soak_if_asked(args: &Args, cores: usize) -> Result<soak::Soak, String> {
+    if args.soak_secs <= 0.0 {
+        return Err("not run (--soak-secs 0)".to_string());
+    }
+    soak_part(args, cores).map_err(|e| format!("{e:#}"))
+}
+
+/// The soak on a runtime of its own (the load generator), the proxy in its own process.
+fn soak_part(args: &Args, cores: usize) -> anyhow::Result<soak::Soak> {
+    let bin = match &args.faultproxy_bin {
+        Some(p) if p.is_file() => p.clone(),
+        Some(p) => anyhow::bail!("--faultproxy-bin {}: no such file", p.display()),
+        None => cli_bin::ensure_built_bin("faultproxy", "faultproxy", "--faultproxy-bin")?,
+    };
+    let settings = soak::Settings {
+        clients: args.soak_clients.max(1),
+        duration: Duration::from_secs_f64(args.soak_secs.max(1.0)),
+        preset: "flaky".into(),
+        sample_every: Duration::from_secs(2),
+    };
+    eprintln!(
+        "bench: soak: {} keep-alive clients for {:?} through {} with --preset {}",
+        settings.clients,
+        settings.duration,
+        bin.display(),
+        settings.preset
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("bench-soak-load")
+        .enable_all()
+        .build()?;
+    let soak = soak::run(&rt, &bin, &settings);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    let soak = soak?;
+    eprintln!(
+        "bench: soak: {} requests ({:.0}/s), {} ok, errors {:?}; proxy RSS {} KiB at start, {} after warm-up, {} max, {} at the end; journal {}",
+        soak.requests,
+        soak.rps,
+        soak.ok,
+        soak.errors_by_kind,
+        soak.rss_start_kib,
+        soak.rss_after_warmup_kib,
+        soak.rss_max_kib,
+        soak.rss_end_kib,
+        soak.journal
+    );
+    Ok(soak)
 }
 
 fn rustc_version() -> Option<String> {

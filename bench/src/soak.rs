@@ -1,0 +1,270 @@
+//! The proxy's soak: 256 concurrent keep-alive clients for 60 s through the `faultproxy` binary
+//! (its own process, so its RSS is its own) with `flaky` on, in front of the trivial upstream.
+//! Reports requests served, errors by kind (the injected 500/503 answers, dropped connections,
+//! anything else), and the proxy's RSS from `/proc/PID/status` at start, after the warm-up, at
+//! its highest and at the end, with the journal's bounds. Not a test: it prints numbers.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+
+use crate::http_load::{self, Conn, Template};
+
+/// What the soak runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub clients: usize,
+    pub duration: Duration,
+    /// The fault preset the proxy runs with (`flaky`: 10 % of calls get 500, 503 or a drop).
+    pub preset: String,
+    /// RSS sampling period.
+    pub sample_every: Duration,
+}
+
+/// One soak's figures.
+#[derive(Debug, Serialize)]
+pub struct Soak {
+    pub clients: usize,
+    pub secs: f64,
+    pub preset: String,
+    /// Requests that got an answer or a dropped connection, all kinds.
+    pub requests: u64,
+    pub ok: u64,
+    pub rps: f64,
+    /// `status code` for answered errors, `dropped connection`, `connect failed`, `other: ...`.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub rss_start_kib: u64,
+    /// After the first 10 s (or a sixth of the run): the level the journal and pools grow to.
+    pub rss_after_warmup_kib: u64,
+    pub rss_max_kib: u64,
+    pub rss_end_kib: u64,
+    /// `(seconds since start, KiB)` samples.
+    pub rss_timeline: Vec<(f64, u64)>,
+    /// `GET /_harness/journal/stats` at the end: capacity, kept, dropped.
+    pub journal: serde_json::Value,
+}
+
+/// The proxy process; killed when dropped.
+struct ProxyProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_proxy(
+    bin: &std::path::Path,
+    upstream: SocketAddr,
+    preset: &str,
+) -> anyhow::Result<ProxyProcess> {
+    let mut child = Command::new(bin)
+        .args(["--upstream", &format!("http://{upstream}")])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--flavor",
+            "other",
+            "--seed",
+            "1",
+        ])
+        .args(["--preset", preset])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stdout = child.stdout.take().context("the proxy's stdout")?;
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .context("reading the proxy's endpoint line")?;
+    let addr = first
+        .trim()
+        .strip_prefix("AWS_ENDPOINT_URL=http://")
+        .and_then(|a| a.parse().ok());
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        bail!("the proxy printed {first:?} instead of AWS_ENDPOINT_URL=http://ADDR");
+    };
+    Ok(ProxyProcess { child, addr })
+}
+
+/// VmRSS of `pid` in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS line in /proc/PID/status")
+}
+
+/// The error kind of one answer or failure.
+fn kind(result: &anyhow::Result<(http::StatusCode, bytes::Bytes)>) -> Option<String> {
+    match result {
+        Ok((status, _)) if status.is_success() => None,
+        Ok((status, body)) => {
+            let code = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["__type"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "?".into());
+            Some(format!("{} {code}", status.as_u16()))
+        }
+        Err(e) if format!("{e:#}").starts_with("connecting to") => Some("connect failed".into()),
+        Err(e)
+            if format!("{e:#}").contains("connection closed")
+                || format!("{e:#}").contains("reset") =>
+        {
+            Some("dropped connection".into())
+        }
+        Err(e) => Some(format!(
+            "other: {}",
+            format!("{e:#}").chars().take(80).collect::<String>()
+        )),
+    }
+}
+
+/// Runs the soak on `rt` with the proxy binary `bin`.
+pub fn run(
+    rt: &tokio::runtime::Runtime,
+    bin: &std::path::Path,
+    s: &Settings,
+) -> anyhow::Result<Soak> {
+    let upstream = rt.block_on(http_load::start_upstream())?;
+    let proxy = spawn_proxy(bin, upstream, &s.preset)?;
+    let pid = proxy.child.id();
+    let t0 = Instant::now();
+    let rss_start = rss_kib(pid)?;
+    let counts: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let template = Template::list_clusters(proxy.addr);
+    let tasks: Vec<_> = (0..s.clients)
+        .map(|_| {
+            let (counts, stop, template, addr) =
+                (counts.clone(), stop.clone(), template.clone(), proxy.addr);
+            rt.spawn(async move {
+                let mut conn = Conn::new(addr);
+                let mut mine: BTreeMap<String, u64> = BTreeMap::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let result = conn.send(template.request()).await;
+                    let k = kind(&result).unwrap_or_else(|| "ok".into());
+                    *mine.entry(k).or_default() += 1;
+                }
+                let mut all = counts.lock().unwrap_or_else(|e| e.into_inner());
+                for (k, n) in mine {
+                    *all.entry(k).or_default() += n;
+                }
+            })
+        })
+        .collect();
+    let warmup = (s.duration / 6).min(Duration::from_secs(10));
+    let mut timeline = vec![(0.0, rss_start)];
+    let mut after_warmup = None;
+    let start = Instant::now();
+    while start.elapsed() < s.duration {
+        std::thread::sleep(
+            s.sample_every
+                .min(s.duration.saturating_sub(start.elapsed())),
+        );
+        let rss = rss_kib(pid)?;
+        timeline.push((t0.elapsed().as_secs_f64(), rss));
+        if after_warmup.is_none() && start.elapsed() >= warmup {
+            after_warmup = Some(rss);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let secs = start.elapsed().as_secs_f64();
+    rt.block_on(async {
+        for t in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
+        }
+    });
+    let rss_end = rss_kib(pid)?;
+    timeline.push((t0.elapsed().as_secs_f64(), rss_end));
+    let journal = rt.block_on(journal_stats(proxy.addr))?;
+    let mut errors_by_kind = counts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let ok = errors_by_kind.remove("ok").unwrap_or(0);
+    let requests = ok + errors_by_kind.values().sum::<u64>();
+    Ok(Soak {
+        clients: s.clients,
+        secs,
+        preset: s.preset.clone(),
+        requests,
+        ok,
+        rps: requests as f64 / secs,
+        errors_by_kind,
+        rss_start_kib: rss_start,
+        rss_after_warmup_kib: after_warmup.unwrap_or(rss_end),
+        rss_max_kib: timeline.iter().map(|t| t.1).max().unwrap_or(rss_end),
+        rss_end_kib: rss_end,
+        rss_timeline: timeline,
+        journal,
+    })
+}
+
+async fn journal_stats(addr: SocketAddr) -> anyhow::Result<serde_json::Value> {
+    let mut conn = Conn::new(addr);
+    let req = http::Request::get("/_harness/journal/stats")
+        .header(http::header::HOST, addr.to_string())
+        .body(http_body_util::Full::new(bytes::Bytes::new()))?;
+    let (status, body) = conn.send(req).await?;
+    if !status.is_success() {
+        bail!("GET /_harness/journal/stats answered {status}");
+    }
+    Ok(serde_json::from_slice(&body)?)
+}
+
+/// Writes the soak into `results.json` under `details.soak`, keeping what is there.
+pub fn merge_into_results(path: &std::path::Path, soak: &Soak) -> anyhow::Result<()> {
+    let mut doc: serde_json::Value = match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not JSON; move it away to start a new one",
+                path.display()
+            )
+        })?,
+        Err(_) => serde_json::json!({}),
+    };
+    let Some(root) = doc.as_object_mut() else {
+        bail!("{} is not a JSON object", path.display());
+    };
+    let details = root
+        .entry("details")
+        .or_insert_with(|| serde_json::json!({}));
+    let Some(details) = details.as_object_mut() else {
+        bail!("{}: `details` is not an object", path.display());
+    };
+    details.insert("soak".into(), serde_json::to_value(soak)?);
+    std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_kinds() {
+        let ok = Ok((http::StatusCode::OK, bytes::Bytes::new()));
+        assert_eq!(kind(&ok), None);
+        let e = Ok((
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            bytes::Bytes::from_static(br#"{"__type":"ServiceUnavailable","message":"m"}"#),
+        ));
+        assert_eq!(kind(&e).unwrap(), "503 ServiceUnavailable");
+        let c = Err(anyhow::anyhow!("refused").context("connecting to 127.0.0.1:1"));
+        assert_eq!(kind(&c).unwrap(), "connect failed");
+    }
+}
