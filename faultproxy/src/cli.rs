@@ -53,7 +53,7 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "120s")]
     pub upstream_timeout: Duration,
     /// Journal entries kept; older ones are dropped and counted (GET /_harness/journal/stats).
-    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
     pub journal_capacity: usize,
     /// Threads serving connections, each with its own event loop (default: one per core; 0
     /// serves on the main runtime's workers instead, slower per request).
