@@ -15,6 +15,7 @@
 mod cli_bin;
 mod cpu;
 mod critical;
+mod external_proxy;
 mod goals;
 mod http_load;
 mod nginx;
@@ -84,6 +85,11 @@ pub struct Args {
     /// bench's own profile and target dir).
     #[arg(long)]
     pub provisioner_bin: Option<PathBuf>,
+    /// Another proxy build to measure in part 2 alongside ours and nginx, in the same run
+    /// (repeatable): NAME=COMMAND, e.g. before="/path/harness proxy --flavor moto"; the bench
+    /// appends --upstream and --listen.
+    #[arg(long = "compare-proxy", value_name = "NAME=COMMAND")]
+    pub compare_proxy: Vec<external_proxy::ProxyCommand>,
     /// Run only one part and print its details as JSON (no result files, except `soak`, which
     /// is merged into results.json under `details.soak`).
     #[arg(long, value_enum)]
@@ -330,6 +336,20 @@ fn proxy_settings(args: &Args, workers: usize) -> proxy_cost::Settings {
         requests_per_round: args.requests.max(1),
         connections: args.connections.max(1),
         throughput_duration: Duration::from_secs_f64(args.throughput_secs.max(0.1)),
+        compare: args.compare_proxy.clone(),
+    }
+}
+
+/// The `--compare-proxy` builds' figures, one line each.
+fn print_compared(p: &proxy_cost::ProxyCost) {
+    for t in &p.compared {
+        eprintln!(
+            "bench: compared {}: overhead p50/p99 us {:?}, rps {}, cpu us/req {:?}",
+            t.name,
+            p.overhead(t),
+            t.rps,
+            t.cpu_us_per_req
+        );
     }
 }
 
@@ -369,6 +389,7 @@ fn run_only(
                 .as_ref()
                 .map(|t| (p.overhead(t), t.rps, t.cpu_us_per_req));
             eprintln!("bench: one thread/worker: proxy {one:?}, nginx {n1:?}");
+            print_compared(&p);
             eprintln!(
                 "bench: overhead p50/p99 us: proxy {o50}/{o99}, proxy+rules {r50}/{r99}, nginx {n:?}; rps: direct {}, proxy {}, proxy+rules {}, nginx {:?}; cpu us/req: upstream {:?}, proxy {:?}, proxy+rules {:?}, nginx {:?}",
                 p.direct.rps,

@@ -2,8 +2,8 @@
 //! answers instantly.
 //!
 //! Layout (each on its own threads): the trivial upstream on a 1-thread runtime; our proxies
-//! (one without rules, one with a realistic 20-rule set that matches nothing) on a runtime with
-//! `workers` threads; nginx with `worker_processes workers`; the load generator on its own
+//! (one without rules, one with a realistic 20-rule set that matches nothing) each on `workers`
+//! serving threads of their own, as the `faultproxy` command runs (`start_on_threads`); nginx with `worker_processes workers`; the load generator on its own
 //! 1-thread runtime. Latency: sequential keep-alive requests, interleaved in rounds over the
 //! four targets so background load on the machine hits all of them alike; overhead =
 //! percentile(through X) − percentile(direct). Throughput: 64 keep-alive connections.
@@ -17,6 +17,7 @@ use faultproxy::{parse_rules, ProxyConfig, ProxyHandle, UpstreamFlavor};
 use serde::Serialize;
 
 use crate::cpu::Probe;
+use crate::external_proxy::{ExternalProxy, ProxyCommand};
 use crate::http_load::{self, Template, BENCH_ACCOUNT};
 use crate::nginx::Nginx;
 use crate::stats::{percentile, round};
@@ -50,13 +51,15 @@ pub const RULES_JSON: &str = r#"[
   {"name": "ecs-list-clusters-eu", "service": "ecs", "operation": "ListClusters", "region": "eu-west-1", "latency": {"ms": 50}}
 ]"#;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub workers: usize,
     pub rounds: usize,
     pub requests_per_round: usize,
     pub connections: usize,
     pub throughput_duration: Duration,
+    /// Other proxy builds measured alongside (`--compare-proxy`).
+    pub compare: Vec<ProxyCommand>,
 }
 
 /// Latency distribution of one target, in microseconds.
@@ -88,6 +91,9 @@ pub struct ProxyCost {
     pub proxy_1t: Option<Target>,
     /// nginx with `worker_processes 1`.
     pub nginx_1w: Option<Target>,
+    /// The `--compare-proxy` builds, each its own process (CPU: the whole process).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub compared: Vec<Target>,
     pub rules: usize,
     pub workers: usize,
     pub connections: usize,
@@ -180,16 +186,19 @@ fn targets(
     [plain, ruled, one_thread]: [SocketAddr; 3],
     nginx_proc: Option<&Nginx>,
     nginx_1w: Option<&Nginx>,
+    compared: &[(String, &ExternalProxy)],
 ) -> Vec<(String, SocketAddr, Probe)> {
-    let proxy_threads = Probe::Threads("bench-proxy".into());
+    // The serving threads of each proxy (`fproxy<port>-<i>`); the accept loops on the
+    // `bench-proxy` runtime cost nothing per request on keep-alive connections.
+    let threads_of = |addr: SocketAddr| Probe::Threads(format!("fproxy{}-", addr.port()));
     let mut targets: Vec<(String, SocketAddr, Probe)> = vec![
         (
             "direct".into(),
             upstream,
             Probe::Threads("bench-upstream".into()),
         ),
-        ("proxy".into(), plain, proxy_threads.clone()),
-        ("proxy_rules".into(), ruled, proxy_threads),
+        ("proxy".into(), plain, threads_of(plain)),
+        ("proxy_rules".into(), ruled, threads_of(ruled)),
     ];
     if let Some(n) = nginx_proc {
         targets.push(("nginx".into(), n.addr, Probe::ProcessTree(n.pid())));
@@ -201,6 +210,9 @@ fn targets(
     ));
     if let Some(n) = nginx_1w {
         targets.push(("nginx_1w".into(), n.addr, Probe::ProcessTree(n.pid())));
+    }
+    for (name, p) in compared {
+        targets.push((name.clone(), p.addr, Probe::ProcessTree(p.pid())));
     }
 
     if let Ok(only) = std::env::var("BENCH_TARGETS") {
@@ -221,14 +233,17 @@ pub fn run(
     let upstream_url: url::Url = format!("http://{upstream}").parse()?;
 
     let proxy_rt = runtime(settings.workers, "bench-proxy")?;
-    let plain = proxy_rt.block_on(faultproxy::start(ProxyConfig::new(
-        upstream_url.clone(),
-        UpstreamFlavor::Moto,
-    )))?;
-    let ruled = proxy_rt.block_on(faultproxy::start(ProxyConfig::new(
-        upstream_url.clone(),
-        UpstreamFlavor::Moto,
-    )))?;
+    // As the `faultproxy` command serves: one event loop per worker thread.
+    let plain = proxy_rt.block_on(faultproxy::start_on_threads(
+        ProxyConfig::new(upstream_url.clone(), UpstreamFlavor::Moto),
+        faultproxy::Limits::default(),
+        settings.workers,
+    ))?;
+    let ruled = proxy_rt.block_on(faultproxy::start_on_threads(
+        ProxyConfig::new(upstream_url.clone(), UpstreamFlavor::Moto),
+        faultproxy::Limits::default(),
+        settings.workers,
+    ))?;
     let one_thread = OwnThreadProxy::start(ProxyConfig::new(upstream_url, UpstreamFlavor::Moto))?;
     let rules = parse_rules(RULES_JSON).context("the bench's rule set")?;
     let rule_count = rules.len();
@@ -245,6 +260,14 @@ pub fn run(
         Err(why) => (None, None, Some(why)),
     };
 
+    let compared = settings
+        .compare
+        .iter()
+        .map(|c| Ok((c.name.clone(), ExternalProxy::start(c, upstream)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let compared_refs: Vec<(String, &ExternalProxy)> =
+        compared.iter().map(|(n, p)| (n.clone(), p)).collect();
+
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -253,6 +276,7 @@ pub fn run(
         [plain.addr(), ruled.addr(), one_thread.handle.addr()],
         nginx_proc.as_ref(),
         nginx_1w.as_ref(),
+        &compared_refs,
     );
     let result = client_rt.block_on(measure(&settings, &targets));
     if targets.iter().any(|t| t.0 == "proxy") {
@@ -267,6 +291,8 @@ pub fn run(
 
     drop(nginx_proc);
     drop(nginx_1w);
+    drop(compared_refs);
+    drop(compared);
     drop(one_thread);
     proxy_rt.block_on(async {
         plain.shutdown().await;
@@ -287,6 +313,7 @@ pub fn run(
         nginx_error,
         proxy_1t: take("proxy_1t", &mut measured),
         nginx_1w: take("nginx_1w", &mut measured),
+        compared: measured,
         rules: rule_count,
         workers: settings.workers,
         connections: settings.connections,
