@@ -1,4 +1,4 @@
-//! `harness up --profile/--time-scale/--model`: bad values are rejected by the binary itself,
+//! `harness up --profile/--time-scale/--model`: bad values are rejected by the binary itself (exit 3, bad input),
 //! before any emulator starts, with an error that names the allowed values (issue 12, "Done
 //! when" 3). The accepted forms are covered by the unit tests in `harness/src/up.rs`.
 
@@ -36,7 +36,7 @@ fn up(args: &[&str]) -> (Option<i32>, String) {
 fn time_scale_must_be_a_positive_finite_number() {
     for bad in ["0", "-1", "-0.5", "NaN", "inf"] {
         let (code, err) = up(&["--profile", "fresh-account", "--time-scale", bad]);
-        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert_eq!(code, Some(3), "{bad}: {err}");
         assert!(
             err.contains(&format!("invalid value '{bad}' for '--time-scale <F>'"))
                 && err
@@ -45,7 +45,7 @@ fn time_scale_must_be_a_positive_finite_number() {
         );
     }
     let (code, err) = up(&["--time-scale", "fast"]);
-    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(code, Some(3), "{err}");
     assert!(
         err.contains("time-scale takes a number greater than 0 (e.g. 0.05 or 2), got \"fast\""),
         "{err}"
@@ -55,7 +55,7 @@ fn time_scale_must_be_a_positive_finite_number() {
 #[test]
 fn unknown_model_names_the_registry() {
     let (code, err) = up(&["--model", "chaos-monkey=on"]);
-    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(code, Some(3), "{err}");
     assert!(
         err.contains("unknown model \"chaos-monkey\"; models: "),
         "{err}"
@@ -64,7 +64,7 @@ fn unknown_model_names_the_registry() {
         assert!(err.contains(spec.name), "{} not named: {err}", spec.name);
     }
     let (code, err) = up(&["--model", "ecs-service-draining=whenever"]);
-    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(code, Some(3), "{err}");
     assert!(
         err.contains("model ecs-service-draining takes on, off, a window (5s) or a range MIN..MAX"),
         "{err}"
@@ -74,7 +74,7 @@ fn unknown_model_names_the_registry() {
 #[test]
 fn unknown_profile_names_the_profiles() {
     let (code, err) = up(&["--profile", "old-account"]);
-    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(code, Some(3), "{err}");
     assert!(
         err.contains("invalid value 'old-account' for '--profile <PROFILE>'")
             && err.contains("[possible values: default, fresh-account]"),
