@@ -20,7 +20,7 @@ impl Drift {
     /// (kind, attribute, before, after) the plan must show.
     fn expected(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
-            Drift::LogRetention => ("cloudwatch_log_group", "retention_in_days", "7", "30"),
+            Drift::LogRetention => ("cloudwatch_log_group", "retention_in_days", "7", "14"),
             Drift::ContainerInsights => {
                 ("ecs_cluster", "container_insights", "disabled", "enabled")
             }
