@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use provisioner::clients::{resolve_region, ClientsBuilder};
-use provisioner::user_error::{self, BadInput, EXIT_BAD_INPUT, EXIT_CHANGES};
+use provisioner::user_error::{self, BadInput, EXIT_CHANGES};
 use provisioner::{ApplyOptions, Clients, DestroyOptions, Progress, RetryPolicy, Stack, StackSpec};
 
 #[derive(Parser, Debug)]
@@ -216,18 +216,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Usage errors exit 3 (bad input; not clap's 2, which `plan --detailed-exitcode` uses for
-    // "changes"). `--help` and `--version` exit 0.
-    let cli = match Cli::try_parse() {
+    // Usage errors exit 3 (bad input); `--help` and `--version` exit 0.
+    let cli: Cli = match user_error::parse_cli() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(EXIT_BAD_INPUT)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     init_logging(cli.verbose);
     match run(cli).await {

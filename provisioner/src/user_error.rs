@@ -43,6 +43,20 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
 }
 
+/// Parses the command line of a binary of this workspace. Usage errors exit
+/// [`EXIT_BAD_INPUT`] (not clap's 2, which `plan --detailed-exitcode` uses for "changes");
+/// `--help` and `--version` print and exit 0.
+pub fn parse_cli<C: clap::Parser>() -> Result<C, std::process::ExitCode> {
+    C::try_parse().map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            std::process::ExitCode::from(EXIT_BAD_INPUT)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    })
+}
+
 /// `error: <what>`, then `caused by: <why>` per distinct cause, then an `aws:` line for the
 /// first AWS failure in the chain. Multi-line messages are folded into their line.
 pub fn render(err: &anyhow::Error) -> String {

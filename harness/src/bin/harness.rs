@@ -13,7 +13,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use provisioner::user_error::{self, EXIT_BAD_INPUT};
+use provisioner::user_error;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -42,16 +42,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     // Usage errors exit 3 (bad input), like the provisioner's; `--help`/`--version` exit 0.
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match user_error::parse_cli() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(EXIT_BAD_INPUT)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     // `repro` tells its story on stdout; its log defaults to errors only (RUST_LOG overrides).
     // `run` shares stderr with the command it wraps: warnings only.
