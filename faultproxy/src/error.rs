@@ -14,6 +14,9 @@ pub enum Error {
     /// The upstream URL cannot be used.
     #[error("upstream {url}: {reason}")]
     InvalidUpstream { url: String, reason: String },
+    /// A per-service route cannot be used (bad syntax, a service routed twice).
+    #[error(transparent)]
+    Route(crate::routes::RouteError),
     /// The listen address could not be bound.
     #[error("proxy cannot listen on {addr}: {source}")]
     Listen {

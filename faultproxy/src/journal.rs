@@ -106,6 +106,11 @@ pub struct JournalEntry {
     /// Set when a behaviour model answered instead of the upstream (`model:service-linked-role`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handled_by: Option<String>,
+    /// The upstream the request was routed to, by its flavor (`moto`, `localstack`, `other`);
+    /// also when a fault or a model answered instead (then where it would have gone). Empty in
+    /// journals written before per-service routing.
+    #[serde(default)]
+    pub upstream: String,
     /// Milliseconds from arrival until the response head was sent (or the connection dropped).
     pub duration_ms: f64,
 }
@@ -268,8 +273,20 @@ mod tests {
             status: Some(200),
             fault: None,
             handled_by: None,
+            upstream: "moto".into(),
             duration_ms: 1.0,
         }
+    }
+
+    #[test]
+    fn upstream_is_always_written_and_optional_on_read() {
+        let json = serde_json::to_value(entry("ListClusters")).unwrap();
+        assert_eq!(json["upstream"], "moto");
+        let mut old = json.clone();
+        old.as_object_mut().unwrap().remove("upstream");
+        let read: JournalEntry = serde_json::from_value(old).expect("an old journal entry parses");
+        assert_eq!(read.upstream, "");
+        assert_eq!(read.operation.as_deref(), Some("ListClusters"));
     }
 
     #[test]

@@ -30,12 +30,15 @@ pub mod limits;
 pub mod models;
 mod pipeline;
 pub mod presets;
+pub mod routes;
 pub mod rules;
 mod server;
 mod state;
 mod upstream;
 mod workers;
 
+/// The services the proxy knows (`Service::from_name` takes names and aliases).
+pub use aws::Service;
 /// `faultproxy::classify` and `faultproxy::wire` keep working (they live in `aws/`).
 pub use aws::{classify, wire};
 
@@ -51,6 +54,7 @@ pub use journal::{FaultKind, InjectedFault, JournalEntry, JournalStats};
 pub use limits::{ControlAccess, Limits, MAX_REQUEST_BODY};
 pub use models::ModelSettings;
 pub use presets::{Preset, PresetError};
+pub use routes::{Route, RouteError};
 pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
 pub use upstream::{detect_flavor, UpstreamFlavor};
 
@@ -65,6 +69,9 @@ pub struct ProxyConfig {
     pub flavor: UpstreamFlavor,
     /// Presets applied at start (and again by `reset`). `Preset::seed(n)` sets the global seed.
     pub presets: Vec<Preset>,
+    /// Services answered by other upstreams (see [`routes`]); empty: everything goes to
+    /// `upstream`. A service named in two routes makes [`start`] fail.
+    pub routes: Vec<Route>,
 }
 
 impl ProxyConfig {
@@ -75,7 +82,14 @@ impl ProxyConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             flavor,
             presets: Vec::new(),
+            routes: Vec::new(),
         }
+    }
+
+    /// Sends the route's services to its upstream instead of `upstream`.
+    pub fn with_route(mut self, route: Route) -> ProxyConfig {
+        self.routes.push(route);
+        self
     }
 
     /// Sets the global seed from which rules without their own seed derive theirs.
@@ -109,16 +123,18 @@ pub async fn start_on_threads(
     threads: usize,
 ) -> Result<ProxyHandle, Error> {
     limits.validate().map_err(Error::InvalidLimits)?;
-    let upstream = upstream::Upstream::new(&cfg.upstream, cfg.flavor)?
+    let main = upstream::Upstream::new(&cfg.upstream, cfg.flavor)?
         .with_connect_timeout(limits.upstream_connect_timeout)
         .with_serving_threads(threads);
+    let upstreams =
+        routes::Upstreams::new(main, &cfg.routes, limits.upstream_connect_timeout, threads)?;
     let listen_error = |source| Error::Listen {
         addr: cfg.listen,
         source,
     };
     let listener = TcpListener::bind(cfg.listen).await.map_err(listen_error)?;
     let addr = listener.local_addr().map_err(listen_error)?;
-    let shared = Arc::new(state::Shared::new(upstream, cfg.presets, limits));
+    let shared = Arc::new(state::Shared::new(upstreams, cfg.presets, limits));
     let (shutdown, rx) = watch::channel(false);
     let task = if threads == 0 {
         let (shared, conn_rx) = (shared.clone(), rx.clone());
@@ -139,7 +155,8 @@ pub async fn start_on_threads(
             serving.stop().await;
         })
     };
-    tracing::debug!(%addr, upstream = %cfg.upstream, flavor = %cfg.flavor, threads, "proxy listening");
+    let routes: Vec<String> = cfg.routes.iter().map(Route::to_string).collect();
+    tracing::debug!(%addr, upstream = %cfg.upstream, flavor = %cfg.flavor, routes = %routes.join(" "), threads, "proxy listening");
     Ok(ProxyHandle {
         inner: Arc::new(HandleInner {
             addr,

@@ -1,5 +1,5 @@
 //! The request pipeline, as small named steps: read the body → classify → inject (fault rules) →
-//! models → forward → journal.
+//! models → forward (to the upstream of the request's service, see `routes`) → journal.
 //!
 //! It knows no particular fault or model: it executes the [`FaultAction`]s of the firing rules,
 //! lets the models answer or react, and otherwise forwards to the emulator over a pooled
@@ -27,7 +27,7 @@ use super::journal::{Arrival, InjectedFault};
 use super::models::{ModelAnswer, ModelCx, ModelSettings, UpstreamAnswer};
 use super::rules::{info_key, RuleSet};
 use super::state::Shared;
-use super::upstream::UpstreamFlavor;
+use super::upstream::{Upstream, UpstreamFlavor};
 
 /// Upstream answers up to this size (by `Content-Length`) are buffered, larger ones streamed.
 const BUFFERED_RESPONSE_LIMIT: u64 = 1024 * 1024;
@@ -90,11 +90,16 @@ impl Call {
         }
     }
 
+    /// The upstream of the request's service (the main one unless a route names it).
+    fn upstream(&self) -> &Upstream {
+        self.shared.upstreams.for_info(&self.info)
+    }
+
     fn model_cx(&self, settings: ModelSettings) -> ModelCx<'_> {
         ModelCx {
             info: &self.info,
             body: &self.body,
-            upstream: &self.shared.upstream,
+            upstreams: &self.shared.upstreams,
             settings,
         }
     }
@@ -283,12 +288,12 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
     };
     let timeout = call.shared.limits.upstream_answer_timeout;
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut resp =
-        match tokio::time::timeout_at(deadline, call.shared.upstream.send(upstream_req)).await {
-            Ok(Ok(resp)) => resp,
-            Ok(Err(e)) => return upstream_unreachable(call, e),
-            Err(_) => return upstream_timed_out(call, timeout),
-        };
+    let mut resp = match tokio::time::timeout_at(deadline, call.upstream().send(upstream_req)).await
+    {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) => return upstream_unreachable(call, e),
+        Err(_) => return upstream_timed_out(call, timeout),
+    };
     let status = resp.status();
     if let Some(settings) = model_settings {
         call.shared
@@ -327,7 +332,7 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
 /// The request as the upstream gets it: its URI, no hop-by-hop headers, its `Host`, the body's
 /// length, and the account for moto. `None` when the target cannot be forwarded.
 fn upstream_request(call: &Call, mut parts: Parts) -> Option<Request<Full<Bytes>>> {
-    let upstream = &call.shared.upstream;
+    let upstream = call.upstream();
     parts.uri = upstream.uri_for(parts.uri.path_and_query()).ok()?;
     parts.version = Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
@@ -402,7 +407,7 @@ fn upstream_unreachable(call: Call, e: impl std::fmt::Display) -> Outcome {
     tracing::warn!(error = %e, "upstream request failed");
     let message = format!(
         "faultproxy: the emulator at {} did not answer ({e}); is it running?",
-        call.shared.upstream.display()
+        call.upstream().display()
     );
     let err = AwsError::new(503, "ServiceUnavailable", message);
     proxy_answer(call, &err, "proxy:upstream-unreachable")
@@ -414,7 +419,7 @@ fn upstream_timed_out(call: Call, after: Duration) -> Outcome {
     tracing::warn!(?after, "upstream answer timed out");
     let message = format!(
         "faultproxy: the emulator at {} did not answer within {} (faultproxy --upstream-timeout)",
-        call.shared.upstream.display(),
+        call.upstream().display(),
         humantime::format_duration(after)
     );
     let err = AwsError::new(504, "RequestTimeout", message);

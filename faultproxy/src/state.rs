@@ -1,4 +1,4 @@
-//! The proxy's shared state: the upstream, the rules and their event log, the journal and the
+//! The proxy's shared state: the upstreams (per service), the rules and their event log, the journal and the
 //! behaviour models. The request pipeline (`server`), the control API (`control`) and the
 //! in-process handle (`lib.rs`) all import it; none of them imports another for it.
 
@@ -7,12 +7,13 @@ use super::journal::{Arrival, InjectedFault, Journal, JournalEntry};
 use super::limits::Limits;
 use super::models::{ModelSettings, Models};
 use super::presets::Preset;
+use super::routes::Upstreams;
 use super::rules::{EventLog, RuleStore};
-use super::upstream::{Upstream, UpstreamFlavor};
+use super::upstream::UpstreamFlavor;
 
 /// Everything a request handler needs; shared by all connections and the handle.
 pub(crate) struct Shared {
-    pub upstream: Upstream,
+    pub upstreams: Upstreams,
     pub rules: RuleStore,
     pub events: EventLog,
     pub journal: Journal,
@@ -24,9 +25,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(upstream: Upstream, initial_presets: Vec<Preset>, limits: Limits) -> Shared {
+    pub fn new(upstreams: Upstreams, initial_presets: Vec<Preset>, limits: Limits) -> Shared {
         let shared = Shared {
-            upstream,
+            upstreams,
             rules: RuleStore::new(None),
             events: EventLog::default(),
             journal: Journal::new(limits.journal_capacity),
@@ -38,8 +39,9 @@ impl Shared {
         shared
     }
 
+    /// The main upstream's flavor.
     pub fn flavor(&self) -> UpstreamFlavor {
-        self.upstream.flavor
+        self.upstreams.main().flavor
     }
 
     pub fn apply_preset(&self, preset: &Preset) {
@@ -82,6 +84,7 @@ impl Shared {
         fault: Option<InjectedFault>,
         handled_by: Option<&str>,
     ) {
+        let upstream = self.upstreams.for_info(&info).flavor.to_string();
         self.journal.push(JournalEntry {
             seq: arrival.seq,
             at_ms: arrival.at_ms,
@@ -92,6 +95,7 @@ impl Shared {
             status,
             fault,
             handled_by: handled_by.map(str::to_string),
+            upstream,
             // Microsecond resolution keeps the JSON short.
             duration_ms: arrival.instant.elapsed().as_micros() as f64 / 1000.0,
         });

@@ -108,6 +108,7 @@ impl TestEnv {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             flavor: endpoint.flavor,
             presets,
+            routes: Vec::new(),
         })
         .await
         .with_context(|| format!("starting the fault proxy in front of {}", endpoint.url))?;

@@ -22,6 +22,7 @@ async fn pooled_accounts_are_warmed_in_every_service_before_hand_out_and_never_r
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         flavor: endpoint.flavor,
         presets: vec![],
+        routes: vec![],
     })
     .await
     .expect("proxy");

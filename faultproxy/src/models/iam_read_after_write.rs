@@ -209,7 +209,7 @@ mod tests {
             let cx = ModelCx {
                 info: &info,
                 body: &body,
-                upstream: &up,
+                upstreams: &up,
                 settings: self.settings,
             };
             let a = self.model.before(&cx).await?;
@@ -231,7 +231,7 @@ mod tests {
             let cx = ModelCx {
                 info: &info,
                 body: &body,
-                upstream: &up,
+                upstreams: &up,
                 settings: self.settings,
             };
             self.model.after(&cx, status).await;

@@ -188,7 +188,7 @@ mod tests {
             let cx = ModelCx {
                 info: &info,
                 body: body.as_bytes(),
-                upstream: &up,
+                upstreams: &up,
                 settings: self.settings,
             };
             let a = self.model.before(&cx).await?;
@@ -209,7 +209,7 @@ mod tests {
             let cx = ModelCx {
                 info: &info,
                 body: body.as_bytes(),
-                upstream: &up,
+                upstreams: &up,
                 settings: self.settings,
             };
             assert!(self.model.before(&cx).await.is_none());

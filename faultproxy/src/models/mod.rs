@@ -28,8 +28,10 @@ use futures::future::BoxFuture;
 use http::Response;
 use http_body_util::Full;
 
+use super::aws::Service;
 use super::classify::RequestInfo;
 use super::journal::{FaultKind, InjectedFault};
+use super::routes::Upstreams;
 use super::upstream::Upstream;
 use super::wire::{self, AwsError};
 
@@ -106,8 +108,17 @@ fn spec_index(name: &str) -> Option<usize> {
 pub(crate) struct ModelCx<'a> {
     pub info: &'a RequestInfo,
     pub body: &'a [u8],
-    pub upstream: &'a Upstream,
+    /// The proxy's upstreams; a model calls a service through [`ModelCx::upstream_for`].
+    pub upstreams: &'a Upstreams,
     pub settings: ModelSettings,
+}
+
+impl<'a> ModelCx<'a> {
+    /// The upstream that serves `service` (its route's, else the main one): a model's own IAM
+    /// call goes where the client's IAM calls go.
+    pub fn upstream_for(&self, service: Service) -> &'a Upstream {
+        self.upstreams.for_service(service)
+    }
 }
 
 /// A model's own answer to a request.
@@ -336,7 +347,7 @@ mod tests {
         let cx = ModelCx {
             info: &info,
             body,
-            upstream: &upstream,
+            upstreams: &upstream,
             settings,
         };
         // No emulator behind: the service-linked-role model's upstream calls fail and are logged.

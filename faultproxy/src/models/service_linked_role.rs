@@ -24,6 +24,7 @@ use futures::FutureExt;
 
 use super::window::{ResourceKey, WindowRange};
 use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
+use crate::aws::Service;
 use crate::classify::{form_param, RequestInfo};
 use crate::error::UpstreamError;
 use crate::journal::FaultKind;
@@ -289,8 +290,12 @@ impl Model for ServiceLinkedRoleModel {
                         return None;
                     }
                     Some(
-                        self.create_service_linked_role(info, cx.upstream, &cx.settings)
-                            .await,
+                        self.create_service_linked_role(
+                            info,
+                            cx.upstream_for(Service::Iam),
+                            &cx.settings,
+                        )
+                        .await,
                     )
                 }
                 _ => None,
@@ -304,7 +309,7 @@ impl Model for ServiceLinkedRoleModel {
             if !(200..300).contains(&status) || !cx.info.is("ecs", "CreateCluster") {
                 return;
             }
-            if let Err(e) = self.ensure_role(cx.info, cx.upstream, &cx.settings).await {
+            if let Err(e) = self.ensure_role(cx.info, cx.upstream_for(Service::Iam), &cx.settings).await {
                 tracing::warn!(error = %format!("{e:#}"), "CreateCluster succeeded but creating {ROLE_NAME} failed");
             }
         }

@@ -30,9 +30,11 @@ use super::service_linked_role::{
 };
 use super::window::{ResourceKey, WindowRange};
 use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
+use crate::aws::Service;
 use crate::classify::{form_param, RequestInfo};
 use crate::error::UpstreamError;
 use crate::journal::FaultKind;
+use crate::routes::Upstreams;
 use crate::upstream::Upstream;
 use crate::wire::{self, xml_escape, AwsError};
 
@@ -213,7 +215,7 @@ impl SlrDeletionModel {
     async fn status(
         &self,
         info: &RequestInfo,
-        up: &Upstream,
+        ups: &Upstreams,
         task_id: &str,
     ) -> Option<ModelAnswer> {
         let account = info.account.as_deref();
@@ -242,7 +244,7 @@ impl SlrDeletionModel {
                 return Some(a);
             }
             Stage::Done(o) => o,
-            Stage::Due => match run(account, regions, up).await {
+            Stage::Due => match run(account, regions, ups).await {
                 Ok(o) => {
                     self.with_account(acct, |a| {
                         if let Some(t) = a.tasks.get_mut(task_id) {
@@ -259,15 +261,16 @@ impl SlrDeletionModel {
     }
 }
 
-/// Runs a deletion task: FAILED with the usage list while clusters live, else deletes the role.
+/// Runs a deletion task: FAILED with the usage list while clusters live (read from the ECS
+/// upstream), else deletes the role (in the IAM upstream).
 async fn run(
     account: Option<&str>,
     regions: BTreeSet<String>,
-    up: &Upstream,
+    ups: &Upstreams,
 ) -> Result<Outcome, UpstreamError> {
     let mut usage = Vec::new();
     for region in regions {
-        let live = live_clusters(account, &region, up).await?;
+        let live = live_clusters(account, &region, ups.for_service(Service::Ecs)).await?;
         if !live.is_empty() {
             usage.push((region, live));
         }
@@ -275,6 +278,7 @@ async fn run(
     if !usage.is_empty() {
         return Ok(Outcome::Failed(usage));
     }
+    let up = ups.for_service(Service::Iam);
     let (status, body) = up
         .iam(
             account,
@@ -382,13 +386,16 @@ impl Model for SlrDeletionModel {
                     if form_param(cx.body, "RoleName").as_deref() != Some(ROLE_NAME) {
                         return None;
                     }
-                    Some(self.delete(cx.info, cx.upstream, &cx.settings).await)
+                    Some(
+                        self.delete(cx.info, cx.upstream_for(Service::Iam), &cx.settings)
+                            .await,
+                    )
                 }
                 "GetServiceLinkedRoleDeletionStatus"
                     if cx.info.service.as_deref() == Some("iam") =>
                 {
                     let task = form_param(cx.body, "DeletionTaskId")?;
-                    self.status(cx.info, cx.upstream, &task).await
+                    self.status(cx.info, cx.upstreams, &task).await
                 }
                 _ => None,
             }

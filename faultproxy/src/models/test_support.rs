@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{Model, ModelAnswer, ModelCx, ModelSettings, UpstreamAnswer};
 use crate::classify::{Protocol, RequestInfo};
 use crate::journal::InjectedFault;
+use crate::routes::Upstreams;
 use crate::upstream::{Upstream, UpstreamFlavor};
 
 pub const ACCOUNT: &str = "123456789012";
@@ -25,17 +26,18 @@ pub fn ecs(op: &str) -> RequestInfo {
     }
 }
 
-/// An upstream that is never called (nothing listens there).
-pub fn upstream() -> Upstream {
+/// Upstreams that are never called (nothing listens there): one moto, no route.
+pub fn upstream() -> Upstreams {
     let url = "http://127.0.0.1:9".parse().expect("url");
-    Upstream::new(&url, UpstreamFlavor::Moto).expect("upstream")
+    let main = Upstream::new(&url, UpstreamFlavor::Moto).expect("upstream");
+    Upstreams::new(main, &[], std::time::Duration::from_secs(1), 0).expect("upstreams")
 }
 
 /// One model and the settings it runs under.
 pub struct Drive<'m> {
     pub model: &'m dyn Model,
     pub settings: ModelSettings,
-    upstream: Upstream,
+    upstream: Upstreams,
 }
 
 impl<'m> Drive<'m> {
@@ -51,7 +53,7 @@ impl<'m> Drive<'m> {
         ModelCx {
             info,
             body,
-            upstream: &self.upstream,
+            upstreams: &self.upstream,
             settings: self.settings,
         }
     }

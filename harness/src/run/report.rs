@@ -186,6 +186,7 @@ mod tests {
             status: Some(status),
             fault: None,
             handled_by: None,
+            upstream: "moto".into(),
             duration_ms: 1.0,
         }
     }
