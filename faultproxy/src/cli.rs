@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{
-    detect_flavor, start_on_threads, ControlAccess, Error, Limits, Preset, ProxyConfig,
+    detect_flavor, start_on_threads, ControlAccess, Error, Limits, Preset, ProxyConfig, Route,
     UpstreamFlavor,
 };
 
@@ -18,6 +18,13 @@ pub struct ProxyArgs {
     /// The emulator to forward to, e.g. http://127.0.0.1:5000
     #[arg(long, env = "HARNESS_UPSTREAM")]
     pub upstream: url::Url,
+    /// Send some services to another emulator, repeatable: SERVICES=URL@FLAVOR, e.g.
+    /// iam,sts,logs=http://127.0.0.1:4566@localstack (services: ecs, ecr, logs, iam, sts, ec2;
+    /// FLAVOR, required: moto, localstack or other). Services not routed, and requests the proxy
+    /// cannot classify, go to --upstream. A service may be named in one route only. In
+    /// HARNESS_ROUTES several routes are separated by spaces.
+    #[arg(long = "route", value_name = "SERVICES=URL@FLAVOR", env = "HARNESS_ROUTES", value_delimiter = ' ', value_parser = parse_route)]
+    pub routes: Vec<Route>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "HARNESS_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -76,6 +83,11 @@ impl ProxyArgs {
     }
 }
 
+/// `--route`'s value.
+fn parse_route(text: &str) -> Result<Route, super::RouteError> {
+    text.parse()
+}
+
 /// `--flavor` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FlavorChoice {
@@ -105,6 +117,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), Error> {
     let mut cfg = ProxyConfig::new(args.upstream.clone(), flavor);
     cfg.listen = args.listen;
     cfg.presets = args.presets.clone();
+    cfg.routes = args.routes.clone();
     if let Some(seed) = args.seed {
         cfg = cfg.with_seed(seed);
     }
@@ -124,11 +137,13 @@ pub async fn run(args: ProxyArgs) -> Result<(), Error> {
             })?;
     }
     let presets: Vec<String> = args.presets.iter().map(ToString::to_string).collect();
+    let routes: Vec<String> = args.routes.iter().map(ToString::to_string).collect();
     tracing::info!(
         listen = %proxy.addr(),
         upstream = %args.upstream,
         %flavor,
         presets = %presets.join(" "),
+        routes = %routes.join(" "),
         "fault proxy ready; control API under /_harness/"
     );
     wait_for_shutdown_signal().await;
@@ -189,8 +204,20 @@ mod tests {
             "9",
             "--flavor",
             "localstack",
+            "--route",
+            "iam,sts,logs=http://127.0.0.1:4566@localstack",
+            "--route",
+            "ec2=http://127.0.0.1:7000@other",
         ])
         .unwrap();
+        let routes: Vec<String> = w.args.routes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            routes,
+            [
+                "iam,sts,logs=http://127.0.0.1:4566/@localstack",
+                "ec2=http://127.0.0.1:7000/@other"
+            ]
+        );
         assert_eq!(w.args.presets.len(), 2);
         assert_eq!(w.args.seed, Some(9));
         assert_eq!(w.args.flavor, FlavorChoice::LocalStack);
@@ -232,6 +259,19 @@ mod tests {
         .to_string();
         assert!(
             e.contains("slr-delay=never") && e.contains("Accepted presets"),
+            "{e}"
+        );
+        let e = Wrapper::try_parse_from([
+            "harness",
+            "--upstream",
+            "http://x",
+            "--route",
+            "iam,s3=http://127.0.0.1:4566@localstack",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--route") && e.contains("unknown service \"s3\""),
             "{e}"
         );
     }

@@ -175,6 +175,8 @@ struct PresetsView {
     models: super::models::ModelSettings,
     seed: Option<u64>,
     flavor: super::upstream::UpstreamFlavor,
+    /// Per-service routes (`SERVICES=URL@FLAVOR`), empty when everything goes to the upstream.
+    routes: Vec<String>,
     rules: Vec<String>,
     accepted: &'static str,
 }
@@ -184,6 +186,7 @@ fn presets_view(shared: &Shared) -> PresetsView {
         models: shared.models.settings(),
         seed: shared.rules.global_seed(),
         flavor: shared.flavor(),
+        routes: shared.upstreams.routes().to_vec(),
         rules: shared
             .rules
             .list()

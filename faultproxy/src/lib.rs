@@ -1,9 +1,9 @@
 //! The AWS-aware fault-injecting reverse proxy.
 //!
 //! Emulators make every resource visible at once; real AWS does not. This proxy sits between AWS
-//! SDK clients and an emulator (moto, LocalStack, anything HTTP), classifies every request
-//! (account, region, service, operation), injects faults in the service's own wire protocol
-//! according to ordered [`Rule`]s, runs behaviour models that reproduce what the emulators lack
+//! SDK clients and an emulator (moto, LocalStack, anything HTTP; or several, one per service, see
+//! [`routes`]), classifies every request (account, region, service, operation), injects faults
+//! in the service's own wire protocol according to ordered [`Rule`]s, runs behaviour models that reproduce what the emulators lack
 //! (the ECS service-linked-role lifecycle and its visibility delay, IAM propagation to ECR), and
 //! journals every call without secrets. It is driven in-process through [`ProxyHandle`] or over
 //! HTTP under `/_harness/` (see [`control`]).

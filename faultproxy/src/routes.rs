@@ -155,6 +155,8 @@ pub(crate) struct Upstreams {
     all: Vec<Upstream>,
     /// Per service (`Service as usize`): its index in `all`.
     by_service: Vec<usize>,
+    /// The routes, as `SERVICES=URL@FLAVOR` (control API, logs).
+    routes: Vec<String>,
 }
 
 impl Upstreams {
@@ -189,12 +191,22 @@ impl Upstreams {
                 .with_serving_threads(threads);
             all.push(upstream);
         }
-        Ok(Upstreams { all, by_service })
+        let routes = routes.iter().map(Route::to_string).collect();
+        Ok(Upstreams {
+            all,
+            by_service,
+            routes,
+        })
     }
 
     /// The main upstream (unrouted services and unclassifiable requests).
     pub fn main(&self) -> &Upstream {
         &self.all[0]
+    }
+
+    /// The routes, as `SERVICES=URL@FLAVOR`.
+    pub fn routes(&self) -> &[String] {
+        &self.routes
     }
 
     /// The upstream that serves `service`.

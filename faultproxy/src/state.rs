@@ -84,7 +84,7 @@ impl Shared {
         fault: Option<InjectedFault>,
         handled_by: Option<&str>,
     ) {
-        let upstream = self.upstreams.for_info(&info).flavor.to_string();
+        let upstream = self.upstreams.for_info(&info).flavor.as_str().to_owned();
         self.journal.push(JournalEntry {
             seq: arrival.seq,
             at_ms: arrival.at_ms,

@@ -56,13 +56,20 @@ impl std::str::FromStr for UpstreamFlavor {
     }
 }
 
-impl std::fmt::Display for UpstreamFlavor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl UpstreamFlavor {
+    /// `moto`, `localstack` or `other` (the journal's `upstream` label).
+    pub fn as_str(self) -> &'static str {
+        match self {
             UpstreamFlavor::Moto => "moto",
             UpstreamFlavor::LocalStack => "localstack",
             UpstreamFlavor::Other => "other",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for UpstreamFlavor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

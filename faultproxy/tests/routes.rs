@@ -32,6 +32,7 @@ struct Seen {
 struct StubState {
     seen: Vec<Seen>,
     role_exists: bool,
+    addr: Option<SocketAddr>,
 }
 
 /// A stub emulator that records every request and answers just enough of IAM, ECS and Logs
@@ -43,6 +44,7 @@ impl Stub {
     async fn start(&self) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        self.0.lock().unwrap().addr = Some(addr);
         let stub = self.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -118,6 +120,10 @@ impl Stub {
         let mut resp = http::Response::new(Full::new(Bytes::from(body)));
         *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
         resp
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.lock().unwrap().addr.expect("started")
     }
 
     fn seen(&self) -> Vec<Seen> {
@@ -205,6 +211,14 @@ async fn each_service_goes_to_its_upstream_with_its_account_convention() {
             (Some("ListClusters"), "moto"),
             (None, "moto"),
         ]
+    );
+    let (status, view) = call(addr, "GET", "/_harness/presets", &[], b"").await;
+    assert_eq!(status, 200, "{view}");
+    let view: serde_json::Value = serde_json::from_str(&view).unwrap();
+    assert_eq!(view["flavor"], "moto");
+    assert_eq!(
+        view["routes"],
+        serde_json::json!([format!("iam,sts,logs=http://{}/@localstack", ls.addr())])
     );
 }
 

@@ -19,6 +19,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 faultproxy::Error::InvalidUpstream { .. }
                     | faultproxy::Error::Preset(_)
                     | faultproxy::Error::Rules(_)
+                    | faultproxy::Error::Route(_)
             )
         )
     });
@@ -36,6 +37,9 @@ mod tests {
     #[test]
     fn configuration_errors_are_bad_input() {
         let e = anyhow::Error::from(EmulatorError::Config("HARNESS_BACKEND=x".into()));
+        assert_eq!(exit_code(&e), EXIT_BAD_INPUT);
+        let route = "iam".parse::<faultproxy::Route>().unwrap_err();
+        let e = anyhow::Error::from(faultproxy::Error::from(route));
         assert_eq!(exit_code(&e), EXIT_BAD_INPUT);
         let e = anyhow::Error::from(EmulatorError::Unreachable {
             url: "http://x".into(),

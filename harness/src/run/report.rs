@@ -1,5 +1,6 @@
 //! Why this file exists: after the wrapped command ends, its user wants to know what the fresh
-//! account did to it: how many calls went to which service, which of them got an injected fault
+//! account did to it: how many calls went to which service (and to which emulator when the
+//! proxy routes services to several), which of them got an injected fault
 //! or a behaviour model's answer (grouped by operation and error code, with counts and the rule
 //! or model), and where the whole journal is. This file builds that summary from the proxy's
 //! journal and writes the journal file; it prints nothing on stdout (that is the command's).
@@ -26,6 +27,8 @@ pub struct Answered {
 pub struct Summary {
     /// Requests per service (`?` when the proxy could not classify it).
     pub by_service: BTreeMap<String, usize>,
+    /// Requests per upstream the proxy routed them to (`moto`, `localstack`; journal.rs).
+    pub by_upstream: BTreeMap<String, usize>,
     /// Keyed by (`service:Operation`, answer, rule or model).
     pub answered: BTreeMap<(String, String, String), Answered>,
 }
@@ -36,6 +39,9 @@ impl Summary {
         for e in journal {
             let service = e.service.clone().unwrap_or_else(|| "?".into());
             *s.by_service.entry(service).or_default() += 1;
+            if !e.upstream.is_empty() {
+                *s.by_upstream.entry(e.upstream.clone()).or_default() += 1;
+            }
             let Some((answer, by)) = answer(e) else {
                 continue;
             };
@@ -72,6 +78,14 @@ impl Summary {
         } else {
             format!("requests: {} ({})", self.requests(), services.join(", "))
         });
+        if self.by_upstream.len() > 1 {
+            let upstreams: Vec<String> = self
+                .by_upstream
+                .iter()
+                .map(|(u, n)| format!("{u} {n}"))
+                .collect();
+            out.push(format!("routed to: {}", upstreams.join(", ")));
+        }
         if self.answered.is_empty() {
             out.push("injected faults and model answers: none".into());
             return out;
@@ -219,6 +233,7 @@ mod tests {
             ),
             JournalEntry {
                 handled_by: Some("model:service-linked-role".into()),
+                upstream: "localstack".into(),
                 ..entry("iam", "CreateServiceLinkedRole", 200)
             },
             JournalEntry {
@@ -263,12 +278,23 @@ mod tests {
         assert_eq!(s.answered.len(), 3);
 
         let text = s.lines().join("\n");
-        assert!(text.starts_with("requests: 5 (ecs 3, iam 2)"), "{text}");
+        assert!(
+            text.starts_with("requests: 5 (ecs 3, iam 2)\nrouted to: localstack 1, moto 4\n"),
+            "{text}"
+        );
         assert!(
             text.contains("ecs:CreateService            InvalidParameterException      2  400   model:slr-delay"),
             "{text}"
         );
         assert!(text.contains("iam:GetRole"), "{text}");
+    }
+
+    #[test]
+    fn one_upstream_is_not_reported() {
+        let text = Summary::of(&[entry("ecs", "ListClusters", 200)])
+            .lines()
+            .join("\n");
+        assert!(!text.contains("routed to"), "{text}");
     }
 
     #[test]
