@@ -90,6 +90,30 @@ const ROWS: &[Row] = &[
         3,
     ),
     row(
+        "a `--route` without its `@FLAVOR`",
+        &["proxy", "--upstream", "http://127.0.0.1:9", "--route", "iam,sts=http://127.0.0.1:4566"],
+        &[],
+        Server::None,
+        "error: invalid value 'iam,sts=http://127.0.0.1:4566' for '--route <SERVICES=URL@FLAVOR>': route target \"http://127.0.0.1:4566\": no \"@FLAVOR\" after the URL; expected SERVICES=URL@FLAVOR, e.g. iam,sts,logs=http://127.0.0.1:4566@localstack (FLAVOR: moto, localstack or other)",
+        3,
+    ),
+    row(
+        "a service named in two `--route`s",
+        &[
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--route",
+            "iam,logs=http://127.0.0.1:4566@localstack",
+            "--route",
+            "logs=http://127.0.0.1:5000@moto",
+        ],
+        &[],
+        Server::None,
+        "error: route logs=http://127.0.0.1:5000/@moto: logs is already routed by iam,logs=http://127.0.0.1:4566/@localstack; name each service in one route only",
+        3,
+    ),
+    row(
         "`harness up --listen` on a port already taken",
         &["up", "--listen", "127.0.0.1:{port}"],
         &[],
@@ -162,6 +186,7 @@ fn command(row: &Row, run: &bad_input_support::Run) -> Command {
         "HARNESS_TIME_SCALE",
         "HARNESS_SEED",
         "HARNESS_UPSTREAM",
+        "HARNESS_ROUTES",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);
