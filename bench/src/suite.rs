@@ -3,6 +3,14 @@
 //! `cargo test -p scenarios` as a subprocess (the test profile, the workspace's target dir, the
 //! harness starting its own moto). Opt-in because on a cold target dir the untimed build is the
 //! whole debug test build (minutes), which `just bench` should not impose.
+//!
+//! Both cargo invocations run without the variables `cargo run` gives the bench about the bench's
+//! own package (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...): ring's build script reads
+//! `CARGO_MANIFEST_DIR`, and cargo reruns a build script when an env var it read changed
+//! (`EnvVarChanged { name: "CARGO_MANIFEST_DIR", old_value: None, new_value: Some(".../bench") }`
+//! in `CARGO_LOG=cargo::core::compiler::fingerprint=info`). Inherited, they made the nested build
+//! recompile ring and the ~30 crates above it (rustls, the AWS SDK runtime, ...) in the bench,
+//! then once more in the developer's next plain `cargo test`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,8 +37,36 @@ pub struct SuiteRun {
     pub log: String,
 }
 
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+/// `cargo` as a child of the bench, without the variables `cargo run` set for the bench's own
+/// package ([`set_by_cargo_run`]), so the nested build sees the environment a developer's shell
+/// gives it.
+fn cargo(ws: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(ws);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_run) {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd
+}
+
+/// Whether `name` is one of the variables cargo sets for the program of `cargo run` describing
+/// that program's package (https://doc.rust-lang.org/cargo/reference/environment-variables.html,
+/// "Environment variables Cargo sets for crates"). `CARGO` itself stays: it names the cargo
+/// binary, which is what the nested build should use.
+fn set_by_cargo_run(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "OUT_DIR"
+        )
 }
 
 fn workspace() -> anyhow::Result<PathBuf> {
@@ -46,8 +82,7 @@ pub fn run(log: &Path) -> anyhow::Result<SuiteRun> {
     eprintln!(
         "bench: suite: building the scenario tests (untimed): cargo test -p scenarios --no-run"
     );
-    let status = Command::new(cargo())
-        .current_dir(&ws)
+    let status = cargo(&ws)
         .args(["test", "-p", "scenarios", "--no-run", "--quiet"])
         .stdout(Stdio::null())
         .status()
@@ -101,8 +136,7 @@ fn timed(ws: &Path, log: &Path) -> anyhow::Result<(f64, String)> {
         log.display()
     );
     let t = Instant::now();
-    let status = Command::new(cargo())
-        .current_dir(ws)
+    let status = cargo(ws)
         .args(["test", "-p", "scenarios"])
         .stdout(file)
         .stderr(err)
@@ -131,5 +165,27 @@ mod tests {
                    test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.50s\n";
         assert!((tests_only_s(out) - 54.95).abs() < 1e-9);
         assert_eq!(tests_only_s("no results"), 0.0);
+    }
+
+    #[test]
+    fn the_bench_packages_variables_are_not_passed_to_the_nested_cargo() {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_PRIMARY_PACKAGE",
+        ] {
+            assert!(set_by_cargo_run(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "RUSTFLAGS",
+            "PATH",
+        ] {
+            assert!(!set_by_cargo_run(name), "{name}");
+        }
     }
 }
