@@ -8,16 +8,19 @@
 //! no lock across an await and allocates only the journal entry's few strings. Every step that
 //! ends the request journals it through [`Call::finish`].
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use tokio::time::Sleep;
 
 use super::aws::classify::{classify, RequestInfo};
 use super::aws::wire::{self, AwsError};
@@ -287,12 +290,14 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
         return call.finish(Some(400), fault, Some("proxy"), Ok(resp.map(Either::Right)));
     };
     let timeout = call.shared.limits.upstream_answer_timeout;
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut resp = match tokio::time::timeout_at(deadline, call.upstream().send(upstream_req)).await
-    {
-        Ok(Ok(resp)) => resp,
-        Ok(Err(e)) => return upstream_unreachable(call, e),
-        Err(_) => return upstream_timed_out(call, timeout),
+    // One timer for the whole exchange (head, then body): one wheel entry per request, not two.
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let sent = before(deadline.as_mut(), call.upstream().send(upstream_req)).await;
+    let mut resp = match sent {
+        Some(Ok(resp)) => resp,
+        Some(Err(e)) => return upstream_unreachable(call, e),
+        None => return upstream_timed_out(call, timeout),
     };
     let status = resp.status();
     if let Some(settings) = model_settings {
@@ -304,14 +309,12 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
     call.record_event_if_watched(status);
     strip_hop_by_hop(resp.headers_mut());
     let answered = match model_settings {
-        Some(settings) => {
-            tokio::time::timeout_at(deadline, rewrite_by_models(&call, settings, resp)).await
-        }
-        None => tokio::time::timeout_at(deadline, buffer_small(resp))
+        Some(settings) => before(deadline, rewrite_by_models(&call, settings, resp)).await,
+        None => before(deadline, buffer_small(resp))
             .await
             .map(|r| r.map(|r| (r, None))),
     };
-    let Ok(answered) = answered else {
+    let Some(answered) = answered else {
         return upstream_timed_out(call, timeout);
     };
     match answered {
@@ -329,11 +332,20 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
     }
 }
 
+/// `fut`'s output, or `None` when `deadline` passes first.
+async fn before<F: Future>(deadline: Pin<&mut Sleep>, fut: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        out = fut => Some(out),
+        () = deadline => None,
+    }
+}
+
 /// The request as the upstream gets it: its URI, no hop-by-hop headers, its `Host`, the body's
 /// length, and the account for moto. `None` when the target cannot be forwarded.
 fn upstream_request(call: &Call, mut parts: Parts) -> Option<Request<Full<Bytes>>> {
     let upstream = call.upstream();
-    parts.uri = upstream.uri_for(parts.uri.path_and_query()).ok()?;
+    parts.uri = upstream.target_for(parts.uri.path_and_query()).ok()?;
     parts.version = Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::EXPECT);
@@ -346,7 +358,7 @@ fn upstream_request(call: &Call, mut parts: Parts) -> Option<Request<Full<Bytes>
     if upstream.flavor == UpstreamFlavor::Moto {
         if let Some(acct) = call.info.account.as_deref() {
             if let Ok(v) = HeaderValue::from_str(acct) {
-                parts.headers.insert("x-moto-account-id", v);
+                parts.headers.insert(X_MOTO_ACCOUNT_ID.clone(), v);
             }
         }
     }
@@ -433,19 +445,35 @@ fn proxy_answer(call: Call, err: &AwsError, handled_by: &str) -> Outcome {
     call.finish(status, fault, Some(handled_by), Ok(resp.map(Either::Right)))
 }
 
-/// Connection-level headers that must not be forwarded (RFC 9110 §7.6.1).
+/// Connection-level headers that must not be forwarded (RFC 9110 §7.6.1). The names are checked
+/// in one pass over the map (AWS requests carry none of them), so a request without any costs no
+/// hashed look-up per name.
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    for name in [
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::TE,
-        header::TRAILER,
-        header::UPGRADE,
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-    ] {
+    if !h.keys().any(is_hop_by_hop) {
+        return;
+    }
+    for name in &HOP_BY_HOP {
         h.remove(name);
     }
-    h.remove("keep-alive");
-    h.remove("proxy-connection");
+}
+
+/// moto serves the account this header names (see `upstream_request`); parsed once, not per
+/// request.
+static X_MOTO_ACCOUNT_ID: HeaderName = HeaderName::from_static("x-moto-account-id");
+
+/// The hop-by-hop names; `keep-alive` and `proxy-connection` have no constant in `http`.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    header::TRANSFER_ENCODING,
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
+    header::PROXY_AUTHENTICATE,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+];
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
 }

@@ -183,6 +183,16 @@ impl Upstream {
         }
     }
 
+    /// The target a forwarded request gets: origin form (`/path?query`, the way [`Upstream::send`]
+    /// sends it) when the upstream URL has no base path, which saves building an absolute URI per
+    /// request; otherwise [`Upstream::uri_for`].
+    pub fn target_for(&self, pq: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
+        match pq {
+            Some(pq) if self.base_path.is_empty() => Ok(Uri::from(pq.clone())),
+            _ => self.uri_for(pq),
+        }
+    }
+
     /// Sends `req` (built with [`Upstream::uri_for`]; it goes out in origin form) on a pooled
     /// connection. A request a stale pooled connection could not send at all is sent again on a
     /// new connection.
@@ -190,12 +200,14 @@ impl Upstream {
         &self,
         mut req: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        let origin = req
-            .uri()
-            .path_and_query()
-            .map(|pq| Uri::from(pq.clone()))
-            .unwrap_or_else(|| Uri::from_static("/"));
-        *req.uri_mut() = origin;
+        if req.uri().scheme().is_some() {
+            let origin = req
+                .uri()
+                .path_and_query()
+                .map(|pq| Uri::from(pq.clone()))
+                .unwrap_or_else(|| Uri::from_static("/"));
+            *req.uri_mut() = origin;
+        }
         if !req.headers().contains_key(http::header::HOST) {
             req.headers_mut()
                 .insert(http::header::HOST, self.host_header.clone());

@@ -7,6 +7,7 @@
 //! form `Action` parameter (awsQuery / EC2 query). Anything that fits none of them is still
 //! forwarded; it is simply journaled as unknown. Malformed input yields `None`s, never a panic.
 
+use http::header::HeaderName;
 use http::{HeaderMap, Method, Uri};
 
 pub use super::service::Protocol;
@@ -38,32 +39,49 @@ impl RequestInfo {
     }
 }
 
-/// Classifies a request from its head and (buffered) body.
+/// The `X-Amz-Target` header's name, parsed once rather than on every look-up.
+static X_AMZ_TARGET: HeaderName = HeaderName::from_static("x-amz-target");
+
+/// Classifies a request from its head and (buffered) body. Allocates only the strings it
+/// returns (the hot path of every proxied request).
 pub fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> RequestInfo {
     let mut info = RequestInfo::default();
+    let target = headers.get(&X_AMZ_TARGET).and_then(|v| v.to_str().ok());
+    let target = target.map(|t| match t.rsplit_once('.') {
+        Some((prefix, op)) => (Service::from_target_prefix(prefix), Some(op)),
+        None => (None, None),
+    });
+    // A known X-Amz-Target prefix names the service; the scope's is then not needed.
+    let target_service = target.and_then(|(svc, _)| svc);
 
-    let scope = headers
+    let presigned;
+    let scope = match headers
         .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(scope_from_authorization)
-        .or_else(|| uri.query().and_then(scope_from_presigned_query));
-    if let Some(scope) = &scope {
-        if is_account_id(&scope.access_key) {
-            info.account = Some(scope.access_key.clone());
+        .and_then(|v| scope_from_authorization(v.as_bytes()))
+    {
+        Some(scope) => Some(scope),
+        None => {
+            presigned = uri.query().and_then(presigned_credential);
+            presigned.as_deref().and_then(parse_scope)
         }
-        info.region = non_empty(&scope.region);
-        info.service = non_empty(&scope.service).map(|s| s.to_ascii_lowercase());
+    };
+    if let Some(scope) = &scope {
+        if is_account_id(scope.access_key) {
+            info.account = Some(scope.access_key.to_string());
+        }
+        info.region = non_empty(scope.region);
+        if target_service.is_none() {
+            info.service = non_empty(scope.service).map(|s| s.to_ascii_lowercase());
+        }
     }
 
-    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+    if let Some((svc, op)) = target {
         info.protocol = Protocol::AwsJson;
-        if let Some((prefix, op)) = target.rsplit_once('.') {
-            if let Some(svc) = Service::from_target_prefix(prefix) {
-                info.service = Some(svc.name().to_string());
-            }
-            if is_operation_name(op) {
-                info.operation = Some(op.to_string());
-            }
+        if let Some(svc) = svc {
+            info.service = Some(svc.name().to_string());
+        }
+        if let Some(op) = op.filter(|op| is_operation_name(op)) {
+            info.operation = Some(op.to_string());
         }
         return info;
     }
@@ -109,31 +127,45 @@ pub fn classify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) ->
     info
 }
 
-/// The parts of a SigV4 credential scope the proxy uses.
+/// The parts of a SigV4 credential scope the proxy uses, borrowed from the request.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct CredentialScope {
-    pub access_key: String,
-    pub region: String,
-    pub service: String,
+pub(crate) struct CredentialScope<'a> {
+    pub access_key: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
 }
 
-/// Parses `AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ecs/aws4_request, ...`.
-pub(crate) fn scope_from_authorization(value: &str) -> Option<CredentialScope> {
-    let start = value.find("Credential=")? + "Credential=".len();
-    let rest = &value[start..];
+/// Parses `AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ecs/aws4_request, ...` (the
+/// header's bytes: only the credential itself has to be text).
+pub(crate) fn scope_from_authorization(value: &[u8]) -> Option<CredentialScope<'_>> {
+    const KEY: &[u8] = b"Credential=";
+    // The SDKs put the credential right after the algorithm; anything else is searched for.
+    let rest = match value.strip_prefix(b"AWS4-HMAC-SHA256 Credential=".as_slice()) {
+        Some(rest) => rest,
+        None => {
+            let at = value.windows(KEY.len()).position(|w| w == KEY)?;
+            &value[at + KEY.len()..]
+        }
+    };
     let end = rest
-        .find(|c: char| c == ',' || c.is_ascii_whitespace())
+        .iter()
+        .position(|&b| b == b',' || b.is_ascii_whitespace())
         .unwrap_or(rest.len());
-    parse_scope(&rest[..end])
+    let credential = &rest[..end];
+    if !credential.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    parse_scope(std::str::from_utf8(credential).ok()?)
 }
 
-fn scope_from_presigned_query(query: &str) -> Option<CredentialScope> {
+/// The decoded `X-Amz-Credential` of a presigned URL's query.
+fn presigned_credential(query: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "X-Amz-Credential")
-        .and_then(|(_, v)| parse_scope(&v))
+        .map(|(_, v)| v.into_owned())
 }
 
-fn parse_scope(credential: &str) -> Option<CredentialScope> {
+fn parse_scope(credential: &str) -> Option<CredentialScope<'_>> {
     let mut parts = credential.split('/');
     let access_key = parts.next()?;
     let _date = parts.next()?;
@@ -143,9 +175,9 @@ fn parse_scope(credential: &str) -> Option<CredentialScope> {
         return None;
     }
     Some(CredentialScope {
-        access_key: access_key.to_string(),
-        region: region.to_string(),
-        service: service.to_string(),
+        access_key,
+        region,
+        service,
     })
 }
 
@@ -308,7 +340,7 @@ mod tests {
     #[test]
     fn scope_parsing() {
         assert_eq!(
-            scope_from_authorization(AUTH_ECS),
+            scope_from_authorization(AUTH_ECS.as_bytes()),
             Some(CredentialScope {
                 access_key: "123456789012".into(),
                 region: "ap-northeast-1".into(),
