@@ -7,6 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: a proxied request allocates a few dozen small blocks (hyper's
+/// header maps and buffers, the journal entry), and mimalloc spends fewer instructions on each
+/// (`scripts/proxy_instructions.py`, README "Benchmarks").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "faultproxy",

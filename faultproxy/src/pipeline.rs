@@ -445,35 +445,30 @@ fn proxy_answer(call: Call, err: &AwsError, handled_by: &str) -> Outcome {
     call.finish(status, fault, Some(handled_by), Ok(resp.map(Either::Right)))
 }
 
-/// Connection-level headers that must not be forwarded (RFC 9110 §7.6.1). The names are checked
-/// in one pass over the map (AWS requests carry none of them), so a request without any costs no
-/// hashed look-up per name.
+/// Connection-level headers that must not be forwarded (RFC 9110 §7.6.1). One pass over the
+/// names finds them (AWS requests carry none; an upstream's answer typically `Connection`), and
+/// only the names present are removed: no hashed look-up per hop-by-hop name.
 fn strip_hop_by_hop(h: &mut HeaderMap) {
-    if !h.keys().any(is_hop_by_hop) {
-        return;
+    while let Some(name) = h.keys().find(|n| is_hop_by_hop(n)).cloned() {
+        h.remove(&name);
     }
-    for name in &HOP_BY_HOP {
-        h.remove(name);
-    }
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-authorization"
+            | "proxy-authenticate"
+            | "keep-alive"
+            | "proxy-connection"
+    )
 }
 
 /// moto serves the account this header names (see `upstream_request`); parsed once, not per
 /// request.
 static X_MOTO_ACCOUNT_ID: HeaderName = HeaderName::from_static("x-moto-account-id");
-
-/// The hop-by-hop names; `keep-alive` and `proxy-connection` have no constant in `http`.
-static HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    header::TRANSFER_ENCODING,
-    header::TE,
-    header::TRAILER,
-    header::UPGRADE,
-    header::PROXY_AUTHORIZATION,
-    header::PROXY_AUTHENTICATE,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-];
-
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name)
-}

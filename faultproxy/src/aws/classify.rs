@@ -165,19 +165,24 @@ fn presigned_credential(query: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// `AKID/date/region/service/aws4_request`: exactly five `/`-separated parts (one byte scan, no
+/// searcher per part).
 fn parse_scope(credential: &str) -> Option<CredentialScope<'_>> {
-    let mut parts = credential.split('/');
-    let access_key = parts.next()?;
-    let _date = parts.next()?;
-    let region = parts.next()?;
-    let service = parts.next()?;
-    if parts.next()? != "aws4_request" || parts.next().is_some() {
+    let mut cuts = [0usize; 4];
+    let mut n = 0;
+    for (i, &b) in credential.as_bytes().iter().enumerate() {
+        if b == b'/' {
+            *cuts.get_mut(n)? = i;
+            n += 1;
+        }
+    }
+    if n != 4 || &credential[cuts[3] + 1..] != "aws4_request" {
         return None;
     }
     Some(CredentialScope {
-        access_key,
-        region,
-        service,
+        access_key: &credential[..cuts[0]],
+        region: &credential[cuts[1] + 1..cuts[2]],
+        service: &credential[cuts[2] + 1..cuts[3]],
     })
 }
 
