@@ -347,9 +347,9 @@ mod tests {
         assert_eq!(
             scope_from_authorization(AUTH_ECS.as_bytes()),
             Some(CredentialScope {
-                access_key: "123456789012".into(),
-                region: "ap-northeast-1".into(),
-                service: "ecs".into()
+                access_key: "123456789012",
+                region: "ap-northeast-1",
+                service: "ecs"
             })
         );
         let q = "X-Amz-Credential=123456789012%2F20240101%2Fus-east-1%2Fec2%2Faws4_request&Action=DescribeVpcs";
