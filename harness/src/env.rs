@@ -12,7 +12,6 @@
 mod stack;
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +28,7 @@ use rstest::fixture;
 
 use crate::accounts;
 use crate::emulator::{self, Emulator, EmulatorError};
-use faultproxy::{ModelSettings, Preset, ProxyConfig, ProxyHandle};
+use faultproxy::{ModelSettings, Preset, ProxyHandle};
 
 /// The region tests use (the tutorial's).
 pub const DEFAULT_REGION: &str = "ap-northeast-1";
@@ -103,15 +102,9 @@ impl TestEnv {
             .map(|p| Preset::parse(p).map_err(|e| anyhow!("proxy preset {p:?}: {e}")))
             .collect::<anyhow::Result<Vec<Preset>>>()?;
         let endpoint = emulator.endpoint();
-        let proxy = faultproxy::start(ProxyConfig {
-            upstream: endpoint.url.clone(),
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            flavor: endpoint.flavor,
-            presets,
-            routes: Vec::new(),
-        })
-        .await
-        .with_context(|| format!("starting the fault proxy in front of {}", endpoint.url))?;
+        let proxy = faultproxy::start(endpoint.proxy_config(presets))
+            .await
+            .with_context(|| format!("starting the fault proxy in front of {}", endpoint.url))?;
         Ok(TestEnv {
             emulator,
             proxy,

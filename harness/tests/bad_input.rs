@@ -62,7 +62,7 @@ const ROWS: &[Row] = &[
         &["up"],
         &[("HARNESS_BACKEND", "motto")],
         Server::None,
-        "error: invalid value 'motto' for '--backend <BACKEND>': configuration error: HARNESS_BACKEND=\"motto\" is not a backend; expected one of: moto, moto-container, localstack, external",
+        "error: invalid value 'motto' for '--backend <BACKEND>': configuration error: HARNESS_BACKEND=\"motto\" is not a backend; expected one of: moto, moto-container, localstack, localstack+moto, external",
         3,
     ),
     row(

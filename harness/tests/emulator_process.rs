@@ -198,4 +198,10 @@ fn backend_names_round_trip() {
         "{err}"
     );
     assert!(Backend::LocalStack.needs_docker() && !Backend::Moto.needs_docker());
+    assert_eq!(
+        "localstack+moto".parse::<Backend>().unwrap(),
+        Backend::LocalStackMoto
+    );
+    assert!(Backend::LocalStackMoto.needs_docker());
+    assert!(err.contains("localstack+moto"), "{err}");
 }

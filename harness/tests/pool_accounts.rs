@@ -4,10 +4,8 @@
 //! accounts at once instead of waiting.
 
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use faultproxy::ProxyConfig;
 use harness::env::DEFAULT_REGION;
 use harness::pool::{Account, AccountPool};
 
@@ -17,15 +15,9 @@ const SERVICES: [&str; 5] = ["ecs", "ec2", "iam", "ecr", "logs"];
 async fn pooled_accounts_are_warmed_in_every_service_before_hand_out_and_never_repeat() {
     let emulator = harness::emulator::shared().await.expect("emulator");
     let endpoint = emulator.endpoint();
-    let proxy = faultproxy::start(ProxyConfig {
-        upstream: endpoint.url.clone(),
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        flavor: endpoint.flavor,
-        presets: vec![],
-        routes: vec![],
-    })
-    .await
-    .expect("proxy");
+    let proxy = faultproxy::start(endpoint.proxy_config(vec![]))
+        .await
+        .expect("proxy");
     let pool = AccountPool::start(&proxy.url(), DEFAULT_REGION, 3).expect("pool");
     assert!(
         pool.wait_ready(3, Duration::from_secs(180)).await,

@@ -15,3 +15,4 @@ mod idempotent;
 mod ownership;
 mod parallel;
 mod retry_absorbs;
+mod upstreams;

@@ -79,6 +79,7 @@ impl External {
                 url: parsed,
                 flavor,
                 serves_ecs,
+                routes: Vec::new(),
             },
         })
     }

@@ -130,6 +130,7 @@ impl LocalStackContainer {
             url: container.url().clone(),
             flavor: UpstreamFlavor::LocalStack,
             serves_ecs,
+            routes: Vec::new(),
         };
         Ok(LocalStackContainer {
             container,

@@ -6,6 +6,7 @@
 //! | `moto` (default)   | `moto_process.rs`           | a local `moto_server` process               |
 //! | `moto-container`   | `moto_container.rs`         | moto in a container (testcontainers)        |
 //! | `localstack`       | `localstack_container.rs`   | LocalStack in a container (testcontainers)  |
+//! | `localstack+moto`  | `localstack_moto.rs`        | both: IAM, STS, Logs routed to LocalStack   |
 //! | `external`         | `external.rs`               | whatever `HARNESS_ENDPOINT_URL` points at   |
 //!
 //! [`shared`] gives every test in a process the same emulator, started on first use. With the
@@ -13,13 +14,18 @@
 //! processes of the run (`sharing/`: a lock file elects the starter, the last one out stops it;
 //! `HARNESS_SHARED_EMULATOR=0` turns that off). Otherwise it is never stopped explicitly: the
 //! moto process dies with the test process through `PR_SET_PDEATHSIG`, see `child.rs`. The
-//! backend in use is printed once per process on stderr.
+//! backend in use is printed once per process on stderr. `localstack+moto` shares its moto the
+//! same way; its LocalStack container is per process.
+//!
+//! [`Endpoint::proxy_config`] is the one place an endpoint (with its per-service routes) becomes
+//! the fault proxy's configuration.
 
 mod child;
 pub mod container;
 pub mod error;
 pub mod external;
 pub mod localstack_container;
+pub mod localstack_moto;
 pub mod moto_bootstrap;
 pub mod moto_container;
 pub mod moto_process;
@@ -36,7 +42,7 @@ use std::sync::{Arc, Once};
 pub use child::SupervisedChild;
 pub use error::EmulatorError;
 
-use faultproxy::UpstreamFlavor;
+use faultproxy::{Preset, ProxyConfig, Route, UpstreamFlavor};
 
 /// Which emulator to run. Chosen with `HARNESS_BACKEND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +53,8 @@ pub enum Backend {
     MotoContainer,
     /// LocalStack in a container.
     LocalStack,
+    /// moto for ECS/ECR/EC2 and LocalStack (container) for IAM/STS/Logs, behind one endpoint.
+    LocalStackMoto,
     /// An endpoint started by someone else: `HARNESS_ENDPOINT_URL`.
     External,
 }
@@ -56,10 +64,11 @@ impl Backend {
     pub const ENV: &'static str = "HARNESS_BACKEND";
 
     /// Every backend, in documentation order.
-    pub const ALL: [Backend; 4] = [
+    pub const ALL: [Backend; 5] = [
         Backend::Moto,
         Backend::MotoContainer,
         Backend::LocalStack,
+        Backend::LocalStackMoto,
         Backend::External,
     ];
 
@@ -82,13 +91,17 @@ impl Backend {
             Backend::Moto => "moto",
             Backend::MotoContainer => "moto-container",
             Backend::LocalStack => "localstack",
+            Backend::LocalStackMoto => "localstack+moto",
             Backend::External => "external",
         }
     }
 
     /// True for the backends that need a Docker engine.
     pub fn needs_docker(&self) -> bool {
-        matches!(self, Backend::MotoContainer | Backend::LocalStack)
+        matches!(
+            self,
+            Backend::MotoContainer | Backend::LocalStack | Backend::LocalStackMoto
+        )
     }
 }
 
@@ -100,9 +113,11 @@ impl FromStr for Backend {
             .into_iter()
             .find(|b| b.name() == wanted)
             .ok_or_else(|| {
+                let names: Vec<&str> = Backend::ALL.iter().map(Backend::name).collect();
                 EmulatorError::Config(format!(
-                    "{}={s:?} is not a backend; expected one of: moto, moto-container, localstack, external",
-                    Backend::ENV
+                    "{}={s:?} is not a backend; expected one of: {}",
+                    Backend::ENV,
+                    names.join(", ")
                 ))
             })
     }
@@ -123,12 +138,27 @@ pub struct Endpoint {
     pub flavor: UpstreamFlavor,
     /// False for LocalStack without a token: no ECS/ECR there.
     pub serves_ecs: bool,
+    /// Services answered by another upstream than `url` (`localstack+moto`: IAM, STS, Logs to
+    /// LocalStack). Empty: everything goes to `url`.
+    pub routes: Vec<Route>,
 }
 
 impl Endpoint {
     /// The URL without a trailing slash, e.g. `http://127.0.0.1:40123`.
     pub fn base_url(&self) -> String {
         self.url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// The fault proxy's configuration in front of this endpoint: upstream, flavor, routes and
+    /// `presets`, listening on a free loopback port (set `listen` to change that). Every
+    /// proxy the harness starts in front of an emulator is configured here.
+    pub fn proxy_config(&self, presets: Vec<Preset>) -> ProxyConfig {
+        let mut cfg = ProxyConfig::new(self.url.clone(), self.flavor);
+        cfg.presets = presets;
+        self.routes
+            .iter()
+            .cloned()
+            .fold(cfg, |cfg, route| cfg.with_route(route))
     }
 }
 
@@ -172,6 +202,7 @@ pub async fn start(backend: Backend) -> Result<Box<dyn Emulator>, EmulatorError>
         }
         Backend::MotoContainer => moto_container::start().await,
         Backend::LocalStack => localstack_container::start().await,
+        Backend::LocalStackMoto => localstack_moto::start(None).await,
         Backend::External => external::External::from_env()
             .await
             .map(|e| Box::new(e) as Box<dyn Emulator>),
@@ -200,6 +231,11 @@ pub async fn shared() -> Result<Arc<dyn Emulator>, EmulatorError> {
                     let result = sharing::attach_or_start(&scope)
                         .await
                         .map(|m| Box::new(m) as Box<dyn Emulator>);
+                    announce(backend, &result);
+                    result.map(Arc::from)
+                }
+                (Backend::LocalStackMoto, scope) => {
+                    let result = localstack_moto::start(scope).await;
                     announce(backend, &result);
                     result.map(Arc::from)
                 }

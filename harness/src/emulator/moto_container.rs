@@ -73,6 +73,7 @@ impl MotoContainer {
             url: container.url().clone(),
             flavor: UpstreamFlavor::Moto,
             serves_ecs: true,
+            routes: Vec::new(),
         };
         Ok(MotoContainer {
             container,

@@ -342,6 +342,7 @@ impl MotoProcess {
                 url: endpoint_url,
                 flavor: UpstreamFlavor::Moto,
                 serves_ecs: true,
+                routes: Vec::new(),
             },
             child: Mutex::new(child),
             pid,

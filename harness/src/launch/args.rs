@@ -16,7 +16,7 @@ use faultproxy::{ModelSettings, Preset, PresetError};
 /// The flags `harness up` and `harness run` share: which emulator, which faults and models.
 #[derive(Debug, Clone, Args)]
 pub struct LaunchArgs {
-    /// Emulator backend: moto, moto-container, localstack, external.
+    /// Emulator backend: moto, moto-container, localstack, localstack+moto, external.
     #[arg(long, env = "HARNESS_BACKEND", default_value = "moto")]
     pub backend: Backend,
     /// Fault preset, repeatable: slr-delay[=DURATION], iam-propagation[=DURATION],

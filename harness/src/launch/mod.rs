@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use crate::accounts;
 use crate::emulator::{self, Emulator};
-use faultproxy::{ModelSettings, ProxyConfig, ProxyHandle, UpstreamFlavor};
+use faultproxy::{ModelSettings, ProxyHandle, UpstreamFlavor};
 
 /// A running emulator with the fault proxy in front of it, and the account handed out.
 pub struct Launched {
@@ -39,10 +39,9 @@ impl Launched {
         let presets = args.presets()?;
         let emulator = emulator::start(args.backend).await?;
         let endpoint = emulator.endpoint().clone();
-        let mut cfg = ProxyConfig::new(endpoint.url.clone(), endpoint.flavor);
-        cfg.listen = listen;
         let started_with: Vec<String> = presets.iter().map(ToString::to_string).collect();
-        cfg.presets = presets;
+        let mut cfg = endpoint.proxy_config(presets);
+        cfg.listen = listen;
         let proxy = faultproxy::start(cfg).await?;
         let settings = proxy.model_settings();
         let account = account.unwrap_or_else(accounts::fresh_account_id);

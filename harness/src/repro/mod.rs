@@ -43,7 +43,7 @@ pub struct ReproArgs {
     /// typical, 10–30 s common, up to a minute).
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub window: Duration,
-    /// Emulator backend: moto, moto-container, localstack, external.
+    /// Emulator backend: moto, moto-container, localstack, localstack+moto, external.
     #[arg(long, env = "HARNESS_BACKEND", default_value = "moto")]
     pub backend: Backend,
     /// Act 4: the seed of the fresh-account models' window draws (same seed, same windows).

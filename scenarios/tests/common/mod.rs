@@ -210,12 +210,16 @@ pub struct Aws {
 
 impl Aws {
     pub fn new(env: &TestEnv) -> Aws {
-        let cfg = env.sdk_config();
+        Aws::from_config(&env.sdk_config())
+    }
+
+    /// Clients from an SDK config (e.g. `env.sdk_config_for(other_account)`).
+    pub fn from_config(cfg: &aws_config::SdkConfig) -> Aws {
         Aws {
-            ecs: aws_sdk_ecs::Client::new(&cfg),
-            iam: aws_sdk_iam::Client::new(&cfg),
-            ecr: aws_sdk_ecr::Client::new(&cfg),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&cfg),
+            ecs: aws_sdk_ecs::Client::new(cfg),
+            iam: aws_sdk_iam::Client::new(cfg),
+            ecr: aws_sdk_ecr::Client::new(cfg),
+            logs: aws_sdk_cloudwatchlogs::Client::new(cfg),
         }
     }
 

@@ -294,6 +294,7 @@ fn shared_moto(state: ServerState, started_here: bool, lease: PathBuf) -> Shared
             url: state.url.clone(),
             flavor: UpstreamFlavor::Moto,
             serves_ecs: true,
+            routes: Vec::new(),
         },
         state,
         started_here,
