@@ -118,6 +118,11 @@ pub enum Part {
     Soak,
 }
 
+/// The allocator the `faultproxy` command runs with (faultproxy/src/main.rs): part 2 measures the
+/// proxy in this process.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if let Err(e) = real_main() {
         eprintln!("bench: error: {e:#}");
