@@ -102,6 +102,9 @@ impl TestEnv {
             .map(|p| Preset::parse(p).map_err(|e| anyhow!("proxy preset {p:?}: {e}")))
             .collect::<anyhow::Result<Vec<Preset>>>()?;
         let endpoint = emulator.endpoint();
+        // On the test's own runtime, not `start_on_threads` as `harness up`/`run` do: a test
+        // process runs many TestEnvs at once, each briefly and at a few requests a second, so
+        // threads per env would multiply threads and idle runtimes for no per-request gain.
         let proxy = faultproxy::start(endpoint.proxy_config(presets))
             .await
             .with_context(|| format!("starting the fault proxy in front of {}", endpoint.url))?;

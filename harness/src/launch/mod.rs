@@ -1,7 +1,10 @@
 //! Why this module exists: `harness up` and `harness run` both start the same thing: the emulator
 //! of the selected backend, the fault proxy in front of it (with the presets and behaviour models
 //! of [`LaunchArgs`]) and one fresh account, warmed on moto before anyone uses it (pool.rs). This
-//! file starts and stops that; `args.rs` holds the flags they share.
+//! file starts and stops that; `args.rs` holds the flags they share. Their proxy serves on
+//! threads of its own, one single-threaded runtime each ([`serving_threads`]), as the
+//! `faultproxy` command does: these proxies live as long as the user's session and carry all of
+//! its traffic, so the cheaper per-request path pays off (`faultproxy/src/workers.rs`).
 
 mod args;
 
@@ -11,7 +14,20 @@ use std::net::SocketAddr;
 
 use crate::accounts;
 use crate::emulator::{self, Emulator};
-use faultproxy::{ModelSettings, ProxyHandle, UpstreamFlavor};
+use faultproxy::{Limits, ModelSettings, ProxyHandle, UpstreamFlavor};
+
+/// Most serving threads a `harness up`/`harness run` proxy starts: beyond a few, threads only
+/// add idle memory for one user's traffic.
+pub const MAX_SERVING_THREADS: usize = 4;
+
+/// Serving threads of the long-lived proxy: one per available core, at most
+/// [`MAX_SERVING_THREADS`] (1 when the core count is unknown).
+pub fn serving_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_SERVING_THREADS)
+}
 
 /// A running emulator with the fault proxy in front of it, and the account handed out.
 pub struct Launched {
@@ -42,7 +58,7 @@ impl Launched {
         let started_with: Vec<String> = presets.iter().map(ToString::to_string).collect();
         let mut cfg = endpoint.proxy_config(presets);
         cfg.listen = listen;
-        let proxy = faultproxy::start(cfg).await?;
+        let proxy = faultproxy::start_on_threads(cfg, Limits::default(), serving_threads()).await?;
         let settings = proxy.model_settings();
         let account = account.unwrap_or_else(accounts::fresh_account_id);
         // Warmed on the emulator before it is handed out (pool.rs); LocalStack/others stay cold.
@@ -63,7 +79,7 @@ impl Launched {
         })
     }
 
-    /// Stops the proxy (waits for its accept loop), then the emulator.
+    /// Stops the proxy (waits for its accept loop and serving threads), then the emulator.
     pub async fn stop(self) {
         self.proxy.shutdown().await;
         drop(self.emulator);
