@@ -12,6 +12,7 @@
 //!
 //! then writes `target/bench/results.json` and `target/bench/results.md` and prints the table.
 
+mod cli_apply;
 mod cli_bin;
 mod cpu;
 mod critical;
@@ -19,6 +20,7 @@ mod external_proxy;
 mod goals;
 mod http_load;
 mod nginx;
+mod pooled;
 mod proxy_cost;
 mod report;
 mod soak;
@@ -152,7 +154,7 @@ fn real_main() -> anyhow::Result<()> {
     let nginx_exe = nginx::ensure_installed()?;
     let nginx_version = nginx::version(&nginx_exe);
     let bin = provisioner_bin(&args).map_err(|e| format!("{e:#}"));
-    let config = user::write_config(&out_dir.join("user"))?;
+    let config = cli_apply::write_config(&out_dir.join("user"))?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
@@ -414,7 +416,7 @@ fn run_only(
                 .enable_all()
                 .build()?;
             let bin = provisioner_bin(args).map_err(|e| format!("{e:#}"));
-            let config = user::write_config(&out_dir.join("user"))?;
+            let config = cli_apply::write_config(&out_dir.join("user"))?;
             let json = rt.block_on(async {
                 let emu: Arc<dyn emulator::Emulator> =
                     Arc::from(emulator::start(Backend::from_env()?).await?);

@@ -10,23 +10,23 @@
 //!    (`cli_overhead_ms`). Both use the same spec (examples/stack.toml: the service's subnets are
 //!    looked up by the provisioner, as a user's would be).
 //!
-//! For each apply the proxy journal gives the time with no call outstanding (`idle`).
+//! For each apply the proxy journal gives the time with no call outstanding (`idle`). Then, in
+//! accounts of their own, the same CLI apply in an account handed out as `harness up`/`run` hand
+//! it out (pooled.rs: `pooled_account_apply_ms`, the figure the cold/warm goal holds).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use harness::emulator::Emulator;
-use harness::env::{TestEnv, TEST_SECRET_KEY};
-use provisioner::{ApplyOptions, Clients, DestroyOptions, Progress, RetryPolicy, Stack, StackSpec};
+use harness::env::TestEnv;
+use provisioner::{Clients, Stack, StackSpec};
 use serde::Serialize;
 
-use crate::critical::{busy_ms, Call};
+use crate::cli_apply::{cli_apply, destroy, inprocess_apply, measured};
+use crate::pooled::{self, PooledResults};
 use crate::stats::{median, round};
-
-/// How long one CLI apply may take before the bench gives up on it.
-const CLI_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// One repetition, in one account.
 #[derive(Debug, Clone, Serialize)]
@@ -54,94 +54,8 @@ pub struct UserResults {
     pub warm_inprocess_apply_ms: f64,
     /// Median over repetitions of (warm CLI apply − warm in-process apply), same account.
     pub cli_overhead_ms: f64,
-}
-
-/// What a measured apply left in the journal: wall time, time with no call in flight, calls.
-struct Measured {
-    ms: f64,
-    idle_ms: f64,
-    calls: usize,
-}
-
-fn measured(env: &TestEnv, started: Instant) -> Measured {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let journal = env.proxy.journal_for(&env.account_id);
-    let calls: Vec<Call> = journal.iter().map(Call::from_entry).collect();
-    Measured {
-        ms,
-        idle_ms: (ms - busy_ms(&calls)).max(0.0),
-        calls: calls.len(),
-    }
-}
-
-/// The example stack as a user's file: written once, passed to every CLI apply.
-pub fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("stack.toml");
-    std::fs::write(&path, provisioner::spec::EXAMPLE_TOML)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
-}
-
-/// `provisioner apply --config CONFIG` against the env's proxy, as the env's account, with no
-/// AWS setting of the machine leaking in (no profile files, no metadata service).
-async fn cli_apply(bin: &Path, config: &Path, env: &TestEnv) -> anyhow::Result<()> {
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.arg("apply")
-        .arg("--config")
-        .arg(config)
-        .env("AWS_ENDPOINT_URL", env.endpoint_url())
-        .env("AWS_REGION", &env.region)
-        .env("AWS_ACCESS_KEY_ID", &env.account_id)
-        .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_KEY)
-        .env("AWS_CONFIG_FILE", "/nonexistent/bench-aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/bench-aws-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(CLI_TIMEOUT, cmd.output())
-        .await
-        .with_context(|| {
-            format!(
-                "{} apply did not finish within {CLI_TIMEOUT:?}",
-                bin.display()
-            )
-        })?
-        .with_context(|| format!("running {}", bin.display()))?;
-    if !out.status.success() {
-        bail!(
-            "{} apply exited with {}: {}",
-            bin.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-async fn inprocess_apply(stack: &Stack) -> anyhow::Result<()> {
-    Box::pin(
-        stack.apply(&ApplyOptions::new(RetryPolicy::default()).with_progress(Progress::silent())),
-    )
-    .await
-    .context("in-process apply")?;
-    Ok(())
-}
-
-async fn destroy(stack: &Stack) -> anyhow::Result<()> {
-    let opts = DestroyOptions {
-        delete_service_linked_role: false,
-        retry: RetryPolicy::default(),
-        progress: Progress::silent(),
-    };
-    Box::pin(stack.destroy(&opts)).await.context("destroy")?;
-    Ok(())
+    /// The same CLI apply in an account handed out as `harness up`/`run` do (pooled.rs).
+    pub pooled: PooledResults,
 }
 
 async fn one_rep(
@@ -218,6 +132,7 @@ pub async fn run(
         );
         all.push(r);
     }
+    let pooled = pooled::run(emulator, bin, config, reps).await?;
     let col = |f: &dyn Fn(&UserRep) -> f64| -> f64 {
         round(
             median(&all.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN),
@@ -232,5 +147,6 @@ pub async fn run(
         warm_inprocess_apply_ms: col(&|r| r.warm_inprocess_apply_ms),
         cli_overhead_ms: col(&|r| r.warm_cli_apply_ms - r.warm_inprocess_apply_ms),
         reps: all,
+        pooled,
     })
 }
