@@ -98,11 +98,11 @@ async fn one_rep(
     bin: &Path,
     config: &Path,
 ) -> anyhow::Result<PooledRep> {
-    let base = emulator.endpoint().base_url();
+    let endpoint = emulator.endpoint().clone();
     let env = TestEnv::on(emulator, &[]).await?;
     // Exactly what `harness up` / `harness run` do with the account they hand out (launch/mod.rs).
     let t = Instant::now();
-    harness::pool::warm(&base, &env.region, &env.account_id).await;
+    harness::pool::warm(&endpoint, &env.region, &env.account_id).await;
     let warm_up_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     let mut spec = StackSpec::example();

@@ -83,7 +83,7 @@ impl TestEnv {
         // Warm accounts only on a moto the harness shares (see pool.rs); else a cold one.
         let account = match emulator.endpoint().flavor {
             faultproxy::UpstreamFlavor::Moto => {
-                crate::pool::shared(&emulator.endpoint().base_url(), DEFAULT_REGION)
+                crate::pool::shared(emulator.endpoint(), DEFAULT_REGION)
                     .map(|p| p.take().id().to_string())
             }
             _ => None,

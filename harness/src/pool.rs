@@ -7,6 +7,10 @@
 //! empty) hands out a cold account at once. Every id comes from [`accounts::fresh_account_id`]
 //! and leaves the pool exactly once, so accounts stay isolated.
 //!
+//! Services the endpoint routes to another emulator (`localstack+moto`: IAM, STS and Logs go to
+//! LocalStack) are not warmed on this one: moto would build backends nobody uses, with the CPU
+//! the tests need ([`skipped_services`]).
+//!
 //! The warm-up calls only read, so a warmed account holds nothing a fresh AWS account would
 //! not (moto's default VPC stands for AWS's). They go straight to the emulator (moto's
 //! `x-moto-account-id` header, plus the account as access key id for LocalStack or a proxy),
@@ -24,6 +28,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::accounts;
 use crate::emulator::readiness::WARMUP_CALLS;
+use crate::emulator::Endpoint;
 
 /// Accounts kept warm per process: `HARNESS_ACCOUNT_POOL` (0 turns the pool off).
 pub const POOL_SIZE_ENV: &str = "HARNESS_ACCOUNT_POOL";
@@ -73,6 +78,8 @@ struct Inner {
     endpoint: String,
     region: String,
     size: usize,
+    /// Warm-up services left out (answered by another emulator).
+    skip: Vec<&'static str>,
     ready: Mutex<VecDeque<String>>,
     wake: tokio::sync::Notify,
     hits: AtomicU64,
@@ -85,10 +92,22 @@ impl AccountPool {
     /// Starts a pool of `size` accounts warmed through `endpoint` (the emulator's base URL)
     /// in `region`, on a thread of its own (it outlives every test's runtime).
     pub fn start(endpoint: &str, region: &str, size: usize) -> std::io::Result<AccountPool> {
+        AccountPool::start_skipping(endpoint, region, size, Vec::new())
+    }
+
+    /// [`AccountPool::start`], leaving out the warm-up calls of the services in `skip`
+    /// (see [`skipped_services`]).
+    pub fn start_skipping(
+        endpoint: &str,
+        region: &str,
+        size: usize,
+        skip: Vec<&'static str>,
+    ) -> std::io::Result<AccountPool> {
         let inner = Arc::new(Inner {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             region: region.to_string(),
             size,
+            skip,
             ready: Mutex::new(VecDeque::new()),
             wake: tokio::sync::Notify::new(),
             hits: AtomicU64::new(0),
@@ -162,7 +181,7 @@ async fn refill(inner: Arc<Inner>) {
     loop {
         while inner.queue().len() < inner.size {
             let id = accounts::fresh_account_id();
-            match warm_up(&client, &inner.endpoint, &id, &inner.region).await {
+            match warm_up(&client, &inner.endpoint, &id, &inner.region, &inner.skip).await {
                 Ok(()) => {
                     inner.warmed.fetch_add(1, Ordering::Relaxed);
                     inner.queue().push_back(id);
@@ -179,15 +198,34 @@ async fn refill(inner: Arc<Inner>) {
     }
 }
 
-/// One read-only call per service in `account`; an error if any call gets no HTTP answer or a
-/// 5xx (an account is pooled only when every backend was built).
+/// The warm-up services `endpoint` does not serve itself: those its routes send to another
+/// emulator (empty for single-emulator backends).
+pub fn skipped_services(endpoint: &Endpoint) -> Vec<&'static str> {
+    WARMUP_CALLS
+        .iter()
+        .map(|(service, _, _)| *service)
+        .filter(|service| {
+            endpoint
+                .routes
+                .iter()
+                .any(|route| route.services.iter().any(|s| s.name() == *service))
+        })
+        .collect()
+}
+
+/// One read-only call per service in `account` (but those in `skip`); an error if any call
+/// gets no HTTP answer or a 5xx (an account is pooled only when every backend was built).
 pub async fn warm_up(
     client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     endpoint: &str,
     account: &str,
     region: &str,
+    skip: &[&str],
 ) -> Result<(), String> {
     for (service, target, body) in WARMUP_CALLS {
+        if skip.contains(&service) {
+            continue;
+        }
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={account}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
         );
@@ -221,7 +259,7 @@ static POOL: OnceLock<Option<AccountPool>> = OnceLock::new();
 
 /// The pool of this process's shared emulator (started on the first call, for that call's
 /// endpoint and region), `None` when `HARNESS_ACCOUNT_POOL=0` or its thread cannot start.
-pub fn shared(endpoint: &str, region: &str) -> Option<&'static AccountPool> {
+pub fn shared(endpoint: &Endpoint, region: &str) -> Option<&'static AccountPool> {
     POOL.get_or_init(|| {
         let size = match std::env::var(POOL_SIZE_ENV) {
             Ok(v) if !v.trim().is_empty() => v.trim().parse::<usize>().unwrap_or_else(|_| {
@@ -233,9 +271,14 @@ pub fn shared(endpoint: &str, region: &str) -> Option<&'static AccountPool> {
         if size == 0 {
             return None;
         }
-        AccountPool::start(endpoint, region, size)
-            .map_err(|e| tracing::warn!(error = %e, "account pool not started"))
-            .ok()
+        AccountPool::start_skipping(
+            &endpoint.base_url(),
+            region,
+            size,
+            skipped_services(endpoint),
+        )
+        .map_err(|e| tracing::warn!(error = %e, "account pool not started"))
+        .ok()
     })
     .as_ref()
 }
@@ -250,9 +293,36 @@ pub fn shared_stats() -> PoolStats {
 
 /// Warms `account` now (`harness up`/`harness run` hand it out right after); a failed warm-up
 /// is a warning, the account is then used cold.
-pub async fn warm(endpoint: &str, region: &str, account: &str) {
+pub async fn warm(endpoint: &Endpoint, region: &str, account: &str) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    if let Err(why) = warm_up(&client, endpoint.trim_end_matches('/'), account, region).await {
+    let base = endpoint.base_url();
+    let skip = skipped_services(endpoint);
+    if let Err(why) = warm_up(&client, &base, account, region, &skip).await {
         tracing::warn!(account = %account, %why, "account warm-up failed; handing it out cold");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(routes: &[&str]) -> Endpoint {
+        Endpoint {
+            url: "http://127.0.0.1:5000/".parse().unwrap(),
+            flavor: faultproxy::UpstreamFlavor::Moto,
+            serves_ecs: true,
+            routes: routes.iter().map(|r| r.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_single_emulator_warms_every_service() {
+        assert!(skipped_services(&endpoint(&[])).is_empty());
+    }
+
+    #[test]
+    fn services_routed_to_another_emulator_are_not_warmed_on_this_one() {
+        let routed = endpoint(&["iam,sts,logs=http://127.0.0.1:4566@localstack"]);
+        assert_eq!(skipped_services(&routed), vec!["iam", "logs"]);
     }
 }

@@ -63,7 +63,7 @@ impl Launched {
         let account = account.unwrap_or_else(accounts::fresh_account_id);
         // Warmed on the emulator before it is handed out (pool.rs); LocalStack/others stay cold.
         if endpoint.flavor == UpstreamFlavor::Moto {
-            crate::pool::warm(&endpoint.base_url(), region, &account).await;
+            crate::pool::warm(&endpoint, region, &account).await;
         }
         if !endpoint.serves_ecs {
             tracing::warn!(
