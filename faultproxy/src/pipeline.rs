@@ -62,19 +62,39 @@ struct Call {
     ruleset: Arc<RuleSet>,
     /// A latency fault already applied (journaled unless a later step records another).
     fault: Option<InjectedFault>,
+    /// Set once the request is journaled; a `Call` dropped before (see `Drop`) journals itself.
+    journaled: bool,
+}
+
+/// Who "answered" a request whose client went away first: hyper drops the request's future when
+/// the connection closes (an SDK that gave up on its deadline), so no step reaches `finish`.
+/// The request still gets its journal entry, with no status.
+const CLIENT_GONE: &str = "proxy:client-gone";
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if !self.journaled {
+            let info = std::mem::take(&mut self.info);
+            let fault = self.fault.take();
+            self.shared
+                .record(&self.arrival, info, None, fault, Some(CLIENT_GONE));
+        }
+    }
 }
 
 impl Call {
     /// Journals the request and hands back `outcome`.
     fn finish(
-        self,
+        mut self,
         status: Option<u16>,
         fault: Option<InjectedFault>,
         handled_by: Option<&str>,
         outcome: Outcome,
     ) -> Outcome {
+        self.journaled = true;
+        let info = std::mem::take(&mut self.info);
         self.shared
-            .record(&self.arrival, self.info, status, fault, handled_by);
+            .record(&self.arrival, info, status, fault, handled_by);
         outcome
     }
 
@@ -131,6 +151,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>, peer: Ip
         body,
         ruleset,
         fault: None,
+        journaled: false,
     };
     let call = match inject(&mut call).await {
         Some(outcome) => return call.finish_injected(outcome),

@@ -1,7 +1,8 @@
 //! An emulator that is down, slow to accept or silent never makes a client hang: the proxy answers
 //! in the caller's protocol with an error the AWS SDKs retry (503 `ServiceUnavailable` when the
 //! emulator cannot be reached, 504 `RequestTimeout` when it does not answer in time), naming the
-//! emulator and never a credential. No emulator needed: tiny local upstreams stand in.
+//! emulator and never a credential. A client that gives up first still leaves its journal entry.
+//! No emulator needed: tiny local upstreams stand in.
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use faultproxy::Limits;
 use support::*;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ACCOUNT: &str = "123456789012";
 const SECRET_SIGNATURE: &str = "abababababababababababababababababababababababababababababababab";
@@ -153,4 +154,55 @@ async fn a_reachable_upstream_is_forwarded_as_before() {
     let proxy = proxy_with_limits(upstream, short_deadlines()).await;
     let (s, body) = call(proxy.addr(), "POST", "/", &ecs_headers(ACCOUNT), b"{}").await;
     assert_eq!((s, body.as_str()), (200, r#"{"clusterArns":[]}"#));
+}
+
+/// An SDK that gives up on its own deadline closes the connection while the proxy still waits on
+/// the emulator; hyper then drops the request. It must still be journaled (no status, handled by
+/// `proxy:client-gone`), or a journal would silently lose requests that reached the emulator.
+#[tokio::test]
+async fn a_request_whose_client_hangs_up_first_is_still_journaled() {
+    // A silent upstream that says when the forwarded request reached it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let (reached, mut reached_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let reached = reached.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
+                    let _ = reached.send(());
+                }
+            });
+        }
+    });
+    let proxy = proxy_with_limits(upstream, Limits::default()).await;
+    let mut request = String::from("POST / HTTP/1.1\r\nHost: proxy\r\nContent-Length: 2\r\n");
+    for (name, value) in ecs_headers(ACCOUNT) {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n{}");
+    let mut client = tokio::net::TcpStream::connect(proxy.addr()).await.unwrap();
+    client.write_all(request.as_bytes()).await.unwrap();
+    // The request is in flight (forwarded, unanswered) before the client hangs up.
+    tokio::time::timeout(Duration::from_secs(10), reached_rx.recv())
+        .await
+        .expect("the request reached the upstream within 10 s");
+    assert!(proxy.journal().is_empty(), "journaled before any answer");
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let entry = loop {
+        if let Some(e) = proxy.journal().pop() {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no journal entry 10 s after the client hung up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(entry.operation.as_deref(), Some("ListClusters"));
+    assert_eq!(entry.account.as_deref(), Some(ACCOUNT));
+    assert_eq!(entry.status, None);
+    assert_eq!(entry.handled_by.as_deref(), Some("proxy:client-gone"));
 }
