@@ -20,7 +20,7 @@
 use std::path::Path;
 
 use super::localstack_container::{LocalStackContainer, IMAGE_ENV, LOCAL_IMAGE};
-use super::{moto_process, sharing, Backend, Emulator, EmulatorError, Endpoint};
+use super::{sharing, Backend, Emulator, EmulatorError, Endpoint};
 use faultproxy::{Route, Service, UpstreamFlavor};
 
 /// The services LocalStack answers on this backend; everything else goes to moto.
@@ -36,20 +36,10 @@ pub struct LocalStackMoto {
 impl LocalStackMoto {
     /// Starts LocalStack and moto at once (moto shared in `scope` when given); waits for both.
     pub async fn start(scope: Option<sharing::Scope>) -> Result<LocalStackMoto, EmulatorError> {
-        let moto = async {
-            match scope {
-                Some(scope) => sharing::attach_or_start(&scope)
-                    .await
-                    .map(|m| Box::new(m) as Box<dyn Emulator>),
-                None => {
-                    let options = moto_process::MotoOptions::from_env().await?;
-                    moto_process::MotoProcess::start(&options)
-                        .await
-                        .map(|m| Box::new(m) as Box<dyn Emulator>)
-                }
-            }
-        };
-        let (localstack, moto) = tokio::join!(LocalStackContainer::start(), moto);
+        let (localstack, moto) = tokio::join!(
+            LocalStackContainer::start(),
+            super::start_moto(scope.as_ref())
+        );
         // On any failure the half that started is dropped here, which stops it.
         let localstack = localstack.map_err(localstack_failed)?;
         let moto = moto?;

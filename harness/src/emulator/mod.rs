@@ -191,15 +191,7 @@ impl fmt::Debug for dyn Emulator {
 /// Starts (or connects to) the emulator of `backend`. Prints the backend once per process.
 pub async fn start(backend: Backend) -> Result<Box<dyn Emulator>, EmulatorError> {
     let result: Result<Box<dyn Emulator>, EmulatorError> = match backend {
-        Backend::Moto => {
-            let options = moto_process::MotoOptions::from_env().await;
-            match options {
-                Ok(options) => moto_process::MotoProcess::start(&options)
-                    .await
-                    .map(|p| Box::new(p) as Box<dyn Emulator>),
-                Err(e) => Err(e),
-            }
-        }
+        Backend::Moto => start_moto(None).await,
         Backend::MotoContainer => moto_container::start().await,
         Backend::LocalStack => localstack_container::start().await,
         Backend::LocalStackMoto => localstack_moto::start(None).await,
@@ -209,6 +201,24 @@ pub async fn start(backend: Backend) -> Result<Box<dyn Emulator>, EmulatorError>
     };
     announce(backend, &result);
     result
+}
+
+/// moto as a local process: the run's shared one when `scope` is given (`sharing/`: attach, or
+/// start it for the others), else one of this process's own.
+pub(crate) async fn start_moto(
+    scope: Option<&sharing::Scope>,
+) -> Result<Box<dyn Emulator>, EmulatorError> {
+    match scope {
+        Some(scope) => sharing::attach_or_start(scope)
+            .await
+            .map(|m| Box::new(m) as Box<dyn Emulator>),
+        None => {
+            let options = moto_process::MotoOptions::from_env().await?;
+            moto_process::MotoProcess::start(&options)
+                .await
+                .map(|m| Box::new(m) as Box<dyn Emulator>)
+        }
+    }
 }
 
 /// The emulator shared by every test of this process: started on first use with the backend
@@ -228,9 +238,7 @@ pub async fn shared() -> Result<Arc<dyn Emulator>, EmulatorError> {
             };
             match (backend, sharing::Scope::from_env()) {
                 (Backend::Moto, Some(scope)) => {
-                    let result = sharing::attach_or_start(&scope)
-                        .await
-                        .map(|m| Box::new(m) as Box<dyn Emulator>);
+                    let result = start_moto(Some(&scope)).await;
                     announce(backend, &result);
                     result.map(Arc::from)
                 }
