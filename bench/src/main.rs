@@ -77,8 +77,8 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     pub user_reps: usize,
     /// Service-linked-role windows for the wait overshoots, real time (empty skips them).
-    #[arg(long, value_delimiter = ',', value_parser = humantime::parse_duration, default_value = "5s,20s")]
-    pub slr_windows: Vec<Duration>,
+    #[arg(long, value_parser = parse_windows, default_value = "5s,20s")]
+    pub slr_windows: Windows,
     /// Also time `cargo test -p scenarios` after building it (suite_test_s; off by default: on a
     /// cold target dir the untimed build is the whole debug test build).
     #[arg(long)]
@@ -105,6 +105,24 @@ pub struct Args {
     /// The `faultproxy` binary the soak runs (default: built by cargo in the bench's profile).
     #[arg(long)]
     pub faultproxy_bin: Option<PathBuf>,
+}
+
+/// `--slr-windows`: comma-separated durations; an empty value is no window at all (clap's
+/// `value_delimiter` would hand the parser one empty item, which no duration parser accepts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Windows(pub Vec<Duration>);
+
+fn parse_windows(s: &str) -> Result<Windows, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            humantime::parse_duration(w).map_err(|e| {
+                format!("{w:?} is not a duration ({e}); write e.g. 5s,20s, or \"\" for none")
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(Windows)
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +192,7 @@ fn real_main() -> anyhow::Result<()> {
         let describe = emu.describe();
         let result = stack::run(emu.clone(), args.reps).await;
         let user = user_part(emu.clone(), &bin, &config, args.user_reps).await;
-        let waits = waits_part(emu.clone(), &args.slr_windows).await;
+        let waits = waits_part(emu.clone(), &args.slr_windows.0).await;
         let _ = tokio::task::spawn_blocking(move || drop(emu)).await;
         anyhow::Ok((result?, user, waits, describe))
     })?;
@@ -421,7 +439,7 @@ fn run_only(
                 let emu: Arc<dyn emulator::Emulator> =
                     Arc::from(emulator::start(Backend::from_env()?).await?);
                 let user = user_part(emu.clone(), &bin, &config, args.user_reps).await;
-                let waits = waits_part(emu.clone(), &args.slr_windows).await;
+                let waits = waits_part(emu.clone(), &args.slr_windows.0).await;
                 let _ = tokio::task::spawn_blocking(move || drop(emu)).await;
                 anyhow::Ok(serde_json::to_string_pretty(&serde_json::json!({
                     "user": user, "waits": waits,
@@ -512,4 +530,22 @@ fn rustc_version() -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slr_windows_empty_means_none_and_a_bad_item_is_named() {
+        assert_eq!(parse_windows("").unwrap(), Windows(vec![]));
+        assert_eq!(
+            parse_windows("5s, 20s").unwrap(),
+            Windows(vec![Duration::from_secs(5), Duration::from_secs(20)])
+        );
+        let err = parse_windows("5s,twenty").unwrap_err();
+        assert!(err.contains("\"twenty\""), "{err}");
+        let args = Args::try_parse_from(["bench", "--slr-windows", ""]).unwrap();
+        assert!(args.slr_windows.0.is_empty());
+    }
 }
