@@ -25,6 +25,7 @@ pub mod cli;
 pub mod control;
 mod error;
 pub mod faults;
+mod head_watch;
 pub mod journal;
 pub mod limits;
 pub mod models;

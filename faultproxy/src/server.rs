@@ -1,18 +1,21 @@
 //! The accept loop: HTTP/1.1 connections, each request handed to the pipeline
 //! ([`crate::pipeline`]); every connection stops when the proxy shuts down. A client that does
-//! not send a whole request head within the header read timeout is cut off (slowloris), and
-//! hyper's read buffer is bounded (see [`crate::limits`]).
+//! not send a whole request head within the header read timeout is cut off (slowloris; watched
+//! per connection, see [`crate::head_watch`]), and hyper's read buffer is bounded (see
+//! [`crate::limits`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::head_watch::{self, HeadClock, Watched};
 use super::pipeline::handle;
 use super::state::Shared;
 
@@ -43,26 +46,30 @@ pub(crate) async fn serve(
     }
 }
 
-/// Serves one client connection until it closes or the proxy shuts down.
+/// Serves one client connection until it closes, its client is too slow sending a request head,
+/// or the proxy shuts down. hyper serves it in a task of its own; this one watches it
+/// ([`head_watch::watch`]) and is woken only at those ends, not per request.
 pub(crate) async fn connection(
     stream: TcpStream,
     peer: IpAddr,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let timeout = shared.limits.header_read_timeout;
+    let clock = HeadClock::new();
     let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(shared.limits.header_read_timeout)
-        .max_buf_size(shared.limits.hyper_buffer());
-    let svc = service_fn(move |req| handle(shared.clone(), req, peer));
+    builder.max_buf_size(shared.limits.hyper_buffer());
+    let served_clock = clock.clone();
+    let svc = service_fn(move |req| {
+        let in_service = served_clock.in_service();
+        handle(shared.clone(), req, peer)
+            .map(move |outcome| outcome.map(|resp| resp.map(|b| Watched::new(b, in_service))))
+    });
     let conn = builder.serve_connection(TokioIo::new(stream), svc);
-    tokio::select! {
-        res = conn => {
-            if let Err(e) = res {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
+    let served = tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "connection ended with an error");
         }
-        _ = shutdown.changed() => {}
-    }
+    });
+    head_watch::watch(served, &clock, timeout, &mut shutdown).await;
 }

@@ -77,6 +77,91 @@ async fn slowloris_is_cut_after_the_header_read_timeout_and_others_are_served() 
     assert_serves_aws_calls(addr).await;
 }
 
+/// An upstream answering 200 `{"clusterArns":[]}` after `delay`.
+async fn slow_upstream(delay: Duration) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req| async move {
+                    tokio::time::sleep(delay).await;
+                    let body = bytes::Bytes::from_static(br#"{"clusterArns":[]}"#);
+                    let resp = http::Response::new(http_body_util::Full::new(body));
+                    Ok::<_, std::convert::Infallible>(resp)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// One keep-alive ListClusters exchange on `s`; the answer's status, or `None` when the proxy
+/// closed the connection.
+async fn keep_alive_call(s: &mut TcpStream) -> Option<u16> {
+    let mut req = String::from("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n");
+    for (k, v) in ecs_headers(ACCOUNT) {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n{}");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("an answer or a close within 10 s")
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if text.ends_with(r#"{"clusterArns":[]}"#) {
+            return text.get(9..12).and_then(|s| s.parse().ok());
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_header_read_timeout_runs_only_while_a_connection_waits_for_a_head() {
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    // An answer slower than the timeout: the request is being served, not read.
+    let proxy = proxy_with_limits(
+        slow_upstream(Duration::from_millis(1500)).await,
+        limits.clone(),
+    )
+    .await;
+    let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+    assert_eq!(
+        keep_alive_call(&mut s).await,
+        Some(200),
+        "a slow answer is not cut"
+    );
+    // Requests every 600 ms on one connection for longer than the timeout: the time runs from
+    // the end of the previous answer, not from the connection's start.
+    let proxy = proxy_with_limits(instant_upstream().await, limits).await;
+    let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+    for i in 0..4 {
+        assert_eq!(keep_alive_call(&mut s).await, Some(200), "request {i}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    // Idle longer than the timeout: the proxy closes the connection (as hyper's own timeout did).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(read, Ok(Ok(0))),
+        "the idle connection is closed: {read:?}"
+    );
+}
+
 #[tokio::test]
 async fn oversized_heads_get_an_aws_shaped_431() {
     let upstream = instant_upstream().await;
