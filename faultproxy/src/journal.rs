@@ -171,6 +171,9 @@ impl JournalEntry {
     }
 }
 
+/// Entries the ring reserves at start at most (the default capacity fits).
+const RESERVED_ENTRIES: usize = 65_536;
+
 struct Inner {
     start: Instant,
     next_seq: u64,
@@ -193,12 +196,16 @@ pub(crate) struct Arrival {
 
 impl Journal {
     /// A journal keeping at most `capacity` entries (at least 1).
+    ///
+    /// The ring is reserved up front (up to [`RESERVED_ENTRIES`]): growing it by doubling moved
+    /// every entry kept so far each time, ~0.35k instructions per request on average while it
+    /// filled (callgrind). Pages of the reservation not written yet take no memory.
     pub fn new(capacity: usize) -> Journal {
         Journal {
             inner: Mutex::new(Inner {
                 start: Instant::now(),
                 next_seq: 1,
-                entries: VecDeque::new(),
+                entries: VecDeque::with_capacity(capacity.clamp(1, RESERVED_ENTRIES)),
                 dropped: 0,
             }),
             capacity: capacity.max(1),

@@ -96,8 +96,9 @@ impl Shared {
             fault,
             handled_by: handled_by.map(str::to_string),
             upstream,
-            // Microsecond resolution keeps the JSON short.
-            duration_ms: arrival.instant.elapsed().as_micros() as f64 / 1000.0,
+            // Microsecond resolution keeps the JSON short (through u64: a u128 to f64 conversion
+            // is a software routine).
+            duration_ms: arrival.instant.elapsed().as_micros() as u64 as f64 / 1000.0,
         });
     }
 }
