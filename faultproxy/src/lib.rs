@@ -20,6 +20,7 @@
 //! ```
 
 pub mod aws;
+mod body;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod control;

@@ -227,6 +227,14 @@ impl Upstream {
                 },
             }
         }
+        // Boxed: opening a connection is rare, and its future would make every send's larger.
+        Box::pin(self.send_on_new_connection(req)).await
+    }
+
+    async fn send_on_new_connection(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
         let mut sender = self.connect().await?;
         let resp = sender.send_request(req).await?;
         self.checkin(sender);
