@@ -334,7 +334,7 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
         Box::pin(call.shared.models.after(&cx, status.as_u16())).await;
     }
     call.record_event_if_watched(status);
-    strip_hop_by_hop(resp.headers_mut());
+    strip_headers(resp.headers_mut(), is_hop_by_hop);
     let answered = match model_settings {
         Some(settings) => {
             let rewrite = Box::pin(rewrite_by_models(&call, settings, resp));
@@ -378,14 +378,22 @@ fn upstream_request(call: &Call, mut parts: Parts) -> Option<Request<Full<Bytes>
     let upstream = call.upstream();
     parts.uri = upstream.target_for(parts.uri.path_and_query()).ok()?;
     parts.version = Version::HTTP_11;
-    strip_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(header::EXPECT);
+    // `Expect` goes too: the proxy has read the body already.
+    strip_headers(&mut parts.headers, |n| {
+        is_hop_by_hop(n) || n == header::EXPECT
+    });
     parts
         .headers
         .insert(header::HOST, upstream.host_header.clone());
-    parts
-        .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(call.body.len()));
+    // The body as read; a client's own Content-Length that already says so stays (an SDK request
+    // has one: replacing it cost a formatted value and a hashed insert per request).
+    let length = call.body.len();
+    let declared = parts.headers.get(header::CONTENT_LENGTH);
+    if declared.and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) != Some(length) {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
     if upstream.flavor == UpstreamFlavor::Moto {
         if let Some(acct) = call.info.account.as_deref() {
             if let Ok(v) = HeaderValue::from_str(acct) {
@@ -479,15 +487,17 @@ fn proxy_answer(call: Call, err: &AwsError, handled_by: &str) -> Outcome {
     call.finish(status, fault, Some(handled_by), Ok(resp.map(Either::Right)))
 }
 
-/// Connection-level headers that must not be forwarded (RFC 9110 §7.6.1). One pass over the
-/// names finds them (AWS requests carry none; an upstream's answer typically `Connection`), and
-/// only the names present are removed: no hashed look-up per hop-by-hop name.
-fn strip_hop_by_hop(h: &mut HeaderMap) {
-    while let Some(name) = h.keys().find(|n| is_hop_by_hop(n)).cloned() {
+/// Removes the headers `strip` picks: the connection-level ones that must not be forwarded
+/// ([`is_hop_by_hop`]), and for a request also `Expect`. One pass over the names finds them (AWS
+/// requests carry none; an upstream's answer typically `Connection`), and only the names present
+/// are removed: no hashed look-up per name.
+fn strip_headers(h: &mut HeaderMap, strip: impl Fn(&HeaderName) -> bool) {
+    while let Some(name) = h.keys().find(|n| strip(n)).cloned() {
         h.remove(&name);
     }
 }
 
+/// Connection-level headers (RFC 9110 §7.6.1).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
