@@ -24,9 +24,9 @@ mod body;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod control;
+mod deadlines;
 mod error;
 pub mod faults;
-mod head_watch;
 pub mod journal;
 pub mod limits;
 pub mod models;

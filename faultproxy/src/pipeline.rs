@@ -8,9 +8,7 @@
 //! no lock across an await and allocates only the journal entry's few strings. Every step that
 //! ends the request journals it through [`Call::finish`].
 
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,12 +18,12 @@ use http::request::Parts;
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
-use tokio::time::Sleep;
 
 use super::aws::classify::{classify, RequestInfo};
 use super::aws::wire::{self, AwsError};
 use super::body::{whole_body, WholeBodyError};
 use super::control;
+use super::deadlines::ConnClock;
 use super::faults::{FaultAction, FaultContext};
 use super::journal::{Arrival, InjectedFault};
 use super::models::{ModelAnswer, ModelCx, ModelSettings, UpstreamAnswer};
@@ -135,7 +133,14 @@ impl Call {
 /// are boxed futures: an `async fn`'s future is as large as its largest step, and hyper moves the
 /// whole future when it takes it (and each step moves its sub-futures into place). Unboxed, this
 /// future was 18.5 KB for a pass-through request that needs a few hundred bytes of it.
-pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>, peer: IpAddr) -> Outcome {
+///
+/// `clock` is the connection's: the upstream answer deadline is watched there.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: IpAddr,
+    clock: Arc<ConnClock>,
+) -> Outcome {
     if control::is_control_path(req.uri().path()) {
         // Boxed, like every step off the pass-through path: see `handle`'s doc.
         let answer = Box::pin(control::handle(&shared, req, peer)).await;
@@ -171,7 +176,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>, peer: Ip
             return call.finish_model(answer);
         }
     }
-    forward(call, parts, model_settings).await
+    forward(call, parts, model_settings, &clock).await
 }
 
 /// Step 0: a request head over the header limit answers 431 in the request's protocol (`None`:
@@ -311,7 +316,12 @@ impl Call {
 }
 
 /// Step 4: forward to the upstream, let the models react to its answer, and stream it back.
-async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>) -> Outcome {
+async fn forward(
+    call: Call,
+    parts: Parts,
+    model_settings: Option<ModelSettings>,
+    clock: &ConnClock,
+) -> Outcome {
     let Some(upstream_req) = upstream_request(&call, parts) else {
         let err = AwsError::new(400, "InvalidRequest", "request target cannot be forwarded");
         let resp = call.error_response(&err);
@@ -319,10 +329,10 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
         return call.finish(Some(400), fault, Some("proxy"), Ok(resp.map(Either::Right)));
     };
     let timeout = call.shared.limits.upstream_answer_timeout;
-    // One timer for the whole exchange (head, then body): one wheel entry per request, not two.
-    let deadline = tokio::time::sleep(timeout);
-    tokio::pin!(deadline);
-    let sent = before(deadline.as_mut(), call.upstream().send(upstream_req)).await;
+    // One deadline for the whole exchange (head, then body), watched by the connection's watcher
+    // (`deadlines.rs`): no timer of its own per request.
+    let deadline = clock.answer_deadline(timeout);
+    let sent = deadline.before(call.upstream().send(upstream_req)).await;
     let mut resp = match sent {
         Some(Ok(resp)) => resp,
         Some(Err(e)) => return upstream_unreachable(call, e),
@@ -338,10 +348,11 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
     let answered = match model_settings {
         Some(settings) => {
             let rewrite = Box::pin(rewrite_by_models(&call, settings, resp));
-            let rewritten = before(deadline, rewrite).await;
+            let rewritten = deadline.before(rewrite).await;
             rewritten.map(|r| r.map_err(WholeBodyError::Read))
         }
-        None => before(deadline, buffer_small(resp))
+        None => deadline
+            .before(buffer_small(resp))
             .await
             .map(|r| r.map(|r| (r, None))),
     };
@@ -360,15 +371,6 @@ async fn forward(call: Call, parts: Parts, model_settings: Option<ModelSettings>
             let handled_by = Some("proxy:upstream-broke-off");
             call.finish(None, fault, handled_by, Err(DropConnection))
         }
-    }
-}
-
-/// `fut`'s output, or `None` when `deadline` passes first.
-async fn before<F: Future>(deadline: Pin<&mut Sleep>, fut: F) -> Option<F::Output> {
-    tokio::select! {
-        biased;
-        out = fut => Some(out),
-        () = deadline => None,
     }
 }
 

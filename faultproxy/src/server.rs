@@ -1,8 +1,8 @@
 //! The accept loop: HTTP/1.1 connections, each request handed to the pipeline
 //! ([`crate::pipeline`]); every connection stops when the proxy shuts down. A client that does
 //! not send a whole request head within the header read timeout is cut off (slowloris; watched
-//! per connection, see [`crate::head_watch`]), and hyper's read buffer is bounded (see
-//! [`crate::limits`]).
+//! per connection with the upstream answer deadline, see [`crate::deadlines`]), and hyper's read
+//! buffer is bounded (see [`crate::limits`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::head_watch::{self, HeadClock, Watched};
+use super::deadlines::{self, ConnClock, Watched};
 use super::pipeline::handle;
 use super::state::Shared;
 
@@ -48,7 +48,7 @@ pub(crate) async fn serve(
 
 /// Serves one client connection until it closes, its client is too slow sending a request head,
 /// or the proxy shuts down. hyper serves it in a task of its own; this one watches it
-/// ([`head_watch::watch`]) and is woken only at those ends, not per request.
+/// ([`deadlines::watch`]) and is woken only at those ends and answer deadlines, not per request.
 pub(crate) async fn connection(
     stream: TcpStream,
     peer: IpAddr,
@@ -56,13 +56,13 @@ pub(crate) async fn connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let timeout = shared.limits.header_read_timeout;
-    let clock = HeadClock::new();
+    let clock = ConnClock::new();
     let mut builder = http1::Builder::new();
     builder.max_buf_size(shared.limits.hyper_buffer());
     let served_clock = clock.clone();
     let svc = service_fn(move |req| {
         let in_service = served_clock.in_service();
-        handle(shared.clone(), req, peer)
+        handle(shared.clone(), req, peer, in_service.clock().clone())
             .map(move |outcome| outcome.map(|resp| resp.map(|b| Watched::new(b, in_service))))
     });
     let conn = builder.serve_connection(TokioIo::new(stream), svc);
@@ -71,5 +71,5 @@ pub(crate) async fn connection(
             tracing::debug!(error = %e, "connection ended with an error");
         }
     });
-    head_watch::watch(served, &clock, timeout, &mut shutdown).await;
+    deadlines::watch(served, &clock, timeout, &mut shutdown).await;
 }
