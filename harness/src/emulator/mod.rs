@@ -28,6 +28,7 @@ pub mod localstack_container;
 pub mod localstack_moto;
 pub mod moto_bootstrap;
 pub mod moto_container;
+pub mod moto_launch;
 pub mod moto_process;
 pub mod paths;
 pub mod readiness;

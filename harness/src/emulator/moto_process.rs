@@ -8,7 +8,10 @@
 //!    user's older or newer moto would silently change what the tests mean, so any other
 //!    version (or one that cannot be read, e.g. a dangling pyenv shim) is named, with how to use
 //!    it anyway (`HARNESS_MOTO_SERVER`), and the next source is used;
-//! 3. the pinned `moto[server]==5.2.5` bootstrapped under the cargo target directory.
+//! 3. the pinned `moto[server]==5.2.5` bootstrapped under the cargo target directory, run
+//!    through the harness's launcher (`moto_launch.rs`: speed-ups that cannot change an answer,
+//!    then moto's own server; `HARNESS_MOTO_LAUNCHER=0` runs it plainly). 1 and 2 are the
+//!    user's own moto and run as they are, without it.
 //!
 //! The choice (path, version, source) is printed once per process (`harness: backend = ...`).
 //!
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use super::child::SupervisedChild;
 use super::moto_bootstrap::{python_package_version, tail, Bootstrap, MOTO_VERSION};
+use super::moto_launch;
 use super::readiness::{self, DEFAULT_READY_TIMEOUT, POLL_INTERVAL};
 use super::{paths, say, Backend, Emulator, EmulatorError, Endpoint};
 use faultproxy::UpstreamFlavor;
@@ -102,6 +106,20 @@ impl MotoCommand {
         }
     }
 
+    /// The pinned install run through the harness's launcher: `<python> <launcher>`.
+    pub fn launched(
+        python: impl Into<PathBuf>,
+        launcher: &Path,
+        version: Option<String>,
+    ) -> MotoCommand {
+        MotoCommand {
+            program: python.into(),
+            args: vec![launcher.as_os_str().to_owned()],
+            source: MotoSource::Bootstrap,
+            version,
+        }
+    }
+
     /// Finds moto in the documented order; may install the pinned version (blocking, slow the
     /// first time).
     pub fn locate() -> Result<MotoCommand, EmulatorError> {
@@ -139,18 +157,29 @@ impl MotoCommand {
             ));
         }
         bootstrap.ensure()?;
-        Ok(MotoCommand::python_module(
+        let version = Some(bootstrap.version.clone());
+        if !moto_launch::launcher_enabled() {
+            return Ok(MotoCommand::python_module(bootstrap.venv_python(), version));
+        }
+        let launcher = moto_launch::ensure_launcher(&bootstrap.root)?;
+        Ok(MotoCommand::launched(
             bootstrap.venv_python(),
-            Some(bootstrap.version.clone()),
+            &launcher,
+            version,
         ))
     }
 
-    /// `moto 5.2.1 from /path/moto_server (found on PATH)`.
+    /// `moto 5.2.1 from /path/moto_server (found on PATH)`; the arguments follow the program
+    /// when there are any (`.../python .../moto-launch-<hash>.py (pinned install)`).
     pub fn describe(&self) -> String {
+        let mut program = self.program.display().to_string();
+        for arg in &self.args {
+            program.push(' ');
+            program.push_str(&arg.to_string_lossy());
+        }
         format!(
-            "moto {} from {} ({})",
+            "moto {} from {program} ({})",
             self.version.as_deref().unwrap_or("(version unknown)"),
-            self.program.display(),
             self.source.describe()
         )
     }

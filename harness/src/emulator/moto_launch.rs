@@ -1,0 +1,100 @@
+//! Why this file exists: moto's CPU is the test suite's shared bottleneck (one Python process,
+//! one core), and most of what a new account costs it is work that cannot change an answer
+//! (issue 13). `moto_launch.py` removes that work, then runs moto's own server entry point with
+//! the same arguments; see its comments for each speed-up and why it is answer-neutral. This
+//! file puts the launcher where the pinned install can run it: it is compiled into the harness
+//! and written to `<target>/harness/moto-launch-<hash>.py` (the hash of its text, so every
+//! version of it has its own file and a running moto never sees its file rewritten), then the
+//! pinned moto runs as `<venv>/bin/python <that file> -H HOST -p PORT`.
+//!
+//! Only the pinned install goes through it (see `moto_process.rs`): `HARNESS_MOTO_SERVER` is
+//! the user's own executable, run as given, and a `moto_server` on PATH is the user's install,
+//! run as found; the launcher's speed-ups are written against the pinned moto only.
+//! `HARNESS_MOTO_LAUNCHER=0` runs the pinned install plainly (`python -m moto.server`): to
+//! compare, or to rule the launcher out when moto misbehaves.
+
+use std::path::{Path, PathBuf};
+
+use super::EmulatorError;
+
+/// The launcher's source.
+pub const LAUNCHER_PY: &str = include_str!("moto_launch.py");
+
+/// The line the launcher prints (on stderr, so in moto's log) once its speed-ups are in place.
+pub const APPLIED_LINE: &str = "harness moto launcher: moto 5.2.5, speed-ups applied:";
+
+/// Set to `0` (or `false`, `no`, `off`) to run the pinned moto without the launcher.
+pub const LAUNCHER_ENV: &str = "HARNESS_MOTO_LAUNCHER";
+
+/// False when [`LAUNCHER_ENV`] turns the launcher off.
+pub fn launcher_enabled() -> bool {
+    !std::env::var(LAUNCHER_ENV).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "no" | "off"
+        )
+    })
+}
+
+/// `<dir>/moto-launch-<16 hex digits of the text's FNV-1a hash>.py`.
+pub fn launcher_path(dir: &Path) -> PathBuf {
+    let hash = LAUNCHER_PY.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    dir.join(format!("moto-launch-{hash:016x}.py"))
+}
+
+/// Writes the launcher into `dir` unless it is already there; returns its path. The text goes
+/// to a temporary file renamed into place, so a concurrent test process never runs half of it.
+pub fn ensure_launcher(dir: &Path) -> Result<PathBuf, EmulatorError> {
+    let path = launcher_path(dir);
+    if std::fs::read_to_string(&path).is_ok_and(|text| text == LAUNCHER_PY) {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| EmulatorError::io(format!("creating {}", dir.display()), e))?;
+    let tmp = dir.join(format!(
+        ".moto-launch-{}-{:?}.tmp",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&tmp, LAUNCHER_PY)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            EmulatorError::io(format!("writing the moto launcher {}", path.display()), e)
+        })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_launcher_is_written_once_under_a_name_that_follows_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = ensure_launcher(dir.path()).unwrap();
+        assert_eq!(path, launcher_path(dir.path()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), LAUNCHER_PY);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("moto-launch-") && name.ends_with(".py"),
+            "{name}"
+        );
+        // A damaged copy is replaced; nothing else is left in the directory.
+        std::fs::write(&path, "truncated").unwrap();
+        assert_eq!(ensure_launcher(dir.path()).unwrap(), path);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), LAUNCHER_PY);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_applied_line_names_the_pinned_version() {
+        assert!(APPLIED_LINE.contains(super::super::moto_bootstrap::MOTO_VERSION));
+        assert!(LAUNCHER_PY.contains(&format!(
+            "PINNED = \"{}\"",
+            super::super::moto_bootstrap::MOTO_VERSION
+        )));
+    }
+}
