@@ -174,10 +174,30 @@ impl JournalEntry {
 /// Entries the ring reserves at start at most (the default capacity fits).
 const RESERVED_ENTRIES: usize = 65_536;
 
+/// An entry as the journal keeps it: its two labels that are always one of a few constants are
+/// kept as such, and become the entry's strings only when the journal is read (a `String` each
+/// was an allocation and a copy per request, and a free when the entry left the ring).
+pub(crate) struct Kept {
+    /// The entry with `handled_by` and `upstream` not set (empty: no allocation).
+    pub entry: JournalEntry,
+    pub handled_by: Option<&'static str>,
+    pub upstream: &'static str,
+}
+
+impl Kept {
+    fn to_entry(&self) -> JournalEntry {
+        JournalEntry {
+            handled_by: self.handled_by.map(str::to_string),
+            upstream: self.upstream.to_string(),
+            ..self.entry.clone()
+        }
+    }
+}
+
 struct Inner {
     start: Instant,
     next_seq: u64,
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<Kept>,
     dropped: u64,
 }
 
@@ -224,7 +244,7 @@ impl Journal {
         }
     }
 
-    pub fn push(&self, entry: JournalEntry) {
+    pub fn push(&self, entry: Kept) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if g.entries.len() >= self.capacity {
             g.entries.pop_front();
@@ -239,8 +259,8 @@ impl Journal {
             let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             g.entries
                 .iter()
-                .filter(|e| account.is_none() || e.account.as_deref() == account)
-                .cloned()
+                .filter(|k| account.is_none() || k.entry.account.as_deref() == account)
+                .map(Kept::to_entry)
                 .collect()
         };
         v.sort_by_key(|e| e.seq);
@@ -283,6 +303,27 @@ mod tests {
             upstream: "moto".into(),
             duration_ms: 1.0,
         }
+    }
+
+    fn kept(entry: JournalEntry) -> Kept {
+        Kept {
+            entry: JournalEntry {
+                handled_by: None,
+                upstream: String::new(),
+                ..entry
+            },
+            handled_by: Some("model:x"),
+            upstream: "moto",
+        }
+    }
+
+    #[test]
+    fn labels_kept_as_constants_are_read_as_strings() {
+        let j = Journal::new(2);
+        j.push(kept(entry("A")));
+        let read = j.entries(None).pop().unwrap();
+        assert_eq!(read.upstream, "moto");
+        assert_eq!(read.handled_by.as_deref(), Some("model:x"));
     }
 
     #[test]
@@ -383,10 +424,10 @@ mod tests {
         let j = Journal::new(3);
         for i in 0..5 {
             let a = j.arrive();
-            j.push(JournalEntry {
+            j.push(kept(JournalEntry {
                 seq: a.seq,
                 ..entry(&format!("Op{i}"))
-            });
+            }));
         }
         let ops: Vec<_> = j
             .entries(None)
@@ -412,14 +453,14 @@ mod tests {
         let a = j.arrive();
         let b = j.arrive();
         assert_eq!((a.seq, b.seq), (1, 2));
-        j.push(JournalEntry {
+        j.push(kept(JournalEntry {
             seq: b.seq,
             ..entry("B")
-        });
-        j.push(JournalEntry {
+        }));
+        j.push(kept(JournalEntry {
             seq: a.seq,
             ..entry("A")
-        });
+        }));
         let ops: Vec<_> = j
             .entries(None)
             .into_iter()

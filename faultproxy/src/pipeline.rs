@@ -8,6 +8,7 @@
 //! no lock across an await and allocates only the journal entry's few strings. Every step that
 //! ends the request journals it through [`Call::finish`].
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,7 +88,7 @@ impl Call {
         mut self,
         status: Option<u16>,
         fault: Option<InjectedFault>,
-        handled_by: Option<&str>,
+        handled_by: Option<&'static str>,
         outcome: Outcome,
     ) -> Outcome {
         self.journaled = true;
@@ -397,10 +398,8 @@ fn upstream_request(call: &Call, mut parts: Parts) -> Option<Request<Full<Bytes>
             .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
     if upstream.flavor == UpstreamFlavor::Moto {
-        if let Some(acct) = call.info.account.as_deref() {
-            if let Ok(v) = HeaderValue::from_str(acct) {
-                parts.headers.insert(X_MOTO_ACCOUNT_ID.clone(), v);
-            }
+        if let Some(v) = call.info.account.as_deref().and_then(moto_account_header) {
+            parts.headers.insert(X_MOTO_ACCOUNT_ID.clone(), v);
         }
     }
     Some(Request::from_parts(parts, Full::new(call.body.clone())))
@@ -482,7 +481,7 @@ fn upstream_timed_out(call: Call, after: Duration) -> Outcome {
     proxy_answer(call, &err, "proxy:upstream-timeout")
 }
 
-fn proxy_answer(call: Call, err: &AwsError, handled_by: &str) -> Outcome {
+fn proxy_answer(call: Call, err: &AwsError, handled_by: &'static str) -> Outcome {
     let resp = call.error_response(err);
     let fault = call.fault.clone();
     let status = Some(err.status);
@@ -518,3 +517,41 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// moto serves the account this header names (see `upstream_request`); parsed once, not per
 /// request.
 static X_MOTO_ACCOUNT_ID: HeaderName = HeaderName::from_static("x-moto-account-id");
+
+/// The `x-moto-account-id` value for `account`: the one this thread built last when it is for
+/// the same account (a run's calls come from few accounts, mostly one after another), else a new
+/// one. A shared value costs a reference count, a new one a copy and an allocation per request.
+fn moto_account_header(account: &str) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: RefCell<Option<HeaderValue>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some(v) = last.as_ref().filter(|v| v.as_bytes() == account.as_bytes()) {
+            return Some(v.clone());
+        }
+        let v = HeaderValue::from_str(account).ok()?;
+        *last = Some(v.clone());
+        Some(v)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_moto_account_header_is_the_account_asked_for() {
+        for account in [
+            "123456789012",
+            "123456789012",
+            "210987654321",
+            "123456789012",
+        ] {
+            let v = moto_account_header(account).unwrap();
+            assert_eq!(v.as_bytes(), account.as_bytes());
+        }
+        assert!(moto_account_header("bad\nvalue").is_none());
+        assert_eq!(moto_account_header("123456789012").unwrap(), "123456789012");
+    }
+}

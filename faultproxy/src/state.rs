@@ -3,7 +3,7 @@
 //! in-process handle (`lib.rs`) all import it; none of them imports another for it.
 
 use super::aws::classify::RequestInfo;
-use super::journal::{Arrival, InjectedFault, Journal, JournalEntry};
+use super::journal::{Arrival, InjectedFault, Journal, JournalEntry, Kept};
 use super::limits::Limits;
 use super::models::{ModelSettings, Models};
 use super::presets::Preset;
@@ -82,10 +82,10 @@ impl Shared {
         info: RequestInfo,
         status: Option<u16>,
         fault: Option<InjectedFault>,
-        handled_by: Option<&str>,
+        handled_by: Option<&'static str>,
     ) {
-        let upstream = self.upstreams.for_info(&info).flavor.as_str().to_owned();
-        self.journal.push(JournalEntry {
+        let upstream = self.upstreams.for_info(&info).flavor.as_str();
+        let entry = JournalEntry {
             seq: arrival.seq,
             at_ms: arrival.at_ms,
             account: info.account,
@@ -94,11 +94,17 @@ impl Shared {
             operation: info.operation,
             status,
             fault,
-            handled_by: handled_by.map(str::to_string),
-            upstream,
+            // Kept as constants (see `Kept`).
+            handled_by: None,
+            upstream: String::new(),
             // Microsecond resolution keeps the JSON short (through u64: a u128 to f64 conversion
             // is a software routine).
             duration_ms: arrival.instant.elapsed().as_micros() as u64 as f64 / 1000.0,
+        };
+        self.journal.push(Kept {
+            entry,
+            handled_by,
+            upstream,
         });
     }
 }
