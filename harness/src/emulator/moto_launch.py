@@ -183,20 +183,25 @@ def patch_ec2_random_ids():
 
 
 def patch_request_routing():
-    """Two look-ups moto repeats on every request, answered from memory after the first.
+    """Three look-ups moto repeats on every request, answered from memory after the first.
 
-    moto: `DomainDispatcherApplication.get_backend_for_host` checks the host against
-    `list_of_moto_modules()` (moto/backends.py), which lists moto's package directory and stats
-    each of its ~180 entries, twice per request; `BaseResponse.call_action`
-    (moto/core/responses.py) runs `inspect.getmembers` over the response class (hundreds of
-    members) to learn whether the action is one of its methods.
+    moto: `DomainDispatcherApplication.get_backend_for_host` (moto/moto_server/werkzeug_app.py)
+    checks the host against `list_of_moto_modules()` (moto/backends.py), which lists moto's
+    package directory and stats each of its ~180 entries, then tries the URL patterns of every
+    service in turn (up to ~300 regular expressions, ~0.1 ms), twice per request;
+    `BaseResponse.call_action` (moto/core/responses.py) runs `inspect.getmembers` over the
+    response class (hundreds of members) to learn whether the action is one of its methods.
 
     Patch: the package directory's listing is kept (an installed package does not change while
-    moto runs); the method names are kept per class (moto defines its response classes at
-    import and never adds methods later). Same names, same order; only `in` is asked of them.
+    moto runs); the service found for a host name is kept per dispatcher (its patterns are
+    fixed at start; a host that matches nothing is not kept, so moto's "Unable to find
+    appropriate backend" line is still printed each time); the method names are kept per class
+    (moto defines its response classes at import and never adds methods later). Same names,
+    same order; only `in` is asked of them.
     """
     from moto import backends
     from moto.core import responses
+    from moto.moto_server import werkzeug_app
 
     modules = []
 
@@ -207,6 +212,20 @@ def patch_request_routing():
 
     original_modules = backends.list_of_moto_modules
     backends.list_of_moto_modules = list_of_moto_modules
+
+    dispatcher = werkzeug_app.DomainDispatcherApplication
+    original_host = dispatcher.get_backend_for_host
+
+    def get_backend_for_host(self, host):
+        known = self.__dict__.setdefault("_harness_backend_for_host", {})
+        found = known.get(host)
+        if found is None:
+            found = original_host(self, host)
+            if found and len(known) < 10_000:
+                known[host] = found
+        return found
+
+    dispatcher.get_backend_for_host = get_backend_for_host
 
     original_names = responses.method_names_from_class
     names = {}
