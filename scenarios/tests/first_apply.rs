@@ -2,18 +2,23 @@
 //! left to CreateCluster (`implicit`) and the provisioner's retry loop off, the first apply fails
 //! at CreateService with AWS's exact error; once the role has become visible, a second apply
 //! passes (the seed's "run it twice" workaround).
+//!
+//! The role's window is held open until the first apply has failed, then given the seed's 2 s
+//! from the role's creation ([`SLR_HELD`]): a window closing on its own could pass while a slow
+//! emulator answers the steps before CreateService, and then the first apply would not fail.
 
 use std::time::Duration;
 
 use provisioner::SlrMode;
 use rstest::rstest;
 
+use crate::common::held::*;
 use crate::common::*;
 
 #[rstest]
 #[tokio::test]
 async fn first_apply_without_retry_fails_with_the_exact_message_then_the_second_passes() {
-    scenario_env!(env, "first_apply", &["slr-delay=2s"]);
+    scenario_env!(env, "first_apply", &[SLR_HELD]);
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "seed", SlrMode::Implicit).await);
 
@@ -43,8 +48,11 @@ async fn first_apply_without_retry_fails_with_the_exact_message_then_the_second_
         .iter()
         .any(|e| op(e) == "ecs:CreateCluster" && e.status == Some(200) && e.seq < faults[0].seq));
 
-    // "Run it twice": once the role is visible, the same apply passes, with nothing to absorb.
-    wait_slr_visible(&aws, Duration::from_secs(10)).await;
+    // "Run it twice": once the role is visible (2 s after its creation, or at once when that
+    // has passed), the same apply passes, with nothing to absorb. The deadline only bounds a
+    // role that never shows up; a loaded emulator may take seconds to answer each GetRole.
+    set_slr_delay(&env, Duration::from_secs(2));
+    wait_slr_visible(&aws, Duration::from_secs(30)).await;
     let report = apply_ok(&stack, retry_off()).await;
     assert!(report.absorbed.is_empty(), "{:?}", report.absorbed);
     assert!(report.outputs.ecs_service_arn.is_some());

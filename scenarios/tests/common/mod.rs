@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fresh;
+pub mod held;
 
 use std::collections::BTreeMap;
 use std::future::Future;

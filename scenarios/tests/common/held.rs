@@ -1,0 +1,92 @@
+//! The service-linked role's visibility window, held open by the test until the apply has met it
+//! (families 1 and 2).
+//!
+//! A window fixed in advance (`slr-delay=2s`) runs from the role's creation at CreateCluster.
+//! When the emulator is slow (a loaded machine: moto answered a DescribeSubnets after 9.4 s, a
+//! CreateCluster after 1.2 s), the apply can reach CreateService after the window has closed,
+//! and the test sees no failure at all ("no injected failure"). Held, the window stays open
+//! ([`SLR_HELD`]) until the journal shows the apply's CreateService answered with the seed's
+//! error; the test then gives it the length it checks, through the same `slr-delay` setting (a
+//! fixed delay is read at each request, so changing it applies to the role already created).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use faultproxy::{JournalEntry, Preset};
+use harness::env::TestEnv;
+
+use super::{journal, ms, op};
+
+/// The `slr-delay` preset that holds the window open: far longer than any apply takes to reach
+/// CreateService, however slow the emulator; a test always closes it with [`set_slr_delay`].
+pub const SLR_HELD: &str = "slr-delay=10m";
+
+/// The journal's clock: `at_ms` of the env's journal counts from [`JournalClock::start`].
+pub struct JournalClock(Instant);
+
+impl JournalClock {
+    /// Clears the env's journal (its clock restarts at 0) and starts the matching test clock.
+    /// The proxy runs in this process, so both clocks are the same `Instant` source; the test's
+    /// starts a few microseconds after the journal's.
+    pub fn start(env: &TestEnv) -> JournalClock {
+        env.proxy.clear_journal();
+        JournalClock(Instant::now())
+    }
+
+    /// Now, in the journal's milliseconds.
+    pub fn now_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1000.0
+    }
+}
+
+/// The service-linked role becomes visible `delay` after its creation (at once when that has
+/// passed): the `slr-delay` preset, in milliseconds.
+pub fn set_slr_delay(env: &TestEnv, delay: Duration) {
+    let preset = format!("slr-delay={}ms", delay.as_millis());
+    env.proxy
+        .apply_preset(&Preset::parse(&preset).unwrap_or_else(|e| panic!("{preset}: {e}")));
+}
+
+/// Whether `e` is a CreateService the `slr-delay` window answered with the seed's error.
+pub fn is_slr_failure(e: &JournalEntry) -> bool {
+    op(e) == "ecs:CreateService"
+        && e.is_injected_failure()
+        && e.fault.as_ref().map(|f| f.rule.as_str()) == Some("model:slr-delay")
+}
+
+/// When the role was created, in journal milliseconds: the end of the successful CreateCluster
+/// (the model creates the role right before answering it), an upper bound by a few ms.
+pub fn role_created_ms(entries: &[JournalEntry]) -> Option<f64> {
+    entries
+        .iter()
+        .find(|e| op(e) == "ecs:CreateCluster" && e.status == Some(200))
+        .map(|e| e.at_ms as f64 + e.duration_ms)
+}
+
+/// Waits (polling the journal every 10 ms) until the apply's first CreateService has met the
+/// held window, then closes it `window` after that failure was answered (or at once, if this
+/// watcher is later than that). Returns when the role becomes visible, in journal ms; `None`
+/// when `applied` turns true first (the apply never met the window).
+pub async fn close_window_after_first_failure(
+    env: &TestEnv,
+    clock: &JournalClock,
+    window: Duration,
+    applied: &AtomicBool,
+) -> Option<f64> {
+    loop {
+        let entries = journal(env);
+        if let Some(failure) = entries.iter().find(|e| is_slr_failure(e)) {
+            let created = role_created_ms(&entries)
+                .expect("a CreateService met the window, so a CreateCluster created the role");
+            let answered = failure.at_ms as f64 + failure.duration_ms;
+            let end = (answered + window.as_secs_f64() * 1000.0).max(clock.now_ms());
+            let delay = (end - created).ceil().max(1.0);
+            set_slr_delay(env, Duration::from_millis(delay as u64));
+            return Some(created + delay);
+        }
+        if applied.load(Ordering::SeqCst) {
+            return None;
+        }
+        tokio::time::sleep(ms(10)).await;
+    }
+}
