@@ -15,43 +15,27 @@ const ACCOUNT: &str = "123456789012";
 /// An upstream answering, as its body, the request headers the proxy must get right and the
 /// body it got: `cl=..;te=..;expect=..;connection=..;body=..`.
 async fn echo_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    |req: http::Request<hyper::body::Incoming>| async move {
-                        use http_body_util::BodyExt;
-                        let h = |name: &str| {
-                            req.headers()
-                                .get(name)
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("-")
-                                .to_string()
-                        };
-                        let head = format!(
-                            "cl={};te={};expect={};connection={}",
-                            h("content-length"),
-                            h("transfer-encoding"),
-                            h("expect"),
-                            h("connection")
-                        );
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let text = format!("{head};body={}", String::from_utf8_lossy(&body));
-                        let resp = http::Response::new(http_body_util::Full::new(
-                            bytes::Bytes::from(text),
-                        ));
-                        Ok::<_, std::convert::Infallible>(resp)
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    serve(|req: http::Request<hyper::body::Incoming>| async move {
+        use http_body_util::BodyExt;
+        let h = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let head = format!(
+            "cl={};te={};expect={};connection={}",
+            h("content-length"),
+            h("transfer-encoding"),
+            h("expect"),
+            h("connection")
+        );
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        let text = format!("{head};body={}", String::from_utf8_lossy(&body));
+        http::Response::new(http_body_util::Full::new(bytes::Bytes::from(text)))
+    })
+    .await
 }
 
 /// `head` and `body` sent raw on a new connection (closed by the request's `Connection:

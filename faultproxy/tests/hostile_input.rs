@@ -79,24 +79,12 @@ async fn slowloris_is_cut_after_the_header_read_timeout_and_others_are_served() 
 
 /// An upstream answering 200 `{"clusterArns":[]}` after `delay`.
 async fn slow_upstream(delay: Duration) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |_req| async move {
-                    tokio::time::sleep(delay).await;
-                    let body = bytes::Bytes::from_static(br#"{"clusterArns":[]}"#);
-                    let resp = http::Response::new(http_body_util::Full::new(body));
-                    Ok::<_, std::convert::Infallible>(resp)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    serve(move |_req| async move {
+        tokio::time::sleep(delay).await;
+        let body = bytes::Bytes::from_static(br#"{"clusterArns":[]}"#);
+        http::Response::new(http_body_util::Full::new(body))
+    })
+    .await
 }
 
 /// One keep-alive ListClusters exchange on `s`; the answer's status, or `None` when the proxy

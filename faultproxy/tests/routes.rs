@@ -42,24 +42,13 @@ struct Stub(Arc<Mutex<StubState>>);
 
 impl Stub {
     async fn start(&self) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        self.0.lock().unwrap().addr = Some(addr);
         let stub = self.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let stub = stub.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| {
-                        let stub = stub.clone();
-                        async move { Ok::<_, std::convert::Infallible>(stub.answer(req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
+        let addr = serve(move |req| {
+            let stub = stub.clone();
+            async move { stub.answer(req).await }
+        })
+        .await;
+        self.0.lock().unwrap().addr = Some(addr);
         addr
     }
 

@@ -4,33 +4,18 @@
 
 mod support;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
 use faultproxy::{ProxyConfig, Rule, UpstreamFlavor};
 use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use support::raw;
 
 /// An upstream answering every request `200 ok`.
 async fn ok_upstream() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(|_req| async {
-                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"ok"))))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
+    support::serve(|_req| async { hyper::Response::new(Full::new(Bytes::from_static(b"ok"))) })
+        .await
 }
 
 /// Names of this process's threads serving the proxy on `port`, once there are `n` of them

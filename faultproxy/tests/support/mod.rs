@@ -3,8 +3,13 @@
 //! HTTP/1.1 client. Tests that need an emulator live in harness/tests/ (it starts moto).
 #![allow(dead_code)]
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 
 use faultproxy::{ProxyConfig, ProxyHandle, UpstreamFlavor};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -74,28 +79,23 @@ pub fn refused_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], free_port()))
 }
 
-/// A tiny upstream answering every request with 200 and an awsJson body
-/// `{"clusterArns":[]}`; serves until the runtime ends.
-pub async fn instant_upstream() -> SocketAddr {
+/// A local HTTP/1.1 server answering every request with `answer(request)` (the emulator the
+/// tests put behind the proxy); serves until the runtime ends.
+pub async fn serve<F, Fut>(answer: F) -> SocketAddr
+where
+    F: Fn(http::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = http::Response<Full<Bytes>>> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(
-                    |req: http::Request<hyper::body::Incoming>| async move {
-                        use http_body_util::BodyExt;
-                        let _ = req.into_body().collect().await;
-                        let mut resp = http::Response::new(http_body_util::Full::new(
-                            bytes::Bytes::from_static(br#"{"clusterArns":[]}"#),
-                        ));
-                        resp.headers_mut().insert(
-                            http::header::CONTENT_TYPE,
-                            http::HeaderValue::from_static("application/x-amz-json-1.1"),
-                        );
-                        Ok::<_, std::convert::Infallible>(resp)
-                    },
-                );
+                let svc = hyper::service::service_fn(move |req| {
+                    let answered = answer(req);
+                    async move { Ok::<_, Infallible>(answered.await) }
+                });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                     .await;
@@ -103,6 +103,21 @@ pub async fn instant_upstream() -> SocketAddr {
         }
     });
     addr
+}
+
+/// A tiny upstream answering every request with 200 and an awsJson body
+/// `{"clusterArns":[]}`; serves until the runtime ends.
+pub async fn instant_upstream() -> SocketAddr {
+    serve(|req: http::Request<hyper::body::Incoming>| async move {
+        let _ = req.into_body().collect().await;
+        let mut resp = http::Response::new(Full::new(Bytes::from_static(br#"{"clusterArns":[]}"#)));
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        resp
+    })
+    .await
 }
 
 /// The headers of an SDK-shaped ECS (awsJson) `ListClusters` call in `account`.
