@@ -92,8 +92,12 @@ impl Installer {
             aws: venv.join("bin").join("aws"),
             installed_in: None,
         };
-        // A venv whose interpreter no longer runs counts as stale, like one with other versions.
-        if clients.python.exists() && matches!(pins_match(&clients.python, &requirements), Ok(None))
+        // A venv whose interpreter no longer runs counts as stale, like one with other versions,
+        // and so does one moved with its directory (a copied or renamed target dir): its `aws`
+        // script's `#!` line still names the interpreter at the old place.
+        if clients.python.exists()
+            && interpreter_exists(&clients.aws)
+            && matches!(pins_match(&clients.python, &requirements), Ok(None))
         {
             return Ok(clients);
         }
@@ -138,6 +142,17 @@ impl Installer {
             ..clients
         })
     }
+}
+
+/// Whether the interpreter named by `script`'s `#!` line exists (false for a missing script).
+fn interpreter_exists(script: &Path) -> bool {
+    fs::read_to_string(script)
+        .ok()
+        .and_then(|text| {
+            let first = text.lines().next()?.strip_prefix("#!")?;
+            Some(PathBuf::from(first.split_whitespace().next()?))
+        })
+        .is_some_and(|interpreter| interpreter.exists())
 }
 
 /// `None` when the venv's python has exactly the pinned versions, else what differs.
@@ -203,4 +218,18 @@ fn lock(path: &Path) -> Result<File, String> {
         ));
     }
     Ok(file)
+}
+
+#[test]
+fn a_venv_moved_with_its_directory_counts_as_stale() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let python = dir.path().join("python");
+    fs::write(&python, "").expect("write");
+    let here = dir.path().join("aws-here");
+    fs::write(&here, format!("#!{}\nimport awscli\n", python.display())).expect("write");
+    let moved = dir.path().join("aws-moved");
+    fs::write(&moved, "#!/gone/target/harness/pyclients/venv/bin/python\n").expect("write");
+    assert!(interpreter_exists(&here));
+    assert!(!interpreter_exists(&moved));
+    assert!(!interpreter_exists(&dir.path().join("no-such-script")));
 }
