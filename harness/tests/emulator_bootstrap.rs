@@ -117,6 +117,36 @@ fn interrupted_install_is_replaced() {
     assert!(!stale_tmp.exists(), "stale temp dir removed");
 }
 
+/// A venv moved with its directory (a copied or renamed target dir) still runs through
+/// `<venv>/bin/python`, but its console scripts' `#!` named the old place: `ensure` points them
+/// at the new one without reinstalling.
+#[test]
+fn moved_venv_gets_its_scripts_repointed_without_reinstall() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("pip-calls");
+    let python = fake_python(dir.path(), &counter);
+    let before = dir.path().join("target-a").join("harness");
+    Bootstrap::new(&before, &python).ensure().unwrap();
+    let after = dir.path().join("target-b").join("harness");
+    std::fs::create_dir_all(after.parent().unwrap()).unwrap();
+    std::fs::rename(&before, &after).unwrap();
+
+    let moved = Bootstrap::new(&after, &python);
+    assert!(!moved.is_installed(), "its scripts still name target-a");
+    let outcome = moved.ensure().unwrap();
+    assert!(
+        matches!(outcome, BootstrapOutcome::Cached { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(installs(&counter), 1, "repointed, not reinstalled");
+    assert!(moved.is_installed());
+    let script = std::fs::read_to_string(moved.venv_dir().join("bin").join("moto_server")).unwrap();
+    assert_eq!(
+        script.lines().next().unwrap(),
+        format!("#!{}", moved.venv_python().display())
+    );
+}
+
 #[test]
 fn missing_python_names_the_fix() {
     let dir = tempfile::tempdir().unwrap();
@@ -171,15 +201,10 @@ async fn real_bootstrap_installs_pinned_moto_once_and_serves() {
     .expect("bootstrap");
     eprintln!("first ensure: {first:?} in {:?}", started.elapsed());
 
-    let started = Instant::now();
     let second = bootstrap.ensure().expect("second ensure");
     assert!(
         matches!(second, BootstrapOutcome::Cached { .. }),
         "{second:?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(200),
-        "a cached venv is found at once"
     );
 
     let python = bootstrap.venv_python();

@@ -9,7 +9,8 @@
 //! renamed into place, so the final directory either does not exist or is complete. Before the
 //! rename, the temporary path is rewritten to the final one in the venv's scripts (shebangs of
 //! `moto_server`, `pip`, the activate files); the harness itself runs moto as
-//! `<venv>/bin/python -m moto.server`, which depends on none of them.
+//! `<venv>/bin/python -m moto.server`, which depends on none of them. A venv later moved with
+//! its directory (a copied or renamed target dir) has its scripts pointed at the new place again.
 //!
 //! (`flock` through libc rather than `std::fs::File::lock`: the workspace's declared
 //! rust-version is older than the release that stabilised `File::lock`.)
@@ -106,17 +107,33 @@ impl Bootstrap {
         format!("moto-venv-{}.tmp-", self.version)
     }
 
-    /// True when the venv is complete (marker present and matching, interpreter present).
+    /// True when the venv is complete (marker present and matching, interpreter present) and
+    /// its scripts name the place it is in now.
     pub fn is_installed(&self) -> bool {
+        matches!(self.found(), Found::Complete)
+    }
+
+    /// What is at [`Self::venv_dir`]: nothing usable, a complete venv, or a complete venv that
+    /// was moved there with its directory (a copied or renamed target dir).
+    fn found(&self) -> Found {
         let venv = self.venv_dir();
         let marker_ok = std::fs::read_to_string(venv.join(MARKER_FILE))
             .map(|text| text.lines().next() == Some(self.requirement().as_str()))
             .unwrap_or(false);
-        marker_ok && venv.join("bin").join("python").exists()
+        if !marker_ok || !venv.join("bin").join("python").exists() {
+            return Found::Absent;
+        }
+        match script_home(&venv.join("bin").join("moto_server")) {
+            Some(home) if home != venv => Found::Moved { from: home },
+            _ => Found::Complete,
+        }
     }
 
     /// Makes sure the venv exists, installing it if needed. Blocking; safe to call from
     /// several threads and processes at once: exactly one installs, the others wait and reuse.
+    /// A venv moved with its directory keeps working through `<venv>/bin/python`, but its
+    /// console scripts' `#!` lines still name the old place: they are pointed here again
+    /// (no reinstall).
     pub fn ensure(&self) -> Result<BootstrapOutcome, EmulatorError> {
         let venv = self.venv_dir();
         if self.is_installed() {
@@ -140,9 +157,21 @@ impl Bootstrap {
             ))
         })
         .map_err(|e| EmulatorError::io(format!("locking {}", lock_path.display()), e))?;
-        // Another process may have finished while we waited.
-        if self.is_installed() {
-            return Ok(BootstrapOutcome::Cached { venv });
+        // Another process may have finished (or repointed) while we waited.
+        match self.found() {
+            Found::Complete => return Ok(BootstrapOutcome::Cached { venv }),
+            Found::Moved { from } => {
+                rewrite_paths(&venv.join("bin"), &from, &venv).map_err(|e| {
+                    EmulatorError::io(format!("repointing scripts in {}", venv.display()), e)
+                })?;
+                say(&format!(
+                    "{} was moved from {}: its scripts now name the new place",
+                    venv.display(),
+                    from.display()
+                ));
+                return Ok(BootstrapOutcome::Cached { venv });
+            }
+            Found::Absent => {}
         }
         let started = Instant::now();
         self.install()?;
@@ -345,6 +374,34 @@ impl Bootstrap {
             }
         }
     }
+}
+
+/// What [`Bootstrap::found`] saw at the venv's place.
+enum Found {
+    /// No venv, or an incomplete one, or one for another requirement: install.
+    Absent,
+    /// Complete, and its scripts name this place.
+    Complete,
+    /// Complete, but its scripts name `from`, where it was installed.
+    Moved { from: PathBuf },
+}
+
+/// The venv a console script was written for: `<venv>` of its `#!<venv>/bin/python...` line.
+/// None when the script is missing or its first line is not such a line.
+fn script_home(script: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(script).ok()?;
+    let interpreter = text
+        .lines()
+        .next()?
+        .strip_prefix("#!")?
+        .split_whitespace()
+        .next()?;
+    let interpreter = Path::new(interpreter);
+    let bin = interpreter.parent()?;
+    let named_python = interpreter
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with("python"));
+    (named_python && bin.file_name()? == "bin").then(|| bin.parent().map(Path::to_path_buf))?
 }
 
 /// Replaces `from` by `to` in the small text files of `dir` (a venv's `bin/`), keeping modes.
