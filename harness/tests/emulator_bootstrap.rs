@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use harness::emulator::moto_bootstrap::{
     python_package_version, Bootstrap, BootstrapOutcome, MARKER_FILE, MOTO_VERSION,
