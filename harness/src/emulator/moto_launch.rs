@@ -5,7 +5,10 @@
 //! file puts the launcher where the pinned install can run it: it is compiled into the harness
 //! and written to `<target>/harness/moto-launch-<hash>.py` (the hash of its text, so every
 //! version of it has its own file and a running moto never sees its file rewritten), then the
-//! pinned moto runs as `<venv>/bin/python <that file> -H HOST -p PORT`.
+//! pinned moto runs as `<venv>/bin/python <that file> -H HOST -p PORT`. Writing a new version
+//! removes the launchers of other versions untouched for a day ([`STALE_AFTER`]): a moto started
+//! from one has read it long ago, and a younger one may belong to another checkout's test run
+//! sharing this target dir, about to start.
 //!
 //! Only the pinned install goes through it (see `moto_process.rs`): `HARNESS_MOTO_SERVER` is
 //! the user's own executable, run as given, and a `moto_server` on PATH is the user's install,
@@ -14,6 +17,7 @@
 //! compare, or to rule the launcher out when moto misbehaves.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use super::EmulatorError;
 
@@ -25,6 +29,9 @@ pub const APPLIED_LINE: &str = "harness moto launcher: moto 5.2.5, speed-ups app
 
 /// Set to `0` (or `false`, `no`, `off`) to run the pinned moto without the launcher.
 pub const LAUNCHER_ENV: &str = "HARNESS_MOTO_LAUNCHER";
+
+/// How long another version's launcher stays after this one is written.
+pub const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// False when [`LAUNCHER_ENV`] turns the launcher off.
 pub fn launcher_enabled() -> bool {
@@ -64,7 +71,29 @@ pub fn ensure_launcher(dir: &Path) -> Result<PathBuf, EmulatorError> {
             let _ = std::fs::remove_file(&tmp);
             EmulatorError::io(format!("writing the moto launcher {}", path.display()), e)
         })?;
+    remove_stale_launchers(dir, &path);
     Ok(path)
+}
+
+/// Removes the launchers in `dir` other than `current` last modified more than [`STALE_AFTER`]
+/// ago. Best effort: a launcher that cannot be removed only takes a few kilobytes.
+fn remove_stale_launchers(dir: &Path, current: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > STALE_AFTER));
+        if name.starts_with("moto-launch-") && name.ends_with(".py") && path != current && stale {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +116,31 @@ mod tests {
         assert_eq!(ensure_launcher(dir.path()).unwrap(), path);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), LAUNCHER_PY);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writing_a_new_launcher_removes_other_versions_untouched_for_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("moto-launch-00000000000000aa.py");
+        let recent = dir.path().join("moto-launch-00000000000000bb.py");
+        let unrelated = dir.path().join("moto-20.log");
+        for file in [&old, &recent, &unrelated] {
+            std::fs::write(file, "x").unwrap();
+        }
+        let long_ago = SystemTime::now() - STALE_AFTER - Duration::from_secs(60);
+        for file in [&old, &unrelated] {
+            std::fs::File::options()
+                .write(true)
+                .open(file)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        let path = ensure_launcher(dir.path()).unwrap();
+        assert!(path.exists());
+        assert!(!old.exists(), "another version, a day old: removed");
+        assert!(recent.exists(), "another version, recent: kept");
+        assert!(unrelated.exists(), "not a launcher: kept");
     }
 
     #[test]
