@@ -1,22 +1,58 @@
 //! Family 3 — the seed's recommended fix: `ensure` creates the service-linked role first and
 //! waits until IAM returns it, then builds ECS. With the same visibility delay as families 1
 //! and 2, no ECS call ever fails, so it works with the retry loop on or off.
+//!
+//! The window is held open until the wait has met it (a GetRole answered `NoSuchEntity`), then
+//! closes 1 s after that ([`close_window_after_first`]): a window closing on its own could pass
+//! while a slow emulator answers CreateServiceLinkedRole, and then there would be nothing to wait
+//! for and nothing proven.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use provisioner::SlrMode;
 use rstest::rstest;
 
+use crate::common::held::*;
 use crate::common::*;
 
 #[rstest]
 #[tokio::test]
 async fn ensure_creates_the_role_first_and_ecs_never_fails(#[values(true, false)] retry: bool) {
-    scenario_env!(env, "ensure", &["slr-delay=1s"]);
+    scenario_env!(env, "ensure", &[SLR_HELD]);
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "ensure", SlrMode::Ensure).await);
 
-    let report = apply_ok(&stack, if retry { retry_fast() } else { retry_off() }).await;
+    let clock = JournalClock::start(&env);
+    let applied = AtomicBool::new(false);
+    let (report, visible_ms) = tokio::join!(
+        async {
+            let report = apply_ok(&stack, if retry { retry_fast() } else { retry_off() }).await;
+            applied.store(true, Ordering::SeqCst);
+            report
+        },
+        close_window_after_first(
+            &env,
+            &clock,
+            Duration::from_secs(1),
+            &applied,
+            is_slr_read_lag
+        )
+    );
 
     let j = journal(&env);
+    // The wait met the window: the role was unreadable at least once, then readable.
+    let visible_ms = visible_ms.unwrap_or_else(|| {
+        panic!(
+            "no GetRole met the service-linked role's window:\n{}",
+            render(&j)
+        )
+    });
+    let lags = j.iter().filter(|e| is_slr_read_lag(e)).count();
+    assert!(lags >= 1, "{}", render(&j));
+    println!(
+        "ensure waited through {lags} NoSuchEntity answer(s); role visible at {visible_ms:.0} ms"
+    );
     let ecs_faults = injected(&j, Some("ecs"));
     assert!(
         ecs_faults.is_empty(),

@@ -1,5 +1,5 @@
 //! The service-linked role's visibility window, held open by the test until the apply has met it
-//! (families 1 and 2).
+//! (families 1, 2 and 3).
 //!
 //! A window fixed in advance (`slr-delay=2s`) runs from the role's creation at CreateCluster.
 //! When the emulator is slow (a loaded machine: moto answered a DescribeSubnets after 9.4 s, a
@@ -54,12 +54,24 @@ pub fn is_slr_failure(e: &JournalEntry) -> bool {
         && e.fault.as_ref().map(|f| f.rule.as_str()) == Some("model:slr-delay")
 }
 
-/// When the role was created, in journal milliseconds: the end of the successful CreateCluster
-/// (the model creates the role right before answering it), an upper bound by a few ms.
+/// Whether `e` is a GetRole of the role the `slr-delay` window answered `NoSuchEntity` (what
+/// `ensure`'s wait meets).
+pub fn is_slr_read_lag(e: &JournalEntry) -> bool {
+    op(e) == "iam:GetRole" && e.fault.as_ref().map(|f| f.rule.as_str()) == Some("model:slr-delay")
+}
+
+/// When the role was created, in journal milliseconds: the end of the first successful
+/// CreateCluster (`implicit`) or CreateServiceLinkedRole (`ensure`); the model creates the role
+/// right before answering either, so this is an upper bound by a few ms.
 pub fn role_created_ms(entries: &[JournalEntry]) -> Option<f64> {
     entries
         .iter()
-        .find(|e| op(e) == "ecs:CreateCluster" && e.status == Some(200))
+        .find(|e| {
+            matches!(
+                op(e).as_str(),
+                "ecs:CreateCluster" | "iam:CreateServiceLinkedRole"
+            ) && e.status == Some(200)
+        })
         .map(|e| e.at_ms as f64 + e.duration_ms)
 }
 
@@ -73,12 +85,24 @@ pub async fn close_window_after_first_failure(
     window: Duration,
     applied: &AtomicBool,
 ) -> Option<f64> {
+    close_window_after_first(env, clock, window, applied, is_slr_failure).await
+}
+
+/// [`close_window_after_first_failure`] for the first journal entry that satisfies `met`: the
+/// window closes `window` after that entry was answered.
+pub async fn close_window_after_first(
+    env: &TestEnv,
+    clock: &JournalClock,
+    window: Duration,
+    applied: &AtomicBool,
+    met: fn(&JournalEntry) -> bool,
+) -> Option<f64> {
     loop {
         let entries = journal(env);
-        if let Some(failure) = entries.iter().find(|e| is_slr_failure(e)) {
+        if let Some(first) = entries.iter().find(|e| met(e)) {
             let created = role_created_ms(&entries)
-                .expect("a CreateService met the window, so a CreateCluster created the role");
-            let answered = failure.at_ms as f64 + failure.duration_ms;
+                .expect("the apply met the window, so the role was created");
+            let answered = first.at_ms as f64 + first.duration_ms;
             let end = (answered + window.as_secs_f64() * 1000.0).max(clock.now_ms());
             let delay = (end - created).ceil().max(1.0);
             set_slr_delay(env, Duration::from_millis(delay as u64));
