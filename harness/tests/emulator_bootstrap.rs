@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use harness::emulator::moto_bootstrap::{
     python_package_version, Bootstrap, BootstrapOutcome, MARKER_FILE, MOTO_VERSION,
@@ -30,7 +30,21 @@ exit 2
     );
     std::fs::write(&path, body).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wait_executable(&path);
     path
+}
+
+/// Waits until `path` can be run. A test thread that forks while this one still has the new
+/// script open for writing hands the child that descriptor until it execs, and running the
+/// script meanwhile fails with ETXTBSY ("Text file busy"; seen in CI with the tests in parallel).
+fn wait_executable(path: &Path) {
+    for _ in 0..500 {
+        match std::process::Command::new(path).output() {
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(10)),
+            _ => return,
+        }
+    }
+    panic!("{} stayed busy (ETXTBSY) for 5 s", path.display());
 }
 
 fn installs(counter: &Path) -> usize {
@@ -176,6 +190,7 @@ fn python_without_venv_names_the_fix() {
     )
     .unwrap();
     std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wait_executable(&python);
     let err = Bootstrap::new(dir.path().join("h"), &python)
         .ensure()
         .unwrap_err();
