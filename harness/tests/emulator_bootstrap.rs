@@ -40,7 +40,9 @@ exit 2
 fn wait_executable(path: &Path) {
     for _ in 0..500 {
         match std::process::Command::new(path).output() {
-            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
             _ => return,
         }
     }

@@ -3,11 +3,10 @@
 //! and 2, no ECS call ever fails, so it works with the retry loop on or off.
 //!
 //! The window is held open until the wait has met it (a GetRole answered `NoSuchEntity`), then
-//! closes 1 s after that ([`close_window_after_first`]): a window closing on its own could pass
+//! closes 1 s after that ([`apply_meeting_held_window`]): a window closing on its own could pass
 //! while a slow emulator answers CreateServiceLinkedRole, and then there would be nothing to wait
 //! for and nothing proven.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use provisioner::SlrMode;
@@ -23,22 +22,14 @@ async fn ensure_creates_the_role_first_and_ecs_never_fails(#[values(true, false)
     let aws = Aws::new(&env);
     let stack = env.stack(spec(&env, "ensure", SlrMode::Ensure).await);
 
-    let clock = JournalClock::start(&env);
-    let applied = AtomicBool::new(false);
-    let (report, visible_ms) = tokio::join!(
-        async {
-            let report = apply_ok(&stack, if retry { retry_fast() } else { retry_off() }).await;
-            applied.store(true, Ordering::SeqCst);
-            report
-        },
-        close_window_after_first(
-            &env,
-            &clock,
-            Duration::from_secs(1),
-            &applied,
-            is_slr_read_lag
-        )
-    );
+    let retry = if retry { retry_fast() } else { retry_off() };
+    let (report, visible_ms) = apply_meeting_held_window(
+        &env,
+        Duration::from_secs(1),
+        is_slr_read_lag,
+        apply_ok(&stack, retry),
+    )
+    .await;
 
     let j = journal(&env);
     // The wait met the window: the role was unreadable at least once, then readable.

@@ -3,11 +3,10 @@
 //! CreateService; the retry costs about the propagation window, not the retry deadline.
 //!
 //! The window is held open until the apply's CreateService has met it, then closes the case's
-//! length after that first failure ([`close_window_after_first_failure`]): a window that starts
+//! length after that first failure ([`apply_meeting_held_window`]): a window that starts
 //! at CreateCluster and closes on its own could pass while a slow emulator answers the steps in
 //! between, and then nothing is left to absorb.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use provisioner::SlrMode;
@@ -27,16 +26,8 @@ async fn retry_absorbs_the_delay_and_costs_the_window_not_the_deadline(#[case] w
     let retry = retry_fast();
     let deadline = retry.create_service_timeout;
 
-    let clock = JournalClock::start(&env);
-    let applied = AtomicBool::new(false);
-    let (report, visible_ms) = tokio::join!(
-        async {
-            let report = apply_ok(&stack, retry).await;
-            applied.store(true, Ordering::SeqCst);
-            report
-        },
-        close_window_after_first_failure(&env, &clock, window, &applied)
-    );
+    let (report, visible_ms) =
+        apply_meeting_held_window(&env, window, is_slr_failure, apply_ok(&stack, retry)).await;
     println!(
         "apply converged in {:?} (window {window:?}, deadline {deadline:?}), {} error(s) absorbed",
         report.elapsed,

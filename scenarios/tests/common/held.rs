@@ -9,6 +9,7 @@
 //! error; the test then gives it the length it checks, through the same `slr-delay` setting (a
 //! fixed delay is read at each request, so changing it applies to the role already created).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -75,22 +76,31 @@ pub fn role_created_ms(entries: &[JournalEntry]) -> Option<f64> {
         .map(|e| e.at_ms as f64 + e.duration_ms)
 }
 
-/// Waits (polling the journal every 10 ms) until the apply's first CreateService has met the
-/// held window, then closes it `window` after that failure was answered (or at once, if this
-/// watcher is later than that). Returns when the role becomes visible, in journal ms; `None`
-/// when `applied` turns true first (the apply never met the window).
-pub async fn close_window_after_first_failure(
+/// Runs `apply` while the held window waits for the apply to meet it, that is for the first
+/// journal entry that satisfies `met` ([`is_slr_failure`], [`is_slr_read_lag`]); the window then
+/// closes `window` after that entry was answered (or at once, if the watcher is later than
+/// that). Returns the apply's output and when the role became visible, in journal ms (`None`:
+/// the apply ended without meeting the window). The journal is cleared first.
+pub async fn apply_meeting_held_window<T>(
     env: &TestEnv,
-    clock: &JournalClock,
     window: Duration,
-    applied: &AtomicBool,
-) -> Option<f64> {
-    close_window_after_first(env, clock, window, applied, is_slr_failure).await
+    met: fn(&JournalEntry) -> bool,
+    apply: impl Future<Output = T>,
+) -> (T, Option<f64>) {
+    let clock = JournalClock::start(env);
+    let applied = AtomicBool::new(false);
+    tokio::join!(
+        async {
+            let out = apply.await;
+            applied.store(true, Ordering::SeqCst);
+            out
+        },
+        close_window_after_first(env, &clock, window, &applied, met)
+    )
 }
 
-/// [`close_window_after_first_failure`] for the first journal entry that satisfies `met`: the
-/// window closes `window` after that entry was answered.
-pub async fn close_window_after_first(
+/// The watcher of [`apply_meeting_held_window`]: polls the journal every 10 ms.
+async fn close_window_after_first(
     env: &TestEnv,
     clock: &JournalClock,
     window: Duration,
