@@ -1,4 +1,4 @@
-//! The figures of what the user sees (issue 13) and the goals they are held to, each ratio next
+//! The figures of what the user sees and the goals they are held to, each ratio next
 //! to its bound. Whether a goal is met is computed from this run's measurements, never assumed;
 //! a figure that was not measured gives `met: null` and a reason in `null_reasons`.
 
@@ -21,7 +21,7 @@ pub const GOAL_COLD_TO_WARM: f64 = 1.2;
 pub const GOAL_OVERSHOOT_MS: f64 = 500.0;
 /// Proxy CPU per request over nginx's, same load, same run.
 pub const GOAL_PROXY_CPU_RATIO: f64 = 1.0;
-/// The scenario family's wall time measured before issue 13 (seconds).
+/// The scenario suite's wall time bound (seconds): a suite a developer runs on every change.
 pub const GOAL_SUITE_S: f64 = 30.0;
 
 /// One goal: the figure, its value, the bound, and whether this run met it.

@@ -1,6 +1,6 @@
 //! Why this file exists: moto builds an account's backends (IAM's managed policies, EC2's
 //! default VPC, ...) on the first call of each service in that account, which makes the first
-//! apply in a fresh account ~1.8x slower than in a warm one (issue 13). The pool keeps a few
+//! apply in a fresh account ~1.8x slower than in a warm one. The pool keeps a few
 //! accounts already initialised: one cheap read-only call per service the stack uses
 //! ([`WARMUP_CALLS`]: ECS, EC2 `DescribeVpcs` in the test region, IAM, ECR, Logs), made in the
 //! background on a thread of its own and replenished as accounts are handed out. A miss (pool

@@ -1,4 +1,4 @@
-//! The `localstack+moto` backend (issue 14), for real: one endpoint whose proxy sends IAM, STS
+//! The `localstack+moto` backend, for real: one endpoint whose proxy sends IAM, STS
 //! and CloudWatch Logs to a LocalStack container and ECS to a moto process; the journal names
 //! the upstream of every request; one account id is the same account on both (LocalStack reads
 //! it from the access key id, moto from the `x-moto-account-id` the proxy adds); the

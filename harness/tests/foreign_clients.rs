@@ -1,5 +1,5 @@
 //! Why this file exists: the proxy's wire format is only right if clients nobody here wrote parse
-//! it into the right typed errors (issue 12, "Done when" 1). This test starts the environment as a
+//! it into the right typed errors. This test starts the environment as a
 //! user does (`harness up`), installs pinned boto3 and AWS CLI v1 into a venv under
 //! `target/harness/pyclients/` (pyclients.rs), and runs the case table
 //! (`foreign_clients/cases.py`, one row per modelled behaviour and client) through

@@ -1,4 +1,4 @@
-//! The moto launcher (`moto_launch.py`, issue 13) changes no answer where it acts. The pinned
+//! The moto launcher (`moto_launch.py`) changes no answer where it acts. The pinned
 //! moto is started twice by the harness, through the launcher and plainly
 //! (`python -m moto.server`), and both are asked the same questions in fresh accounts: AWS's
 //! managed policies (count, ARNs, a policy and its document), AMIs and their snapshots, and,

@@ -2,7 +2,7 @@
 //! (sh, python3; no AWS client needed): a fresh 12-digit account per run, the user's AWS
 //! settings neutralised, stdout left to the command, the command's exit code (127/126 for a
 //! command that cannot run), calls to the endpoint in the report and the journal file, and a
-//! SIGINT that stops the command, the proxy and moto, leaving no process behind (issue 16).
+//! SIGINT that stops the command, the proxy and moto, leaving no process behind.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};

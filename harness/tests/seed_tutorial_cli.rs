@@ -1,5 +1,5 @@
 //! Why this file exists: the seed's story told by clients nobody here wrote, each run the way a
-//! user runs it, through `harness run` (issue 16, item 3). The seed tutorial's ECS stack is built
+//! user runs it, through `harness run`. The seed tutorial's ECS stack is built
 //! by a bash script on the AWS CLI (`foreign_clients/seed_tutorial.sh`, written as a user writes
 //! it) in a fresh account with the service-linked-role delay on, and the ECS service-linked
 //! role's lifecycle is walked by a boto3 script (`foreign_clients/slr_lifecycle.py`). It asserts:

@@ -1,6 +1,6 @@
 //! `harness up --profile/--time-scale/--model`: bad values are rejected by the binary itself (exit 3, bad input),
-//! before any emulator starts, with an error that names the allowed values (issue 12, "Done
-//! when" 3). The accepted forms are covered by the unit tests in `harness/src/up.rs`.
+//! before any emulator starts, with an error that names the allowed values. The
+//! accepted forms are covered by the unit tests in `harness/src/up.rs`.
 
 use std::process::Command;
 use std::time::{Duration, Instant};

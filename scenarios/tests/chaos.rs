@@ -1,4 +1,4 @@
-//! Family 7 — chaos: 20 % throttling plus 20 % flaky answers (500, 503, dropped connections),
+//! Chaos: 20 % throttling plus 20 % flaky answers (500, 503, dropped connections),
 //! seeded. Over many seeds (20 by default, 100 with `SCENARIOS_EXHAUSTIVE=1`), each in a fresh
 //! account on the one shared emulator, a few at a time: apply converges (the provisioner's own
 //! EC2 lookups included), the plan after it is empty, destroy leaves nothing; a failing seed is

@@ -1,4 +1,4 @@
-//! Family 8 — crash and resume: the proxy lets the first k requests of an apply through and
+//! Crash and resume: the proxy lets the first k requests of an apply through and
 //! drops every connection after that (rule trigger `after`), as if the machine running the apply
 //! had died at that point. The apply fails; with the faults cleared, a re-apply converges with no
 //! duplicate resources (one cluster, one service, one task-definition revision) and an empty plan.

@@ -1,4 +1,4 @@
-//! Family 5 — clean destroy, checked through the AWS API (the SDK directly, not the
+//! Clean destroy, checked through the AWS API (the SDK directly, not the
 //! provisioner's own view): everything of the stack is gone, a second destroy is fine, the
 //! service-linked role is kept. Deleting the service-linked role while another stack's cluster
 //! lives in the account ends FAILED with the usage list (region + cluster ARN) surfaced; once

@@ -1,4 +1,4 @@
-//! Family 6 — drift: a setting changed out of band (through the AWS SDK, as a colleague in
+//! Drift: a setting changed out of band (through the AWS SDK, as a colleague in
 //! the console would) shows up in the plan as exactly that one change, and apply restores it.
 
 use harness::env::{test_env_or_skip, TestEnv};

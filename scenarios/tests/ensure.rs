@@ -1,6 +1,6 @@
-//! Family 3 — the seed's recommended fix: `ensure` creates the service-linked role first and
-//! waits until IAM returns it, then builds ECS. With the same visibility delay as families 1
-//! and 2, no ECS call ever fails, so it works with the retry loop on or off.
+//! The seed's recommended fix: `ensure` creates the service-linked role first and
+//! waits until IAM returns it, then builds ECS. With the same visibility delay as first_apply
+//! and retry_absorbs, no ECS call ever fails, so it works with the retry loop on or off.
 //!
 //! The window is held open until the wait has met it (a GetRole answered `NoSuchEntity`), then
 //! closes 1 s after that ([`apply_meeting_held_window`]): a window closing on its own could pass

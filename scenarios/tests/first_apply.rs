@@ -1,4 +1,4 @@
-//! Family 1 — the seed's failure, reproduced: in a fresh account, with the service-linked role
+//! The seed's failure, reproduced: in a fresh account, with the service-linked role
 //! left to CreateCluster (`implicit`) and the provisioner's retry loop off, the first apply fails
 //! at CreateService with AWS's exact error; once the role has become visible, a second apply
 //! passes (the seed's "run it twice" workaround).

@@ -1,4 +1,4 @@
-//! Family 11 — a fresh account, modelled (issue 12): the proxy's behaviour models, one at a time
+//! A fresh account, modelled: the proxy's behaviour models, one at a time
 //! and all together.
 //!
 //! (a) Per model, retries off: the model's exact AWS error (operation, code, message verbatim,
@@ -296,7 +296,7 @@ const SCALE: f64 = 0.1;
 /// (draining 10-60 s, capacity-provider attachments 5-30 s: up to 6 s and 3 s at [`SCALE`]),
 /// capped for (b): the slowest of the 20 seeds waits out the longest draws, and the provisioner's
 /// wait is the same code for a window of 2 s as for one of 6 s. The lower ends stay the
-/// registry's, so every model still opens its windows as often as before.
+/// registry's, so every model opens its windows as often as with AWS's ranges.
 ///
 /// And iam-propagation (registry 2-30 s), raised to 30-60 s (3-6 s): its window opens at the
 /// execution role's CreateRole and is met by SetRepositoryPolicy, which waits for the rest of

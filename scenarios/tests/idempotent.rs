@@ -1,4 +1,4 @@
-//! Family 4 — idempotent apply: after a converging apply, the plan is empty, a second apply
+//! Idempotent apply: after a converging apply, the plan is empty, a second apply
 //! makes no mutating AWS call (checked in the proxy's journal, not the provisioner's report),
 //! and the outputs are identical.
 

@@ -1,4 +1,4 @@
-//! Family 10 — ownership: a resource that already exists under the stack's name but lacks the
+//! Ownership: a resource that already exists under the stack's name but lacks the
 //! ownership tag is not ours. Apply stops before any mutation with a conflict naming it, and
 //! destroy reports it as not ours and leaves it in place.
 

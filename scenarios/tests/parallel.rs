@@ -1,9 +1,9 @@
-//! Family 9 — parallel: many stacks, each in its own account, on one emulator at once. They
+//! Parallel: many stacks, each in its own account, on one emulator at once. They
 //! all converge, see only themselves (same names in every account), and destroy cleanly. The
 //! accounts alternate between `ensure` and `implicit` under a 1 s service-linked-role delay, so
 //! the waits and the retry loop usually run concurrently too. That part is printed, not asserted:
-//! on a loaded machine a stack can reach CreateService after its window has closed (families 1
-//! to 3 hold the window open to prove the waits themselves).
+//! on a loaded machine a stack can reach CreateService after its window has closed (first_apply,
+//! retry_absorbs and ensure hold the window open to prove the waits themselves).
 
 use futures::future::join_all;
 use harness::env::{test_env_or_skip, TestEnv};

@@ -1,5 +1,5 @@
-//! Family 2 — the provisioner's retry loop absorbs the seed's error: same fresh-account set-up
-//! as family 1, retries on. The journal shows the injected failures, then a successful
+//! The provisioner's retry loop absorbs the seed's error: same fresh-account set-up as
+//! first_apply, retries on. The journal shows the injected failures, then a successful
 //! CreateService; the retry costs about the propagation window, not the retry deadline.
 //!
 //! The window is held open until the apply's CreateService has met it, then closes the case's

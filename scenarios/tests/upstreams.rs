@@ -1,5 +1,5 @@
-//! Family 12 — which emulator answered what: every request of an apply names in the journal the
-//! upstream the proxy routed it to (`JournalEntry::upstream`). On `localstack+moto` (issue 14)
+//! Which emulator answered what: every request of an apply names in the journal the
+//! upstream the proxy routed it to (`JournalEntry::upstream`). On `localstack+moto`
 //! IAM, STS and CloudWatch Logs go to LocalStack and ECS, ECR and EC2 to moto, and one account
 //! id is the same account on both (the ARNs each emulator hands out name it, another account
 //! sees none of it); on a single-emulator backend every request goes to that emulator.
@@ -59,7 +59,7 @@ async fn every_request_names_its_upstream_and_one_account_spans_both_emulators()
         );
     }
     if env.emulator.backend() == Backend::LocalStackMoto {
-        // Spelled out for this backend (issue 14's "done when"), not derived from the routes.
+        // Spelled out for this backend, not derived from the routes, so a wrong route table fails.
         for service in ["iam", "logs"] {
             assert!(
                 upstream_of(service).iter().all(|u| *u == "localstack"),

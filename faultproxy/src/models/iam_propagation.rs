@@ -3,10 +3,10 @@
 //! In real AWS a role created a moment ago is not yet known to other services: ECR
 //! SetRepositoryPolicy naming it as principal fails with `InvalidParameterException`
 //! "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'"
-//! (terraform-provider-aws issue #39064). This model remembers the roles created through the proxy
-//! per account and answers that error while the policy names one created less than the configured
-//! delay ago (a fixed `iam-propagation=D`, or, with the model on, a window drawn per role
-//! creation from [`SPEC`]'s range).
+//! (hashicorp/terraform-provider-aws#39064). This model remembers the roles created through the
+//! proxy per account and answers that error while the policy names one created less than the
+//! configured delay ago (a fixed `iam-propagation=D`, or, with the model on, a window drawn per
+//! role creation from [`SPEC`]'s range).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -5,8 +5,8 @@
 //! `NOT_STARTED`, then `IN_PROGRESS`, then `SUCCEEDED` or `FAILED` (with `Reason.RoleUsageList`:
 //! the live clusters per region). Emulators get it wrong (moto deletes at once and always says
 //! SUCCEEDED, even while clusters live). This model answers both operations itself for
-//! `AWSServiceRoleForECS` whenever the service-linked-role lifecycle is on (as before, in
-//! service_linked_role.rs):
+//! `AWSServiceRoleForECS` whenever the service-linked-role lifecycle (service_linked_role.rs)
+//! is on:
 //! - DeleteServiceLinkedRole answers a task id (`NoSuchEntity` when the role does not exist);
 //! - with this model on (`fresh-account`), the task runs over a window drawn per deletion from
 //!   [`SPEC`]'s range: `NOT_STARTED` for its first quarter, `IN_PROGRESS` for the rest;

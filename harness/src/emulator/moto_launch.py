@@ -1,5 +1,5 @@
 # Why this file exists: moto is one Python process serving every test account of a run, so its
-# CPU is the suite's shared bottleneck (issue 13). Most of it goes into work moto repeats for each
+# CPU is the suite's shared bottleneck. Most of it goes into work moto repeats for each
 # new account or request although the result cannot differ: parsing the same 4.7 MB of IAM
 # managed-policy JSON, re-reading the same AMI files, listing its own package directory. This
 # launcher removes those repeats, then runs moto's own server entry point with the same
@@ -114,7 +114,7 @@ def patch_ami_resources():
     of one parse per file (the files are package data: they do not change while moto runs).
     `_load_amis` sets keys on the dicts it gets: copies, so the parse stays as read. Values
     inside (the `tags` dict) are only read (`add_tags` copies them into the tag store). A
-    missing file raises FileNotFoundError every time, as before.
+    missing file raises FileNotFoundError every time, as in moto.
     """
     from moto.ec2.models import amis
 

@@ -1,6 +1,6 @@
 //! Why this file exists: moto's CPU is the test suite's shared bottleneck (one Python process,
 //! one core), and most of what a new account costs it is work that cannot change an answer
-//! (issue 13). `moto_launch.py` removes that work, then runs moto's own server entry point with
+//! `moto_launch.py` removes that work, then runs moto's own server entry point with
 //! the same arguments; see its comments for each speed-up and why it is answer-neutral. This
 //! file puts the launcher where the pinned install can run it: it is compiled into the harness
 //! and written to `<target>/harness/moto-launch-<hash>.py` (the hash of its text, so every

@@ -52,7 +52,7 @@ pub struct LaunchArgs {
 /// The behaviour-model profiles `--profile` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Profile {
-    /// Today's default: the ECS service-linked-role lifecycle, no windowed model.
+    /// The ECS service-linked-role lifecycle only, no windowed model.
     Default,
     /// A brand-new AWS account: every behaviour model on.
     FreshAccount,

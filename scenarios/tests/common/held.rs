@@ -1,5 +1,5 @@
 //! The service-linked role's visibility window, held open by the test until the apply has met it
-//! (families 1, 2 and 3).
+//! (first_apply, retry_absorbs, ensure).
 //!
 //! A window fixed in advance (`slr-delay=2s`) runs from the role's creation at CreateCluster.
 //! When the emulator is slow (a loaded machine: moto answered a DescribeSubnets after 9.4 s, a

@@ -16,8 +16,8 @@
 //!   a poll interval.
 //!
 //! A test process that was not started by cargo (run by hand, or a test's own child process)
-//! gets an emulator of its own, as before; `HARNESS_SHARED_EMULATOR=0` does that for everyone;
-//! `HARNESS_SHARED_EMULATOR_DIR=DIR` shares one emulator among the processes naming `DIR`
+//! gets an emulator of its own (no run to share it with); `HARNESS_SHARED_EMULATOR=0` does that
+//! for everyone; `HARNESS_SHARED_EMULATOR_DIR=DIR` shares one emulator among the processes naming `DIR`
 //! (no run lease there: the last process out stops it). Only the moto process backend shares;
 //! container and external backends keep one emulator per test process.
 

@@ -79,7 +79,7 @@ pub fn command_name(pid: u32) -> Option<String> {
 /// The test run this process belongs to: its parent when that is `cargo` (`cargo test`) or
 /// `cargo-nextest` (each nextest test is a child of the nextest process). `None` otherwise
 /// (a test binary run by hand, or a test's own child process): such a process gets an emulator
-/// of its own, as before.
+/// of its own.
 pub fn run_owner() -> Option<ProcId> {
     // SAFETY: getppid has no preconditions.
     let parent = unsafe { libc::getppid() };
