@@ -7,6 +7,7 @@ pub mod env;
 pub mod exit;
 pub mod launch;
 pub mod pool;
+pub mod reports;
 pub mod repro;
 pub mod run;
 pub mod up;

@@ -6,15 +6,21 @@
 //! model's window range after scaling, so `harness up > .env` or reading the first line from a
 //! script both work. Runs until SIGINT/SIGTERM, then stops the proxy and the emulator.
 //!
+//! With `--journal FILE` it writes the journal (and which behaviours were on) when it stops, for
+//! `harness report` to turn into CI reports (reports/command.rs).
+//!
 //! The emulator/model flags are shared with `harness run` (launch/args.rs).
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
 
 use clap::Args;
 
 use crate::env::{DEFAULT_REGION, TEST_SECRET_KEY};
 use crate::launch::{describe_models, LaunchArgs, Launched};
+use crate::reports::{self, behaviours};
 use faultproxy::cli::wait_for_shutdown_signal;
 
 #[derive(Debug, Clone, Args)]
@@ -22,6 +28,9 @@ pub struct UpArgs {
     /// Address the fault proxy listens on (port 0 picks a free port).
     #[arg(long, env = "HARNESS_LISTEN", default_value = "127.0.0.1:4566")]
     pub listen: SocketAddr,
+    /// Write the JSON journal here when stopped (SIGINT/SIGTERM), for `harness report`.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
     #[command(flatten)]
     pub launch: LaunchArgs,
 }
@@ -35,7 +44,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             source,
         })?;
     }
+    if let Some(path) = &args.journal {
+        reports::check_output_path("--journal", path).map_err(anyhow::Error::msg)?;
+    }
     let launched = Launched::start(&args.launch, args.listen, None, DEFAULT_REGION).await?;
+    let mut record = launched.record(&args.launch, DEFAULT_REGION);
+    record.started_unix_ms = reports::record::unix_ms(SystemTime::now());
+    let started = Instant::now();
+    let on = behaviours::on_ids(&launched.settings, &launched.proxy.rules());
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "AWS_ENDPOINT_URL={}", launched.proxy.url())?;
@@ -65,7 +81,36 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     );
     wait_for_shutdown_signal().await;
     tracing::info!("shutting down");
+    let written = match &args.journal {
+        Some(path) => {
+            record.duration_ms = started.elapsed().as_millis() as u64;
+            write_journal(path, record, on, &launched)
+        }
+        None => Ok(()),
+    };
     launched.stop().await;
+    written
+}
+
+/// Writes the journal file of a stopping `harness up`: what was on when it started and when it
+/// stopped (the control API may have changed both), and every journal entry.
+fn write_journal(
+    path: &std::path::Path,
+    mut record: reports::RunRecord,
+    mut on: Vec<String>,
+    launched: &Launched,
+) -> anyhow::Result<()> {
+    let entries = launched.proxy.journal();
+    on.extend(behaviours::on_ids(
+        &launched.proxy.model_settings(),
+        &launched.proxy.rules(),
+    ));
+    record.behaviours = behaviours::of(&on, &entries)
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    reports::write_journal(path, &record, &entries)?;
+    tracing::info!(journal = %path.display(), "journal written");
     Ok(())
 }
 

@@ -18,6 +18,7 @@ fn harness_run(args: &[&str]) -> Output {
         .arg("run")
         .args(args)
         .env("HARNESS_BACKEND", "moto")
+        .env_remove("TF_AWS_ASSUME_NO_PROPAGATION_DELAY")
         .env("AWS_PROFILE", "my-real-profile")
         .env("AWS_SESSION_TOKEN", "real-session-token")
         .env("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
@@ -144,6 +145,36 @@ fn exit_codes_are_the_commands_or_the_shells() {
         text(&out.stderr).contains("was killed by SIGTERM (exit 143)"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_set_no_propagation_delay_switch_gets_one_warning_line() {
+    let warning = format!("harness: {}\n", harness::run::NO_PROPAGATION_DELAY_WARNING);
+    let out = Command::new(HARNESS)
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo \"seen=$TF_AWS_ASSUME_NO_PROPAGATION_DELAY\"",
+        ])
+        .env("HARNESS_BACKEND", "moto")
+        .env(harness::run::NO_PROPAGATION_DELAY, "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run harness");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
+    // Passed on: the user may mean it.
+    assert_eq!(text(&out.stdout), "seen=true\n");
+
+    let out = harness_run(&["--", "true"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("TF_AWS_ASSUME_NO_PROPAGATION_DELAY"),
+        "{stderr}"
     );
 }
 

@@ -5,6 +5,7 @@
 //! - `proxy`: the fault-injecting proxy alone, in front of a running emulator.
 //! - `up`: an emulator (HARNESS_BACKEND) plus the fault proxy in front of it.
 //! - `run`: an emulator and the proxy around one command (`harness run -- CMD ARGS...`).
+//! - `report`: the CI reports (JUnit, Markdown) of a journal `harness up` or `harness run` wrote.
 //! - `repro`: the first-apply failure reproduced, then absorbed, then avoided, as a story.
 //!
 //! Errors are rendered like the provisioner's (`error:` + `caused by:` lines); exit codes: 0 ok,
@@ -35,6 +36,8 @@ enum Command {
     Up(harness::up::UpArgs),
     /// Run a command against an emulator + fault proxy in a fresh account; report what it met.
     Run(harness::run::RunArgs),
+    /// Write JUnit/Markdown reports from a journal (`harness up --journal`, `harness run`).
+    Report(harness::reports::command::ReportArgs),
     /// Reproduce the first-apply failure of a fresh account, then show retry and `ensure` fix it.
     Repro(harness::repro::ReproArgs),
 }
@@ -66,6 +69,7 @@ async fn main() -> ExitCode {
         Command::Proxy(args) => faultproxy::cli::run(args).await.map_err(Into::into),
         Command::Up(args) => harness::up::run(args).await,
         Command::Repro(args) => harness::repro::run(args).await,
+        Command::Report(args) => harness::reports::command::run(args),
         Command::Run(args) => return ExitCode::from(harness::run::run(args).await),
     };
     match result {

@@ -1,44 +1,60 @@
 //! Why this file exists: the harness keeps what it installs (the moto virtual environment) and
-//! what it records (emulator logs) under the cargo target directory, so `cargo clean` removes it
-//! and nothing is written to the user's home. Test binaries do not see `CARGO_TARGET_DIR` unless
-//! the user set it, so the directory is found by walking up from the running executable.
+//! what it records (runs, journals, emulator logs) in one directory of its own. Built from this
+//! repository, that is `<cargo target dir>/harness`, so `cargo clean` removes it and nothing is
+//! written to the user's home. Installed (`cargo install`, a release binary, an image), the binary
+//! is in no target directory, and the files go to a per-user cache instead, never beside the
+//! binary (whose directory, `~/.cargo/bin` or `/usr/local/bin`, is not the harness's to fill):
+//! `$XDG_CACHE_HOME/first-apply/harness`, else `~/.cache/first-apply/harness` (the XDG Base
+//! Directory specification's cache location, https://specifications.freedesktop.org/basedir-spec/).
+//! Test binaries do not see `CARGO_TARGET_DIR` unless the user set it, so the target directory is
+//! found by walking up from the running executable.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::EmulatorError;
 
-/// The cargo target directory this process belongs to.
+/// The per-user cache's directory name (under `$XDG_CACHE_HOME` or `~/.cache`).
+pub const CACHE_NAME: &str = "first-apply";
+
+/// The directory that holds the harness's (and the bench's) own files: the cargo target
+/// directory this process belongs to, or the per-user cache of an installed binary.
 ///
 /// Order: `CARGO_TARGET_DIR` (made absolute); else the nearest ancestor of the current
 /// executable that is named `target` or holds cargo's `CACHEDIR.TAG`; else
-/// `$XDG_CACHE_HOME/harness-target` / `~/.cache/harness-target` (an installed binary); else the
-/// system temp dir.
+/// `$XDG_CACHE_HOME/first-apply` (an absolute `XDG_CACHE_HOME` only, as the XDG specification
+/// says) or `~/.cache/first-apply`; else the system temp dir's `first-apply`.
 pub fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
-        let dir = PathBuf::from(dir);
-        if dir.is_absolute() {
-            return dir;
-        }
-        if let Ok(cwd) = std::env::current_dir() {
-            return cwd.join(dir);
-        }
+    let exe = std::env::current_exe().ok();
+    let cwd = std::env::current_dir().ok();
+    target_dir_of(|k| std::env::var_os(k), exe.as_deref(), cwd.as_deref())
+}
+
+/// [`target_dir`] for this environment (`var`), executable and working directory.
+pub fn target_dir_of(
+    var: impl Fn(&str) -> Option<OsString>,
+    exe: Option<&Path>,
+    cwd: Option<&Path>,
+) -> PathBuf {
+    let var = |k: &str| var(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var("CARGO_TARGET_DIR") {
+        return match cwd {
+            Some(cwd) if !dir.is_absolute() => cwd.join(dir),
+            _ => dir,
+        };
+    }
+    if let Some(dir) = exe.and_then(target_ancestor) {
         return dir;
     }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| target_ancestor(&exe))
-    {
-        return dir;
+    if let Some(cache) = var("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
+        return cache.join(CACHE_NAME);
     }
-    if let Some(cache) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(cache).join("harness-target");
+    if let Some(home) = var("HOME") {
+        return home.join(".cache").join(CACHE_NAME);
     }
-    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(home).join(".cache").join("harness-target");
-    }
-    std::env::temp_dir().join("harness-target")
+    std::env::temp_dir().join(CACHE_NAME)
 }
 
 /// The nearest ancestor of `exe` that looks like a cargo target directory.
@@ -52,7 +68,7 @@ pub fn target_ancestor(exe: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// `<target>/harness`: the harness's own corner of the target directory.
+/// `<target>/harness`: the harness's own corner of the target directory (or of the cache).
 pub fn harness_dir() -> PathBuf {
     target_dir().join("harness")
 }
@@ -93,5 +109,39 @@ mod tests {
             Some(custom)
         );
         assert_eq!(target_ancestor(Path::new("/usr/bin/harness")), None);
+    }
+
+    #[test]
+    fn an_installed_binary_uses_the_per_user_cache() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        let installed = Some(Path::new("/home/u/.cargo/bin/harness"));
+        let cwd = Some(Path::new("/src/app"));
+        let xdg = env(&[("XDG_CACHE_HOME", "/c"), ("HOME", "/home/u")]);
+        assert_eq!(
+            target_dir_of(xdg, installed, cwd),
+            PathBuf::from("/c/first-apply")
+        );
+        let home = env(&[("XDG_CACHE_HOME", "relative"), ("HOME", "/home/u")]);
+        assert_eq!(
+            target_dir_of(home, installed, cwd),
+            PathBuf::from("/home/u/.cache/first-apply")
+        );
+        let built = Some(Path::new("/src/first-apply/target/debug/harness"));
+        assert_eq!(
+            target_dir_of(env(&[("HOME", "/home/u")]), built, cwd),
+            PathBuf::from("/src/first-apply/target")
+        );
+        let chosen = env(&[("CARGO_TARGET_DIR", "out"), ("HOME", "/home/u")]);
+        assert_eq!(
+            target_dir_of(chosen, installed, cwd),
+            PathBuf::from("/src/app/out")
+        );
     }
 }

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 
 use crate::accounts;
 use crate::emulator::{self, Emulator};
+use crate::reports::RunRecord;
 use faultproxy::{Limits, ModelSettings, ProxyHandle, UpstreamFlavor};
 
 /// Most serving threads a `harness up`/`harness run` proxy starts: beyond a few, threads only
@@ -77,6 +78,33 @@ impl Launched {
             settings,
             presets: started_with,
         })
+    }
+
+    /// The journal file's record of this launch (`args` are the flags it started with): no
+    /// program, exit code or duration yet; the caller fills those in.
+    pub fn record(&self, args: &LaunchArgs, region: &str) -> RunRecord {
+        RunRecord {
+            program: None,
+            account: self.account.clone(),
+            region: region.to_string(),
+            endpoint_url: self.proxy.url(),
+            backend: args.backend.name().to_string(),
+            profile: args.profile.name().to_string(),
+            seed: self.settings.seed,
+            time_scale: self.settings.time_scale(),
+            models: self
+                .settings
+                .enabled_names()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            behaviours: Vec::new(),
+            presets: self.presets.clone(),
+            exit_code: None,
+            signal: None,
+            started_unix_ms: 0,
+            duration_ms: 0,
+        }
     }
 
     /// Stops the proxy (waits for its accept loop and serving threads), then the emulator.

@@ -9,12 +9,14 @@
 
 mod child_env;
 mod command;
+mod env_warnings;
 mod report;
 mod signals;
 mod terminal;
 
 pub use child_env::{ChildEnv, ChildSettings, ACCOUNT_ID_VAR, REMOVED};
 pub use command::{HARNESS_FAILED, NOT_EXECUTABLE, NOT_FOUND};
+pub use env_warnings::{NO_PROPAGATION_DELAY, NO_PROPAGATION_DELAY_WARNING};
 pub use report::Summary;
 
 use std::ffi::OsString;
@@ -29,6 +31,7 @@ use crate::accounts;
 use crate::emulator::paths;
 use crate::env::DEFAULT_REGION;
 use crate::launch::{LaunchArgs, Launched};
+use crate::reports::{self, behaviours, check_output_path, Facts, ReportSpec, RunRecord};
 
 /// The end of `harness run --help`: what CMD gets and what the exit code means.
 pub const AFTER_HELP: &str = "\
@@ -53,9 +56,14 @@ pub struct RunArgs {
     /// The region CMD gets (AWS_REGION and AWS_DEFAULT_REGION).
     #[arg(long, value_name = "REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
-    /// Write the JSON journal here (default: target/harness/runs/<run>/journal.json).
+    /// Write the JSON journal here (default: <harness dir>/runs/<run>/journal.json).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+    /// Also write a report for CI, repeatable: junit=FILE (a test case per behaviour that was
+    /// on: passed, failed with what it answered, or skipped as "never triggered") or
+    /// markdown=FILE (e.g. markdown=$GITHUB_STEP_SUMMARY).
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = ReportSpec::parse)]
+    pub reports: Vec<ReportSpec>,
     /// The command to run and its arguments (after `--`).
     #[arg(
         value_name = "CMD",
@@ -117,29 +125,6 @@ fn run_dir(account: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// `--journal FILE` must be writable where it is: checked before anything starts.
-fn check_journal_path(path: &Path) -> Result<(), String> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if path.is_dir() {
-        return Err(format!(
-            "--journal {}: is a directory; name a file, e.g. {}/journal.json",
-            path.display(),
-            path.display()
-        ));
-    }
-    if !parent.is_dir() {
-        return Err(format!(
-            "--journal {}: directory {} does not exist; create it or name another file",
-            path.display(),
-            parent.display()
-        ));
-    }
-    Ok(())
-}
-
 /// Runs the command and returns the exit code `harness` exits with.
 pub async fn run(args: RunArgs) -> u8 {
     let program = args.command[0].clone();
@@ -147,10 +132,15 @@ pub async fn run(args: RunArgs) -> u8 {
         eprintln!("error: {e}");
         return e.code;
     }
-    if let Some(path) = &args.journal {
-        if let Err(e) = check_journal_path(path) {
+    let outputs = args.journal.iter().map(|p| ("--journal", p));
+    let reports = args.reports.iter().map(|r| ("--report", &r.path));
+    for (flag, path) in outputs.chain(reports) {
+        if let Err(e) = check_output_path(flag, path) {
             return fail(e);
         }
+    }
+    for warning in env_warnings::warnings(|k| std::env::var_os(k)) {
+        say(warning);
     }
     if let Err(e) = signals::install() {
         return fail(format!("installing the signal handlers: {e}"));
@@ -252,55 +242,77 @@ async fn run_in(args: &RunArgs, launched: &Launched) -> anyhow::Result<u8> {
         args.launch.profile.name(),
         launched.settings.seed
     ));
+    // Rules and models can change through the control API while CMD runs: what was on at the
+    // start and at the end both count.
+    let mut on = behaviours::on_ids(&launched.settings, &launched.proxy.rules());
+    let mut record = launched.record(&args.launch, &args.region);
+    record.program = Some(program_name.clone());
+    record.started_unix_ms = reports::record::unix_ms(SystemTime::now());
     let started = Instant::now();
     let (code, signal) = spawn_and_wait(cmd, program, &program_name).await?;
-    let duration = started.elapsed();
+    record.duration_ms = started.elapsed().as_millis() as u64;
+    record.exit_code = Some(code);
+    record.signal = signal;
 
     let entries = launched.proxy.journal();
+    on.extend(behaviours::on_ids(
+        &launched.proxy.model_settings(),
+        &launched.proxy.rules(),
+    ));
+    let list = behaviours::of(&on, &entries);
+    record.behaviours = list.iter().map(|b| b.id.clone()).collect();
     let journal = args
         .journal
         .clone()
         .unwrap_or_else(|| dir.join("journal.json"));
-    let record = report::RunRecord {
-        program: &program_name,
-        account,
-        region: &args.region,
-        endpoint_url: &endpoint_url,
-        backend: args.launch.backend.name(),
-        profile: args.launch.profile.name(),
-        seed: launched.settings.seed,
-        time_scale: launched.settings.time_scale(),
-        models: launched
-            .settings
-            .enabled_names()
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        presets: &launched.presets,
-        exit_code: code,
-        signal,
-        duration,
-    };
-    report::write_journal(&journal, &record, &entries)?;
+    reports::write_journal(&journal, &record, &entries)?;
     // The empty AWS files served their purpose; the journal stays.
     for f in [&config_file, &credentials_file] {
         let _ = std::fs::remove_file(f);
     }
     let _ = std::fs::remove_dir(&dir); // only if empty (`--journal` elsewhere)
+    report(args, &record, &entries, &list, &journal)?;
+    Ok(code)
+}
 
-    let ended = match signal {
+/// Prints the report on stderr and writes the `--report` files.
+fn report(
+    args: &RunArgs,
+    record: &RunRecord,
+    entries: &[faultproxy::JournalEntry],
+    list: &[reports::Behaviour],
+    journal: &Path,
+) -> anyhow::Result<()> {
+    let program_name = record.program.as_deref().unwrap_or("?");
+    let code = record.exit_code.unwrap_or(HARNESS_FAILED);
+    let ended = match record.signal {
         Some(sig) => format!("was killed by {} (exit {code})", signals::name(sig)),
         None => format!("exited {code}"),
     };
     say(format!(
-        "'{program_name}' {ended} after {:.1} s in account {account}",
-        duration.as_secs_f64()
+        "'{program_name}' {ended} after {:.1} s in account {}",
+        record.duration().as_secs_f64(),
+        record.account
     ));
-    for line in Summary::of(&entries).lines() {
+    let summary = Summary::of(entries);
+    for line in summary.lines() {
         say(line);
     }
+    say(reports::quiet_line(list));
     say(format!("journal: {}", journal.display()));
-    Ok(code)
+    let facts = Facts {
+        record,
+        command: program_name,
+        ended: &ended,
+        ok: code == 0,
+        requests: &summary.by_service,
+        journal,
+    };
+    for spec in &args.reports {
+        reports::write(spec, &facts, list)?;
+        say(format!("report: {}", spec.path.display()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -352,7 +364,16 @@ mod tests {
         assert!(e.contains("exactly 12 digits"), "{e}");
         let e = parse(&["--region", "Tokyo", "--", "true"]).unwrap_err();
         assert!(e.contains("e.g. us-east-1"), "{e}");
-        let e = check_journal_path(Path::new("/no/such/dir/j.json")).unwrap_err();
-        assert!(e.contains("directory /no/such/dir does not exist"), "{e}");
+        let e = parse(&["--report", "xml=r.xml", "--", "true"]).unwrap_err();
+        assert!(e.contains("unknown report format"), "{e}");
+        let a = parse(&[
+            "--report",
+            "junit=a.xml",
+            "--report",
+            "markdown=b.md",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(a.reports.len(), 2);
     }
 }

@@ -3,16 +3,13 @@
 //! proxy routes services to several), which of them got an injected fault
 //! or a behaviour model's answer (grouped by operation and error code, with counts and the rule
 //! or model), and where the whole journal is. This file builds that summary from the proxy's
-//! journal and writes the journal file; it prints nothing on stdout (that is the command's).
+//! journal; it prints nothing on stdout (that is the command's).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::Path;
-use std::time::Duration;
 
-use anyhow::Context;
 use faultproxy::JournalEntry;
-use serde_json::json;
+
+use crate::reports::behaviours::answer;
 
 /// One row of the faults table: an (operation, answer, rule or model) and how often.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -115,73 +112,6 @@ impl Summary {
 
 fn width<'a>(items: impl Iterator<Item = &'a String>, header: &str) -> usize {
     items.map(String::len).max().unwrap_or(0).max(header.len())
-}
-
-/// The (answer, rule or model) of an entry the proxy did not simply forward: an injected fault
-/// (its code, or its kind for a throttle without code, a drop, a latency, a read lag) or a
-/// model's own answer (`answered by model`). `None` for a plain forwarded call.
-fn answer(e: &JournalEntry) -> Option<(String, String)> {
-    if let Some(f) = &e.fault {
-        let answer = match &f.code {
-            Some(code) => code.clone(),
-            None => f.kind.to_string(),
-        };
-        return Some((answer, f.rule.clone()));
-    }
-    e.handled_by
-        .as_ref()
-        .map(|by| ("answered by model".to_string(), by.clone()))
-}
-
-/// What the run's journal file records besides the entries.
-#[derive(Debug, Clone)]
-pub struct RunRecord<'a> {
-    /// The program's name only: its arguments may hold secrets.
-    pub program: &'a str,
-    pub account: &'a str,
-    pub region: &'a str,
-    pub endpoint_url: &'a str,
-    pub backend: &'a str,
-    pub profile: &'a str,
-    pub seed: u64,
-    pub time_scale: f64,
-    pub models: Vec<String>,
-    pub presets: &'a [String],
-    pub exit_code: u8,
-    /// The signal that ended the command, if one did.
-    pub signal: Option<i32>,
-    pub duration: Duration,
-}
-
-/// Writes the journal file: the run's record and every journal entry (no credential: entries
-/// hold account, region, service, operation, status and fault only, journal.rs).
-pub fn write_journal(
-    path: &Path,
-    record: &RunRecord,
-    entries: &[JournalEntry],
-) -> anyhow::Result<()> {
-    let doc = json!({
-        "program": record.program,
-        "account": record.account,
-        "region": record.region,
-        "endpoint_url": record.endpoint_url,
-        "backend": record.backend,
-        "profile": record.profile,
-        "seed": record.seed,
-        "time_scale": record.time_scale,
-        "models": record.models,
-        "presets": record.presets,
-        "exit_code": record.exit_code,
-        "signal": record.signal,
-        "duration_ms": record.duration.as_millis() as u64,
-        "entries": entries,
-    });
-    let mut file = std::fs::File::create(path)
-        .with_context(|| format!("writing the journal to {}", path.display()))?;
-    serde_json::to_writer_pretty(&mut file, &doc)
-        .with_context(|| format!("writing the journal to {}", path.display()))?;
-    writeln!(file)?;
-    Ok(())
 }
 
 #[cfg(test)]
