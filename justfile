@@ -52,3 +52,7 @@ images *ARGS:
 # Exactly what CI runs.
 ci:
     bash .ci/run
+
+# Regenerate faultproxy's operation table from the pinned botocore (creates target/botocore-venv).
+gen-operations:
+    python3 scripts/gen-operations.py

@@ -19,8 +19,8 @@ pub struct ProxyArgs {
     #[arg(long, env = "HARNESS_UPSTREAM")]
     pub upstream: url::Url,
     /// Send some services to another emulator, repeatable: SERVICES=URL@FLAVOR, e.g.
-    /// iam,sts,logs=http://127.0.0.1:4566@localstack (services: ecs, ecr, logs, iam, sts, ec2;
-    /// FLAVOR, required: moto, localstack or other). Services not routed, and requests the proxy
+    /// iam,sts,logs=http://127.0.0.1:4566@localstack (services: any of botocore's service
+    /// names, e.g. s3, lambda, apigateway, ecs, logs; FLAVOR, required: moto, localstack or other). Services not routed, and requests the proxy
     /// cannot classify, go to --upstream. A service may be named in one route only. In
     /// HARNESS_ROUTES several routes are separated by spaces.
     #[arg(long = "route", value_name = "SERVICES=URL@FLAVOR", env = "HARNESS_ROUTES", value_delimiter = ' ', value_parser = parse_route)]
@@ -266,12 +266,12 @@ mod tests {
             "--upstream",
             "http://x",
             "--route",
-            "iam,s3=http://127.0.0.1:4566@localstack",
+            "iam,lamda=http://127.0.0.1:4566@localstack",
         ])
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("--route") && e.contains("unknown service \"s3\""),
+            e.contains("--route") && e.contains("unknown service \"lamda\""),
             "{e}"
         );
     }

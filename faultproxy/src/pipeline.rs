@@ -100,7 +100,7 @@ impl Call {
 
     /// Answers `err` in the request's protocol.
     fn error_response(&self, err: &AwsError) -> Response<Full<Bytes>> {
-        wire::error_response(self.info.protocol, self.info.service.as_deref(), err)
+        wire::error_response(self.info.protocol, self.info.service, err)
     }
 
     /// Notes a successful call a window rule waits for.
@@ -204,7 +204,7 @@ fn check_head_size(shared: &Shared, arrival: &Arrival, parts: &Parts) -> Option<
 /// Answers `err` before reading the body, in the request's protocol, and journals it.
 fn refuse(shared: &Shared, arrival: &Arrival, parts: &Parts, err: AwsError) -> Outcome {
     let info = classify(&parts.method, &parts.uri, &parts.headers, b"");
-    let resp = wire::error_response(info.protocol, info.service.as_deref(), &err);
+    let resp = wire::error_response(info.protocol, info.service, &err);
     shared.record(arrival, info, Some(err.status), None, Some("proxy"));
     Ok(resp.map(Either::Right))
 }

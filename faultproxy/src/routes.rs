@@ -100,10 +100,10 @@ fn parse_services(text: &str) -> Result<Vec<Service>, RouteError> {
             )));
         }
         let Some(service) = Service::from_name(name) else {
-            let known: Vec<&str> = Service::all().map(Service::name).collect();
+            let near = crate::aws::service::closest_services(name);
             return Err(RouteError(format!(
-                "services {text:?}: unknown service {name:?}; known services: {}",
-                known.join(", ")
+                "services {text:?}: unknown service {name:?}; did you mean {}? (botocore's service names)",
+                near.join(", ")
             )));
         };
         if services.contains(&service) {
@@ -176,15 +176,15 @@ impl Upstreams {
                 return Err(RouteError(format!("{route}: names no service")).into());
             }
             for &service in &route.services {
-                if let Some(earlier) = routed_by[service as usize] {
+                if let Some(earlier) = routed_by[service.index()] {
                     return Err(RouteError(format!(
                         "{route}: {} is already routed by {earlier}; name each service in one route only",
                         service.name()
                     ))
                     .into());
                 }
-                routed_by[service as usize] = Some(route);
-                by_service[service as usize] = all.len();
+                routed_by[service.index()] = Some(route);
+                by_service[service.index()] = all.len();
             }
             let upstream = Upstream::new(&route.url, route.flavor)?
                 .with_connect_timeout(connect_timeout)
@@ -211,7 +211,7 @@ impl Upstreams {
 
     /// The upstream that serves `service`.
     pub fn for_service(&self, service: Service) -> &Upstream {
-        &self.all[self.by_service[service as usize]]
+        &self.all[self.by_service[service.index()]]
     }
 
     /// The upstream a classified request goes to.
@@ -219,7 +219,7 @@ impl Upstreams {
         if self.all.len() == 1 {
             return self.main();
         }
-        match info.known_service() {
+        match info.service {
             Some(service) => self.for_service(service),
             None => self.main(),
         }
@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn parses_services_url_and_flavor() {
         let r = route("iam,sts,CloudWatchLogs=http://127.0.0.1:4566@localstack");
-        assert_eq!(r.services, [Service::Iam, Service::Sts, Service::Logs]);
+        assert_eq!(r.services, [Service::IAM, Service::STS, Service::LOGS]);
         assert_eq!(r.url.as_str(), "http://127.0.0.1:4566/");
         assert_eq!(r.flavor, UpstreamFlavor::LocalStack);
         assert_eq!(
@@ -256,7 +256,7 @@ mod tests {
         );
         assert_eq!(route(&r.to_string()), r, "Display round-trips");
         let r = route(" ECS , ecr=http://moto:5000/base@MOTO ");
-        assert_eq!(r.services, [Service::Ecs, Service::Ecr]);
+        assert_eq!(r.services, [Service::ECS, Service::ECR]);
         assert_eq!(r.url.path(), "/base");
         assert_eq!(r.flavor, UpstreamFlavor::Moto);
         let r = route("ec2=http://u:pw@h:1@other");
@@ -275,10 +275,14 @@ mod tests {
         assert!(e.contains("empty service name"), "{e}");
         let e = err("iam,,sts=http://h:1@moto");
         assert!(e.contains("empty service name"), "{e}");
-        let e = err("iam,s3=http://h:1@moto");
+        let e = err("iam,lamda=http://h:1@moto");
         assert!(
-            e.contains("unknown service \"s3\"") && e.contains("ecs, ecr"),
+            e.contains("unknown service \"lamda\"") && e.contains("did you mean lambda"),
             "{e}"
+        );
+        assert_eq!(
+            route("s3,lambda,apigateway=http://h:1@moto").services,
+            [Service::S3, Service::LAMBDA, Service::APIGATEWAY]
         );
         let e = err("iam,IAM=http://h:1@moto");
         assert!(e.contains("iam named twice"), "{e}");
@@ -300,7 +304,7 @@ mod tests {
 
     fn info(service: Option<&str>) -> RequestInfo {
         RequestInfo {
-            service: service.map(str::to_string),
+            service: service.and_then(Service::from_name),
             ..RequestInfo::default()
         }
     }
@@ -323,16 +327,16 @@ mod tests {
         assert_eq!(at(Some("logs")), "http://127.0.0.1:4566");
         assert_eq!(at(Some("ec2")), "http://127.0.0.1:7000");
         assert_eq!(at(Some("ecs")), "http://127.0.0.1:5000");
-        assert_eq!(at(Some("s3")), "http://127.0.0.1:5000", "unknown service");
+        assert_eq!(at(Some("s3")), "http://127.0.0.1:5000", "not routed");
         assert_eq!(at(None), "http://127.0.0.1:5000", "unclassified");
         assert_eq!(
-            t.for_service(Service::Sts).flavor,
+            t.for_service(Service::STS).flavor,
             UpstreamFlavor::LocalStack
         );
-        assert_eq!(t.for_service(Service::Ecr).flavor, UpstreamFlavor::Moto);
+        assert_eq!(t.for_service(Service::ECR).flavor, UpstreamFlavor::Moto);
         let plain = Upstreams::new(up(5000, UpstreamFlavor::Moto), &[], Duration::ZERO, 0).unwrap();
         assert_eq!(
-            plain.for_service(Service::Iam).display(),
+            plain.for_service(Service::IAM).display(),
             "http://127.0.0.1:5000"
         );
     }

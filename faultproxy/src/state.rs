@@ -90,8 +90,8 @@ impl Shared {
             at_ms: arrival.at_ms,
             account: info.account,
             region: info.region,
-            service: info.service,
-            operation: info.operation,
+            service: info.service.map(|s| s.name().to_string()),
+            operation: info.operation.map(|o| o.name().to_string()),
             status,
             fault,
             // Kept as constants (see `Kept`).

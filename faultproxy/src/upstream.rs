@@ -290,7 +290,7 @@ impl Upstream {
             for (k, v) in params {
                 form.append_pair(k, v);
             }
-            form.append_pair("Version", Service::Iam.query_version().unwrap_or_default());
+            form.append_pair("Version", Service::IAM.query_version().unwrap_or_default());
             form.finish()
         };
         let action = params
@@ -301,7 +301,7 @@ impl Upstream {
         self.call(
             account,
             "us-east-1",
-            Service::Iam.name(),
+            Service::IAM.name(),
             None,
             "application/x-www-form-urlencoded; charset=utf-8",
             body,
@@ -318,12 +318,12 @@ impl Upstream {
         operation: &str,
         body: serde_json::Value,
     ) -> Result<(u16, String), UpstreamError> {
-        let prefix = Service::Ecs.target_prefix().unwrap_or_default();
+        let prefix = Service::ECS.target_prefix().unwrap_or_default();
         let target = format!("{prefix}.{operation}");
         self.call(
             account,
             region,
-            Service::Ecs.name(),
+            Service::ECS.name(),
             Some(&target),
             "application/x-amz-json-1.1",
             body.to_string(),

@@ -154,7 +154,7 @@ async fn split_proxy(localstack: SocketAddr, moto: SocketAddr) -> faultproxy::Pr
     let route: Route = format!("iam,sts,logs=http://{localstack}@localstack")
         .parse()
         .expect("route");
-    assert_eq!(route.services, [Service::Iam, Service::Sts, Service::Logs]);
+    assert_eq!(route.services, [Service::IAM, Service::STS, Service::LOGS]);
     let cfg = ProxyConfig::new(
         format!("http://{moto}").parse().unwrap(),
         UpstreamFlavor::Moto,

@@ -1,19 +1,26 @@
-//! The AWS services the proxy understands, and everything it knows per service in one place:
-//! name and aliases, `X-Amz-Target` prefix (awsJson), query API version and XML namespace
-//! (awsQuery / EC2 query), wire protocol and throttling error. Classification, error encoding,
-//! rule matching and the upstream's own calls all ask [`Service`] instead of matching on names.
+//! Per-service facts the botocore models do not carry, next to their sources: the throttling
+//! error of services whose model names none (EC2, S3, IAM, STS answer codes no model lists), and
+//! the name users type for a service. Everything else about a service is in the generated
+//! operation table ([`super::table`]).
 
 use super::error::AwsError;
+use super::protocol::Protocol;
+pub use super::table::{ErrorShape, Operation, Service};
 
-/// ECS/ECR/CloudWatch Logs throttling code, HTTP 400.
+/// The JSON services' throttling code, HTTP 400.
 /// Source: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html
 pub const THROTTLING_EXCEPTION: &str = "ThrottlingException";
-/// IAM/STS throttling code, HTTP 400.
+/// The query services' throttling code (IAM, STS), HTTP 400.
 /// Source: https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html
 pub const THROTTLING: &str = "Throttling";
 /// EC2 throttling code, HTTP 503.
 /// Source: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
 pub const REQUEST_LIMIT_EXCEEDED: &str = "RequestLimitExceeded";
+/// S3 throttling code, HTTP 503.
+/// Source: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList
+pub const SLOW_DOWN: &str = "SlowDown";
+/// The message S3 sends with `SlowDown` (same source).
+pub const SLOW_DOWN_MESSAGE: &str = "Please reduce your request rate.";
 /// The message AWS sends with `ThrottlingException` and `Throttling`.
 /// Source: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html
 pub const RATE_EXCEEDED: &str = "Rate exceeded";
@@ -21,189 +28,33 @@ pub const RATE_EXCEEDED: &str = "Rate exceeded";
 /// Source: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html
 pub const REQUEST_LIMIT_EXCEEDED_MESSAGE: &str = "Request limit exceeded.";
 
-/// The wire protocol of a request, which decides how an injected error is encoded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Protocol {
-    /// awsJson1_0 / awsJson1_1 (`X-Amz-Target`): ECS, ECR, CloudWatch Logs, ...
-    AwsJson,
-    /// awsQuery with the `ErrorResponse` XML document: IAM, STS.
-    Query,
-    /// EC2 query protocol with the `Response/Errors` XML document.
-    Ec2Query,
-    /// Anything else (REST protocols, health checks, garbage).
-    #[default]
-    Unknown,
-}
-
-/// IAM's awsQuery XML namespace (its API version 2010-05-08).
-const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-/// STS's awsQuery XML namespace (its API version 2011-06-15).
-const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-
-/// A service the proxy knows by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Service {
-    Ecs,
-    Ecr,
-    Logs,
-    Iam,
-    Sts,
-    Ec2,
-}
-
-/// Per-service facts: one row per service.
-struct Def {
-    service: Service,
-    /// Canonical lower-case name (the SigV4 signing name).
-    name: &'static str,
-    /// Other names users type in rules.
-    aliases: &'static [&'static str],
-    protocol: Protocol,
-    /// `X-Amz-Target` prefix (awsJson services).
-    target_prefix: Option<&'static str>,
-    /// `Version` form parameter (query services).
-    query_version: Option<&'static str>,
-    /// XML namespace of awsQuery documents.
-    query_namespace: Option<&'static str>,
-    throttling: (u16, &'static str, &'static str),
-}
-
-const JSON_THROTTLING: (u16, &str, &str) = (400, THROTTLING_EXCEPTION, RATE_EXCEEDED);
-const QUERY_THROTTLING: (u16, &str, &str) = (400, THROTTLING, RATE_EXCEEDED);
-
-const DEFS: &[Def] = &[
-    Def {
-        service: Service::Ecs,
-        name: "ecs",
-        aliases: &[],
-        protocol: Protocol::AwsJson,
-        target_prefix: Some("AmazonEC2ContainerServiceV20141113"),
-        query_version: None,
-        query_namespace: None,
-        throttling: JSON_THROTTLING,
-    },
-    Def {
-        service: Service::Ecr,
-        name: "ecr",
-        aliases: &[],
-        protocol: Protocol::AwsJson,
-        target_prefix: Some("AmazonEC2ContainerRegistry_V20150921"),
-        query_version: None,
-        query_namespace: None,
-        throttling: JSON_THROTTLING,
-    },
-    Def {
-        service: Service::Logs,
-        name: "logs",
-        aliases: &["cloudwatchlogs", "cloudwatch-logs", "cloudwatch_logs"],
-        protocol: Protocol::AwsJson,
-        target_prefix: Some("Logs_20140328"),
-        query_version: None,
-        query_namespace: None,
-        throttling: JSON_THROTTLING,
-    },
-    Def {
-        service: Service::Iam,
-        name: "iam",
-        aliases: &[],
-        protocol: Protocol::Query,
-        target_prefix: None,
-        query_version: Some("2010-05-08"),
-        query_namespace: Some(IAM_NS),
-        throttling: QUERY_THROTTLING,
-    },
-    Def {
-        service: Service::Sts,
-        name: "sts",
-        aliases: &[],
-        protocol: Protocol::Query,
-        target_prefix: None,
-        query_version: Some("2011-06-15"),
-        query_namespace: Some(STS_NS),
-        throttling: QUERY_THROTTLING,
-    },
-    Def {
-        service: Service::Ec2,
-        name: "ec2",
-        aliases: &[],
-        protocol: Protocol::Ec2Query,
-        target_prefix: None,
-        query_version: Some("2016-11-15"),
-        query_namespace: None,
-        throttling: (503, REQUEST_LIMIT_EXCEEDED, REQUEST_LIMIT_EXCEEDED_MESSAGE),
-    },
-];
-
-const _: () = assert!(DEFS.len() == Service::Ec2 as usize + 1);
-
-impl Service {
-    /// Every known service.
-    pub fn all() -> impl Iterator<Item = Service> {
-        DEFS.iter().map(|d| d.service)
+/// The throttling error `service` answers: the documented one where the model has none (EC2
+/// `RequestLimitExceeded` 503, S3 `SlowDown` 503, IAM/STS `Throttling` 400), else the model's
+/// throttling shape (Lambda `TooManyRequestsException` 429), else the protocol's common code
+/// (query `Throttling`, the others `ThrottlingException`, both 400).
+pub fn throttling_error(service: Option<Service>) -> AwsError {
+    let Some(s) = service else {
+        return AwsError::new(400, THROTTLING_EXCEPTION, RATE_EXCEEDED);
+    };
+    match s {
+        Service::EC2 => {
+            return AwsError::new(503, REQUEST_LIMIT_EXCEEDED, REQUEST_LIMIT_EXCEEDED_MESSAGE)
+        }
+        Service::S3 => return AwsError::new(503, SLOW_DOWN, SLOW_DOWN_MESSAGE),
+        Service::IAM | Service::STS => return AwsError::new(400, THROTTLING, RATE_EXCEEDED),
+        _ => {}
     }
-
-    fn def(self) -> &'static Def {
-        // `DEFS` lists the variants in declaration order (checked below and by a test).
-        &DEFS[self as usize]
+    if let Some(shape) = s.modelled_throttling() {
+        return AwsError::new(shape.status, shape.code, RATE_EXCEEDED);
     }
-
-    /// The service called `name` (canonical or alias, case-insensitive).
-    pub fn from_name(name: &str) -> Option<Service> {
-        DEFS.iter()
-            .find(|d| {
-                d.name.eq_ignore_ascii_case(name)
-                    || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
-            })
-            .map(|d| d.service)
-    }
-
-    /// The awsJson service whose `X-Amz-Target` prefix this is.
-    pub fn from_target_prefix(prefix: &str) -> Option<Service> {
-        DEFS.iter()
-            .find(|d| d.target_prefix == Some(prefix))
-            .map(|d| d.service)
-    }
-
-    /// The query service whose API version this is.
-    pub fn from_query_version(version: &str) -> Option<Service> {
-        DEFS.iter()
-            .find(|d| d.query_version == Some(version))
-            .map(|d| d.service)
-    }
-
-    /// Canonical lower-case name, as journaled: `ecs`, `logs`, ...
-    pub fn name(self) -> &'static str {
-        self.def().name
-    }
-
-    pub fn protocol(self) -> Protocol {
-        self.def().protocol
-    }
-
-    /// `X-Amz-Target` prefix of an awsJson service.
-    pub fn target_prefix(self) -> Option<&'static str> {
-        self.def().target_prefix
-    }
-
-    /// `Version` parameter of a query service.
-    pub fn query_version(self) -> Option<&'static str> {
-        self.def().query_version
-    }
-
-    /// XML namespace of the service's awsQuery documents.
-    pub fn query_namespace(self) -> Option<&'static str> {
-        self.def().query_namespace
-    }
-
-    /// The service's own throttling error.
-    pub fn throttling_error(self) -> AwsError {
-        let (status, code, message) = self.def().throttling;
-        AwsError::new(status, code, message)
+    match s.protocol() {
+        Protocol::Query => AwsError::new(400, THROTTLING, RATE_EXCEEDED),
+        _ => AwsError::new(400, THROTTLING_EXCEPTION, RATE_EXCEEDED),
     }
 }
 
-/// The canonical name of a service users typed (`CloudWatchLogs` → `logs`); unknown names are
-/// lower-cased.
+/// The canonical name of a service users typed (`CloudWatch-Logs` → `logs`); names the table
+/// does not know are lower-cased.
 pub fn normalize_service(name: &str) -> String {
     match Service::from_name(name) {
         Some(s) => s.name().to_string(),
@@ -211,33 +62,93 @@ pub fn normalize_service(name: &str) -> String {
     }
 }
 
+/// Up to three operations of `service` whose names are closest to `name`, for "did you mean".
+pub fn closest_operations(service: Service, name: &str) -> Vec<&'static str> {
+    let want = name.to_ascii_lowercase();
+    let mut scored: Vec<(usize, &'static str)> = service
+        .operations()
+        .map(|op| {
+            (
+                edit_distance(&want, &op.name().to_ascii_lowercase()),
+                op.name(),
+            )
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, n)| n).collect()
+}
+
+/// Up to three service names closest to `name`.
+pub fn closest_services(name: &str) -> Vec<&'static str> {
+    let want = name.to_ascii_lowercase();
+    let mut scored: Vec<(usize, &'static str)> = Service::all()
+        .map(|s| (edit_distance(&want, s.name()), s.name()))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, n)| n).collect()
+}
+
+/// Levenshtein distance over bytes (names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diag + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diag = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_service_has_its_row_and_round_trips() {
+    fn names_round_trip_and_aliases() {
         for s in Service::all() {
-            assert_eq!(s.def().service, s);
-            assert_eq!(Service::from_name(s.name()), Some(s));
+            assert_eq!(Service::from_name(s.name()), Some(s), "{s}");
         }
-        assert_eq!(DEFS.len(), 6);
+        assert_eq!(normalize_service("CloudWatch-Logs"), "logs");
+        assert_eq!(normalize_service("cloudwatch_logs"), "logs");
+        assert_eq!(normalize_service("ECS"), "ecs");
+        assert_eq!(normalize_service("S3"), "s3");
+        assert_eq!(normalize_service("no-such-service"), "no-such-service");
+        assert_eq!(Service::from_name("monitoring"), Some(Service::CLOUDWATCH));
     }
 
     #[test]
-    fn names_prefixes_and_versions() {
-        assert_eq!(normalize_service("CloudWatch-Logs"), "logs");
-        assert_eq!(normalize_service("ECS"), "ecs");
-        assert_eq!(normalize_service("S3"), "s3");
+    fn throttling_per_service() {
         assert_eq!(
-            Service::from_target_prefix("Logs_20140328"),
-            Some(Service::Logs)
+            throttling_error(Some(Service::ECS)).code,
+            "ThrottlingException"
         );
+        assert_eq!(throttling_error(Some(Service::LOGS)).status, 400);
+        assert_eq!(throttling_error(Some(Service::IAM)).code, "Throttling");
+        assert_eq!(throttling_error(Some(Service::EC2)).status, 503);
+        assert_eq!(throttling_error(Some(Service::S3)).code, "SlowDown");
+        let lambda = throttling_error(Some(Service::LAMBDA));
         assert_eq!(
-            Service::from_query_version("2016-11-15"),
-            Some(Service::Ec2)
+            (lambda.status, lambda.code.as_str()),
+            (429, "TooManyRequestsException")
         );
-        assert_eq!(Service::Sts.query_namespace(), Some(STS_NS));
-        assert_eq!(Service::Ec2.protocol(), Protocol::Ec2Query);
+        assert_eq!(throttling_error(None).code, "ThrottlingException");
+    }
+
+    #[test]
+    fn did_you_mean() {
+        assert_eq!(closest_operations(Service::S3, "PutObjet")[0], "PutObject");
+        assert_eq!(
+            closest_operations(Service::LAMBDA, "listfunctions")[0],
+            "ListFunctions"
+        );
+        assert_eq!(closest_services("lamda")[0], "lambda");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -1,10 +1,18 @@
 //! AWS error documents, per protocol.
 //!
 //! An injected fault is only useful if the SDK on the other side parses it into the same typed
-//! error AWS would produce. Each protocol has its own error shape: awsJson uses a JSON body with
-//! `__type` plus the `x-amzn-ErrorType` header, IAM/STS use the awsQuery `ErrorResponse` XML
-//! document, EC2 uses its own `Response/Errors` XML. Throttling codes and statuses also differ per
-//! service. This module is the only place that knows those shapes.
+//! error AWS would produce. Each protocol has its own error shape, and this module is the only
+//! place that knows them:
+//! - awsJson: JSON body with `__type` and `message`, `x-amzn-ErrorType`; query-compatible
+//!   services (SQS, CloudWatch) also send the awsQuery code in `x-amzn-query-error`;
+//! - restJson1: the `x-amzn-ErrorType` header and a JSON body;
+//! - restXml: S3's `<Error>` document, the others' `<ErrorResponse>`;
+//! - awsQuery: the `ErrorResponse` XML document; EC2 its own `Response/Errors` document;
+//! - rpc-v2-cbor: a CBOR map with `__type` and `message`.
+//!
+//! Sources: https://smithy.io/2.0/aws/protocols/ (each protocol's "Operation error
+//! serialization"), https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html,
+//! https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html.
 
 use std::borrow::Cow;
 
@@ -12,52 +20,88 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
+use super::cbor;
 pub use super::error::AwsError;
-use super::service::{Protocol, Service};
-
-/// The throttling error each service answers: ECS/ECR/Logs `ThrottlingException` 400, IAM/STS
-/// `Throttling` 400, EC2 `RequestLimitExceeded` 503 (unknown services: `ThrottlingException`).
-pub fn throttling_error(service: Option<&str>) -> AwsError {
-    service
-        .and_then(Service::from_name)
-        .unwrap_or(Service::Ecs)
-        .throttling_error()
-}
+use super::protocol::Protocol;
+pub use super::service::throttling_error;
+use super::table::Service;
 
 /// Encodes `err` in the protocol of the request it answers.
 pub fn error_response(
     protocol: Protocol,
-    service: Option<&str>,
+    service: Option<Service>,
     err: &AwsError,
 ) -> Response<Full<Bytes>> {
     let request_id = new_request_id();
-    let (content_type, body) = match protocol {
-        Protocol::AwsJson | Protocol::Unknown => {
-            let body = serde_json::json!({ "__type": err.code, "message": err.message });
-            let ct = if protocol == Protocol::AwsJson {
-                "application/x-amz-json-1.1"
-            } else {
-                "application/json"
-            };
-            (ct, body.to_string())
+    // Query-compatible JSON services: the shape's name in the body, its query code in a header.
+    let shape = service
+        .filter(|s| s.query_compatible())
+        .and_then(|s| s.error(&err.code));
+    let type_name = shape.map_or(err.code.as_str(), |e| e.name);
+    let json_type =
+        || serde_json::json!({ "__type": type_name, "message": err.message }).to_string();
+    let (content_type, body): (Cow<'static, str>, Vec<u8>) = match protocol {
+        Protocol::AwsJson => {
+            let v = service.and_then(Service::json_version).unwrap_or("1.1");
+            (
+                format!("application/x-amz-json-{v}").into(),
+                json_type().into_bytes(),
+            )
         }
-        Protocol::Query => ("text/xml", query_error_xml(service, err, &request_id)),
-        Protocol::Ec2Query => ("text/xml;charset=UTF-8", ec2_error_xml(err, &request_id)),
+        Protocol::RestJson | Protocol::Unknown => {
+            ("application/json".into(), json_type().into_bytes())
+        }
+        Protocol::RpcV2Cbor => (
+            "application/cbor".into(),
+            cbor::text_map(&[("__type", type_name), ("message", &err.message)]),
+        ),
+        Protocol::RestXml if service == Some(Service::S3) => (
+            "application/xml".into(),
+            s3_error_xml(err, &request_id).into_bytes(),
+        ),
+        Protocol::Query | Protocol::RestXml => (
+            "text/xml".into(),
+            query_error_xml(service, err, &request_id).into_bytes(),
+        ),
+        Protocol::Ec2Query => (
+            "text/xml;charset=UTF-8".into(),
+            ec2_error_xml(err, &request_id).into_bytes(),
+        ),
     };
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        h.insert(http::header::CONTENT_TYPE, v);
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("x-amzn-requestid", v);
+        if service == Some(Service::S3) {
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                h.insert("x-amz-request-id", v);
+            }
+        }
     }
-    if protocol == Protocol::AwsJson {
-        if let Ok(v) = HeaderValue::from_str(&err.code) {
+    if matches!(protocol, Protocol::AwsJson | Protocol::RestJson) {
+        if let Ok(v) = HeaderValue::from_str(type_name) {
             h.insert("x-amzn-errortype", v);
+        }
+    }
+    if protocol == Protocol::RpcV2Cbor {
+        h.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
+    }
+    if service.is_some_and(Service::query_compatible)
+        && matches!(protocol, Protocol::AwsJson | Protocol::RpcV2Cbor)
+    {
+        let code = shape.map_or(err.code.as_str(), |e| e.code);
+        let kind = if err.status >= 500 {
+            "Receiver"
+        } else {
+            "Sender"
+        };
+        if let Ok(v) = HeaderValue::from_str(&format!("{code};{kind}")) {
+            h.insert("x-amzn-query-error", v);
         }
     }
     resp
@@ -66,7 +110,7 @@ pub fn error_response(
 /// A successful awsQuery (IAM) response: `<{Op}Response><{Op}Result>{inner}</..><ResponseMetadata>`.
 pub fn query_success_response(operation: &str, result_inner_xml: &str) -> Response<Full<Bytes>> {
     let request_id = new_request_id();
-    let ns = Service::Iam.query_namespace().unwrap_or(DEFAULT_QUERY_NS);
+    let ns = Service::IAM.query_namespace().unwrap_or(DEFAULT_QUERY_NS);
     let body = format!(
         "<{operation}Response xmlns=\"{ns}\"><{operation}Result>{result_inner_xml}</{operation}Result><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{operation}Response>"
     );
@@ -85,9 +129,8 @@ pub fn query_success_response(operation: &str, result_inner_xml: &str) -> Respon
 /// Namespace of awsQuery documents of services that have none of their own (IAM's).
 const DEFAULT_QUERY_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
-fn query_error_xml(service: Option<&str>, err: &AwsError, request_id: &str) -> String {
+fn query_error_xml(service: Option<Service>, err: &AwsError, request_id: &str) -> String {
     let ns = service
-        .and_then(Service::from_name)
         .and_then(Service::query_namespace)
         .unwrap_or(DEFAULT_QUERY_NS);
     let kind = if err.status >= 500 {
@@ -97,6 +140,15 @@ fn query_error_xml(service: Option<&str>, err: &AwsError, request_id: &str) -> S
     };
     format!(
         "<ErrorResponse xmlns=\"{ns}\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+        xml_escape(&err.code),
+        xml_escape(&err.message)
+    )
+}
+
+/// S3's error document: `<Error>` at the root, no namespace.
+fn s3_error_xml(err: &AwsError, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
         xml_escape(&err.code),
         xml_escape(&err.message)
     )
@@ -155,8 +207,8 @@ mod tests {
 
     #[tokio::test]
     async fn ec2_error_shape() {
-        let err = throttling_error(Some("ec2"));
-        let resp = error_response(Protocol::Ec2Query, Some("ec2"), &err);
+        let err = throttling_error(Some(Service::EC2));
+        let resp = error_response(Protocol::Ec2Query, Some(Service::EC2), &err);
         assert_eq!(resp.status(), 503);
         let body = body_of(resp).await;
         assert!(body.starts_with("<?xml"));
@@ -190,7 +242,7 @@ mod tests {
     #[tokio::test]
     async fn iam_error_shape_and_escaping() {
         let err = AwsError::new(500, "InternalFailure", "a <b> & 'c'");
-        let resp = error_response(Protocol::Query, Some("iam"), &err);
+        let resp = error_response(Protocol::Query, Some(Service::IAM), &err);
         assert_eq!(resp.status(), 500);
         assert!(resp.headers().contains_key("x-amzn-requestid"));
         let body = body_of(resp).await;
@@ -202,7 +254,7 @@ mod tests {
     #[tokio::test]
     async fn json_error_shape() {
         let err = AwsError::new(400, "InvalidParameterException", "say \"hi\"");
-        let resp = error_response(Protocol::AwsJson, Some("ecs"), &err);
+        let resp = error_response(Protocol::AwsJson, Some(Service::ECS), &err);
         assert_eq!(
             resp.headers()["x-amzn-errortype"],
             "InvalidParameterException"
@@ -213,12 +265,75 @@ mod tests {
         assert_eq!(v["message"], "say \"hi\"");
     }
 
-    #[test]
-    fn throttling_per_service() {
-        assert_eq!(throttling_error(Some("ecs")).code, "ThrottlingException");
-        assert_eq!(throttling_error(Some("logs")).status, 400);
-        assert_eq!(throttling_error(Some("iam")).code, "Throttling");
-        assert_eq!(throttling_error(Some("ec2")).status, 503);
+    #[tokio::test]
+    async fn s3_rest_xml_error() {
+        let err = AwsError::new(
+            404,
+            "NoSuchBucketPolicy",
+            "The bucket policy does not exist",
+        );
+        let resp = error_response(Protocol::RestXml, Some(Service::S3), &err);
+        assert_eq!(resp.status(), 404);
+        assert_eq!(resp.headers()["content-type"], "application/xml");
+        assert!(resp.headers().contains_key("x-amz-request-id"));
+        let body = body_of(resp).await;
+        assert!(body.contains("\n<Error><Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message><RequestId>"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn rest_json_error() {
+        let err = throttling_error(Some(Service::LAMBDA));
+        let resp = error_response(Protocol::RestJson, Some(Service::LAMBDA), &err);
+        assert_eq!(resp.status(), 429);
+        assert_eq!(
+            resp.headers()["x-amzn-errortype"],
+            "TooManyRequestsException"
+        );
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let v: serde_json::Value = serde_json::from_str(&body_of(resp).await).unwrap();
+        assert_eq!(v["message"], "Rate exceeded");
+    }
+
+    #[tokio::test]
+    async fn query_compatible_json_error() {
+        // CloudWatch's model: shape DashboardInvalidInputError, awsQuery code InvalidParameterInput.
+        let err = AwsError::new(400, "InvalidParameterInput", "bad dashboard");
+        let resp = error_response(Protocol::AwsJson, Some(Service::CLOUDWATCH), &err);
+        assert_eq!(resp.headers()["content-type"], "application/x-amz-json-1.0");
+        assert_eq!(
+            resp.headers()["x-amzn-query-error"],
+            "InvalidParameterInput;Sender"
+        );
+        assert_eq!(
+            resp.headers()["x-amzn-errortype"],
+            "DashboardInvalidInputError"
+        );
+        let v: serde_json::Value = serde_json::from_str(&body_of(resp).await).unwrap();
+        assert_eq!(v["__type"], "DashboardInvalidInputError");
+        let err = AwsError::new(400, "QueueDoesNotExist", "no queue");
+        let resp = error_response(Protocol::AwsJson, Some(Service::SQS), &err);
+        assert_eq!(
+            resp.headers()["x-amzn-query-error"],
+            "QueueDoesNotExist;Sender"
+        );
+    }
+
+    #[tokio::test]
+    async fn rpc_v2_cbor_error() {
+        let err = AwsError::new(400, "ResourceNotFound", "x");
+        let resp = error_response(Protocol::RpcV2Cbor, Some(Service::ECS), &err);
+        assert_eq!(resp.headers()["smithy-protocol"], "rpc-v2-cbor");
+        assert_eq!(resp.headers()["content-type"], "application/cbor");
+        assert!(!resp.headers().contains_key("x-amzn-query-error"));
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let mut want = vec![0xa2, 0x66];
+        want.extend_from_slice(b"__type");
+        want.push(0x70);
+        want.extend_from_slice(b"ResourceNotFound");
+        want.push(0x67);
+        want.extend_from_slice(b"message");
+        want.extend_from_slice(&[0x61, b'x']);
+        assert_eq!(body.as_ref(), want.as_slice());
     }
 
     #[test]

@@ -202,6 +202,10 @@ fn validate_rule(rule: &Value) -> Result<(), String> {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
     })?;
     pattern(map, "operation", "^[A-Za-z]+$", |c| c.is_ascii_alphabetic())?;
+    // Beyond LocalStack's schema: a rule naming an operation its service lacks never fires.
+    if let Some(service) = map.get("service").and_then(Value::as_str) {
+        crate::rules::check_operation(service, map.get("operation").and_then(Value::as_str))?;
+    }
     if let Some(d) = map.get("description") {
         if !d.is_string() {
             return Err(format!("{} is not of type 'string'", short(d)));
@@ -306,7 +310,8 @@ mod tests {
             "[]",
             "[{}]",
             r#"[{"region": "placeholder", "service": "acm-pca"}]"#,
-            r#"[{"service": "cognito_identity", "operation": "DoSomething", "probability": 0.0}]"#,
+            r#"[{"service": "cognito_identity", "operation": "GetId", "probability": 0.0}]"#,
+            r#"[{"service": "s3", "operation": "GetBucketPolicy"}]"#,
             r#"[{"error": {}}, {"error": {"statusCode": 400, "code": "BrainFry"}}]"#,
             r#"[{"description": "An empty rule that causes a global outage"}]"#,
         ] {
@@ -320,6 +325,11 @@ mod tests {
             (r#"[{"region": "us*"}]"#, "does not match"),
             (r#"[{"region": ""}]"#, "does not match"),
             (r#"[{"operation": "Put42Items"}]"#, "does not match"),
+            (
+                r#"[{"service": "cognito_identity", "operation": "DoSomething"}]"#,
+                "service cognito-identity has no operation \"DoSomething\"; did you mean",
+            ),
+            (r#"[{"service": "lamda"}]"#, "did you mean \"lambda\""),
             (
                 r#"[{"probability": 1.1}]"#,
                 "1.1 is greater than the maximum of 1",

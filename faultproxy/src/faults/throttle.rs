@@ -31,7 +31,7 @@ impl Fault for ThrottleFault {
         FaultKind::Throttle
     }
     fn apply(&self, cx: &FaultContext<'_>) -> FaultAction {
-        let mut err = throttling_error(cx.info.service.as_deref());
+        let mut err = throttling_error(cx.info.service);
         if let Some(m) = &self.message {
             err.message = m.clone();
         }

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::ecs::{self, cluster_of, request_json};
 use super::window::{Phase, WindowRange, Windows};
 use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer};
+use crate::aws::Service;
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
@@ -45,7 +46,7 @@ pub(crate) struct AttachmentsModel {
 
 /// Does this request open a window when it succeeds?
 fn opens_window(info: &RequestInfo, req: &Value) -> bool {
-    match info.operation.as_deref() {
+    match info.operation_name() {
         Some("PutClusterCapacityProviders") => true,
         Some("CreateCluster") => req
             .get("capacityProviders")
@@ -94,9 +95,9 @@ pub(crate) fn set_attachments_status(
 impl Model for AttachmentsModel {
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         settings.is_enabled(SPEC.name)
-            && info.service.as_deref() == Some("ecs")
+            && info.service == Some(Service::ECS)
             && matches!(
-                info.operation.as_deref(),
+                info.operation_name(),
                 Some(
                     "CreateCluster"
                         | "PutClusterCapacityProviders"
@@ -108,7 +109,7 @@ impl Model for AttachmentsModel {
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation.as_deref()?;
+            let op = cx.info.operation_name()?;
             if !matches!(op, "PutClusterCapacityProviders" | "DeleteCluster") {
                 return None;
             }
@@ -132,7 +133,7 @@ impl Model for AttachmentsModel {
             if status != 200 || !opens_window(cx.info, &req) {
                 return;
             }
-            let field = if cx.info.is("ecs", "CreateCluster") {
+            let field = if cx.info.is(Service::ECS, "CreateCluster") {
                 "clusterName"
             } else {
                 "cluster"
@@ -150,7 +151,7 @@ impl Model for AttachmentsModel {
 
     fn on_answer(&self, cx: &ModelCx<'_>, answer: &mut UpstreamAnswer) -> Option<InjectedFault> {
         if answer.status != 200
-            || !cx.info.is("ecs", "DescribeClusters")
+            || !cx.info.is(Service::ECS, "DescribeClusters")
             || !includes_attachments(&request_json(cx.body))
         {
             return None;

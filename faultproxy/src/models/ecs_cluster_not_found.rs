@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::ecs::{self, cluster_of, request_json};
 use super::window::{Phase, WindowRange, Windows};
 use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer};
+use crate::aws::Service;
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
@@ -80,9 +81,9 @@ impl ClusterNotFoundModel {
 impl Model for ClusterNotFoundModel {
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         settings.is_enabled(SPEC.name)
-            && info.service.as_deref() == Some("ecs")
+            && info.service == Some(Service::ECS)
             && matches!(
-                info.operation.as_deref(),
+                info.operation_name(),
                 Some(
                     "CreateCluster"
                         | "CreateService"
@@ -94,7 +95,7 @@ impl Model for ClusterNotFoundModel {
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation.as_deref()?;
+            let op = cx.info.operation_name()?;
             if !matches!(op, "CreateService" | "PutClusterCapacityProviders") {
                 return None;
             }
@@ -107,7 +108,7 @@ impl Model for ClusterNotFoundModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if status != 200 || !cx.info.is("ecs", "CreateCluster") {
+            if status != 200 || !cx.info.is(Service::ECS, "CreateCluster") {
                 return;
             }
             let req = request_json(cx.body);
@@ -123,7 +124,7 @@ impl Model for ClusterNotFoundModel {
     }
 
     fn on_answer(&self, cx: &ModelCx<'_>, answer: &mut UpstreamAnswer) -> Option<InjectedFault> {
-        if answer.status != 200 || !cx.info.is("ecs", "DescribeClusters") {
+        if answer.status != 200 || !cx.info.is(Service::ECS, "DescribeClusters") {
             return None;
         }
         let mut v = answer.json()?;
@@ -272,9 +273,7 @@ mod tests {
     fn wants_only_its_operations_when_on() {
         let m = ClusterNotFoundModel::default();
         let info = |op: &str| RequestInfo {
-            service: Some("ecs".into()),
-            operation: Some(op.into()),
-            ..RequestInfo::default()
+            ..RequestInfo::call("ecs", op)
         };
         let off = ModelSettings::default();
         let on = ModelSettings::fresh_account();

@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::ecs::{self, cluster_of, request_json, service_name};
 use super::window::{Phase, ResourceKey, WindowRange, Windows};
 use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer};
+use crate::aws::Service;
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
@@ -169,9 +170,9 @@ impl DrainingModel {
 impl Model for DrainingModel {
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         settings.is_enabled(SPEC.name)
-            && info.service.as_deref() == Some("ecs")
+            && info.service == Some(Service::ECS)
             && matches!(
-                info.operation.as_deref(),
+                info.operation_name(),
                 Some("DeleteService" | "DescribeServices" | "DeleteCluster" | "CreateService")
             )
     }
@@ -180,7 +181,7 @@ impl Model for DrainingModel {
         async move {
             let req = request_json(cx.body);
             let cluster = cluster_of(&req, "cluster");
-            match cx.info.operation.as_deref()? {
+            match cx.info.operation_name()? {
                 "DeleteCluster" => {
                     let prefix = format!("{cluster}/");
                     let now = Instant::now();
@@ -218,7 +219,7 @@ impl Model for DrainingModel {
             return None;
         }
         let req = request_json(cx.body);
-        match cx.info.operation.as_deref()? {
+        match cx.info.operation_name()? {
             "DeleteService" => {
                 self.record_deletion(cx, &req, answer);
                 None

@@ -17,6 +17,7 @@ use futures::FutureExt;
 
 use super::window::{ResourceKey, WindowRange};
 use super::{Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
+use crate::aws::Service;
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::wire::AwsError;
@@ -88,12 +89,12 @@ impl IamPropagationModel {
 impl Model for IamPropagationModel {
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         (!settings.iam_propagation.is_zero() || settings.is_enabled(SPEC.name))
-            && (info.is("iam", "CreateRole") || info.is("ecr", "SetRepositoryPolicy"))
+            && (info.is(Service::IAM, "CreateRole") || info.is(Service::ECR, "SetRepositoryPolicy"))
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            if !cx.info.is("ecr", "SetRepositoryPolicy") {
+            if !cx.info.is(Service::ECR, "SetRepositoryPolicy") {
                 return None;
             }
             let body: serde_json::Value = serde_json::from_slice(cx.body).ok()?;
@@ -114,7 +115,7 @@ impl Model for IamPropagationModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if status != 200 || !cx.info.is("iam", "CreateRole") {
+            if status != 200 || !cx.info.is(Service::IAM, "CreateRole") {
                 return;
             }
             let Some(name) = form_param(cx.body, "RoleName") else {

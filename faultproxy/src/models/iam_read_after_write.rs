@@ -20,6 +20,7 @@ use futures::FutureExt;
 use super::service_linked_role::ROLE_NAME as ECS_SLR_NAME;
 use super::window::{ResourceKey, WindowRange, Windows};
 use super::{Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
+use crate::aws::Service;
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::wire::AwsError;
@@ -100,16 +101,16 @@ fn window_name(op: &str, body: &[u8]) -> Option<String> {
 impl Model for IamReadAfterWriteModel {
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         settings.is_enabled(SPEC.name)
-            && info.service.as_deref() == Some("iam")
+            && info.service == Some(Service::IAM)
             && matches!(
-                info.operation.as_deref(),
+                info.operation_name(),
                 Some("CreateRole" | "GetRole" | "PutRolePolicy" | "GetRolePolicy")
             )
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation.as_deref()?;
+            let op = cx.info.operation_name()?;
             let message = match op {
                 "GetRole" => no_such_role(&form_param(cx.body, "RoleName")?),
                 "GetRolePolicy" => no_such_role_policy(&form_param(cx.body, "PolicyName")?),
@@ -132,7 +133,7 @@ impl Model for IamReadAfterWriteModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            let op = cx.info.operation.as_deref().unwrap_or("");
+            let op = cx.info.operation_name().unwrap_or("");
             if status != 200 || !matches!(op, "CreateRole" | "PutRolePolicy") {
                 return;
             }
@@ -157,7 +158,6 @@ impl Model for IamReadAfterWriteModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::Protocol;
     use crate::models::test_support::{upstream, ACCOUNT};
     use http_body_util::BodyExt;
     use std::time::Duration;
@@ -166,9 +166,7 @@ mod tests {
         RequestInfo {
             account: Some(ACCOUNT.into()),
             region: Some("us-east-1".into()),
-            service: Some("iam".into()),
-            operation: Some(op.into()),
-            protocol: Protocol::Query,
+            ..RequestInfo::call("iam", op)
         }
     }
 
@@ -306,7 +304,7 @@ mod tests {
         }
         assert!(!m.wants(&iam("DeleteRole"), &on));
         let ecs = RequestInfo {
-            service: Some("ecs".into()),
+            service: Some(Service::ECS),
             ..iam("GetRole")
         };
         assert!(!m.wants(&ecs, &on));

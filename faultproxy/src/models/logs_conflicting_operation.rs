@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::window::{ResourceKey, WindowRange, Windows};
 use super::{Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
+use crate::aws::Service;
 use crate::classify::RequestInfo;
 use crate::journal::FaultKind;
 use crate::wire::AwsError;
@@ -81,9 +82,9 @@ fn group_of<'a>(op: &str, req: &'a Value) -> Option<&'a str> {
 impl Model for ConflictingOperationModel {
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         settings.is_enabled(SPEC.name)
-            && info.service.as_deref() == Some("logs")
+            && info.service == Some(Service::LOGS)
             && matches!(
-                info.operation.as_deref(),
+                info.operation_name(),
                 Some(
                     "CreateLogGroup"
                         | "PutRetentionPolicy"
@@ -96,7 +97,7 @@ impl Model for ConflictingOperationModel {
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation.as_deref()?;
+            let op = cx.info.operation_name()?;
             if op == "CreateLogGroup" {
                 return None;
             }
@@ -119,7 +120,7 @@ impl Model for ConflictingOperationModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if status != 200 || !cx.info.is("logs", "CreateLogGroup") {
+            if status != 200 || !cx.info.is(Service::LOGS, "CreateLogGroup") {
                 return;
             }
             let Ok(req) = serde_json::from_slice::<Value>(cx.body) else {
@@ -146,7 +147,6 @@ impl Model for ConflictingOperationModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::Protocol;
     use crate::models::test_support::{upstream, ACCOUNT, REGION};
     use http_body_util::BodyExt;
     use serde_json::json;
@@ -155,9 +155,7 @@ mod tests {
         RequestInfo {
             account: Some(ACCOUNT.into()),
             region: Some(REGION.into()),
-            service: Some("logs".into()),
-            operation: Some(op.into()),
-            protocol: Protocol::AwsJson,
+            ..RequestInfo::call("logs", op)
         }
     }
 

@@ -145,7 +145,7 @@ impl ModelAnswer {
             code: Some(err.code.clone()),
         };
         ModelAnswer {
-            response: wire::error_response(info.protocol, info.service.as_deref(), &err),
+            response: wire::error_response(info.protocol, info.service, &err),
             fault: Some(fault),
             handled_by,
         }
@@ -163,7 +163,7 @@ impl ModelAnswer {
     /// A faithful AWS error (not an injected fault) answered by the model.
     pub fn aws_error(info: &RequestInfo, handled_by: &'static str, err: AwsError) -> ModelAnswer {
         Self::answered(
-            wire::error_response(info.protocol, info.service.as_deref(), &err),
+            wire::error_response(info.protocol, info.service, &err),
             handled_by,
         )
     }

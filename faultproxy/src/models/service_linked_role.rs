@@ -240,7 +240,7 @@ impl Model for ServiceLinkedRoleModel {
         if !settings.service_linked_role {
             return false;
         }
-        match (info.service.as_deref(), info.operation.as_deref()) {
+        match (info.service_name(), info.operation_name()) {
             (Some("ecs"), Some(op)) => matches!(op, "CreateCluster" | "CreateService"),
             (Some("iam"), Some(op)) => {
                 matches!(op, "GetRole" | "DeleteRole" | "CreateServiceLinkedRole")
@@ -252,7 +252,7 @@ impl Model for ServiceLinkedRoleModel {
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
             let info = cx.info;
-            match (info.service.as_deref()?, info.operation.as_deref()?) {
+            match (info.service_name()?, info.operation_name()?) {
                 ("ecs", "CreateCluster" | "CreateService") => {
                     self.in_delay(info, &cx.settings).then(|| {
                         ModelAnswer::injected(
@@ -292,7 +292,7 @@ impl Model for ServiceLinkedRoleModel {
                     Some(
                         self.create_service_linked_role(
                             info,
-                            cx.upstream_for(Service::Iam),
+                            cx.upstream_for(Service::IAM),
                             &cx.settings,
                         )
                         .await,
@@ -306,10 +306,10 @@ impl Model for ServiceLinkedRoleModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if !(200..300).contains(&status) || !cx.info.is("ecs", "CreateCluster") {
+            if !(200..300).contains(&status) || !cx.info.is(Service::ECS, "CreateCluster") {
                 return;
             }
-            if let Err(e) = self.ensure_role(cx.info, cx.upstream_for(Service::Iam), &cx.settings).await {
+            if let Err(e) = self.ensure_role(cx.info, cx.upstream_for(Service::IAM), &cx.settings).await {
                 tracing::warn!(error = %format!("{e:#}"), "CreateCluster succeeded but creating {ROLE_NAME} failed");
             }
         }

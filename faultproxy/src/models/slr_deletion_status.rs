@@ -270,7 +270,7 @@ async fn run(
 ) -> Result<Outcome, UpstreamError> {
     let mut usage = Vec::new();
     for region in regions {
-        let live = live_clusters(account, &region, ups.for_service(Service::Ecs)).await?;
+        let live = live_clusters(account, &region, ups.for_service(Service::ECS)).await?;
         if !live.is_empty() {
             usage.push((region, live));
         }
@@ -278,7 +278,7 @@ async fn run(
     if !usage.is_empty() {
         return Ok(Outcome::Failed(usage));
     }
-    let up = ups.for_service(Service::Iam);
+    let up = ups.for_service(Service::IAM);
     let (status, body) = up
         .iam(
             account,
@@ -369,7 +369,7 @@ impl Model for SlrDeletionModel {
         if !settings.service_linked_role {
             return false;
         }
-        match (info.service.as_deref(), info.operation.as_deref()) {
+        match (info.service_name(), info.operation_name()) {
             (Some("ecs"), Some(op)) => op == "CreateCluster",
             (Some("iam"), Some(op)) => matches!(
                 op,
@@ -381,19 +381,17 @@ impl Model for SlrDeletionModel {
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            match cx.info.operation.as_deref()? {
-                "DeleteServiceLinkedRole" if cx.info.service.as_deref() == Some("iam") => {
+            match cx.info.operation_name()? {
+                "DeleteServiceLinkedRole" if cx.info.service == Some(Service::IAM) => {
                     if form_param(cx.body, "RoleName").as_deref() != Some(ROLE_NAME) {
                         return None;
                     }
                     Some(
-                        self.delete(cx.info, cx.upstream_for(Service::Iam), &cx.settings)
+                        self.delete(cx.info, cx.upstream_for(Service::IAM), &cx.settings)
                             .await,
                     )
                 }
-                "GetServiceLinkedRoleDeletionStatus"
-                    if cx.info.service.as_deref() == Some("iam") =>
-                {
+                "GetServiceLinkedRoleDeletionStatus" if cx.info.service == Some(Service::IAM) => {
                     let task = form_param(cx.body, "DeletionTaskId")?;
                     self.status(cx.info, cx.upstreams, &task).await
                 }
@@ -405,7 +403,7 @@ impl Model for SlrDeletionModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if !(200..300).contains(&status) || !cx.info.is("ecs", "CreateCluster") {
+            if !(200..300).contains(&status) || !cx.info.is(Service::ECS, "CreateCluster") {
                 return;
             }
             let region = cx.info.region.clone().unwrap_or_else(|| "us-east-1".into());
@@ -427,7 +425,6 @@ impl Model for SlrDeletionModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::Protocol;
     use crate::models::test_support::{upstream, ACCOUNT};
     use http_body_util::BodyExt;
 
@@ -486,9 +483,7 @@ mod tests {
         let info = RequestInfo {
             account: Some(ACCOUNT.into()),
             region: Some("us-east-1".into()),
-            service: Some("iam".into()),
-            operation: Some("GetServiceLinkedRoleDeletionStatus".into()),
-            protocol: Protocol::Query,
+            ..RequestInfo::call("iam", "GetServiceLinkedRoleDeletionStatus")
         };
         let up = upstream();
         let t0 = Instant::now();
@@ -523,9 +518,7 @@ mod tests {
     fn wants_the_deletion_operations_while_the_lifecycle_is_on() {
         let m = SlrDeletionModel::default();
         let info = |service: &str, op: &str| RequestInfo {
-            service: Some(service.into()),
-            operation: Some(op.into()),
-            ..RequestInfo::default()
+            ..RequestInfo::call(service, op)
         };
         let on = ModelSettings::default();
         assert!(m.wants(&info("iam", "DeleteServiceLinkedRole"), &on));

@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 
 use super::{Model, ModelAnswer, ModelCx, ModelSettings, UpstreamAnswer};
-use crate::classify::{Protocol, RequestInfo};
+use crate::classify::RequestInfo;
 use crate::journal::InjectedFault;
 use crate::routes::Upstreams;
 use crate::upstream::{Upstream, UpstreamFlavor};
@@ -20,9 +20,7 @@ pub fn ecs(op: &str) -> RequestInfo {
     RequestInfo {
         account: Some(ACCOUNT.into()),
         region: Some(REGION.into()),
-        service: Some("ecs".into()),
-        operation: Some(op.into()),
-        protocol: Protocol::AwsJson,
+        ..RequestInfo::call("ecs", op)
     }
 }
 

@@ -22,8 +22,8 @@ pub(crate) fn event_key(service: &str, operation: &str) -> EventKey {
 
 pub(crate) fn info_key(info: &RequestInfo) -> EventKey {
     event_key(
-        info.service.as_deref().unwrap_or(""),
-        info.operation.as_deref().unwrap_or(""),
+        info.service_name().unwrap_or(""),
+        info.operation_name().unwrap_or(""),
     )
 }
 

@@ -8,14 +8,16 @@ use super::draw::{draw, event_key, fnv_str, info_key, splitmix64, unit, EventKey
 use super::events::{Counters, EventLog};
 use super::schema::Rule;
 use crate::aws::classify::RequestInfo;
-use crate::aws::service::normalize_service;
+use crate::aws::{Operation, Service};
 use crate::faults::{self, Fault};
 
 /// A rule ready to evaluate: its faults built, its seed resolved, its counters.
 pub(crate) struct ActiveRule {
     pub rule: Rule,
     pub name: String,
-    service: Option<String>,
+    service: Option<Service>,
+    /// The rule's exact operation, when it names one of its service's (no wildcard).
+    operation: Option<Operation>,
     seed: u64,
     pub(super) window: Option<(EventKey, Duration)>,
     pub faults: Vec<Box<dyn Fault>>,
@@ -35,8 +37,14 @@ impl ActiveRule {
             .as_ref()
             .and_then(|w| w.parsed().ok())
             .map(|(s, o, d)| (event_key(&s, &o), d));
+        // Validation has checked the names against the table.
+        let service = rule.service.as_deref().and_then(Service::from_name);
+        let operation = service
+            .zip(rule.operation.as_deref())
+            .and_then(|(s, op)| s.operation(op));
         ActiveRule {
-            service: rule.service.as_deref().map(normalize_service),
+            service,
+            operation,
             faults: rule.effects().iter().map(faults::build).collect(),
             rule,
             name,
@@ -57,13 +65,15 @@ impl ActiveRule {
         if info.service.is_none() {
             return false;
         }
-        if let Some(svc) = &self.service {
-            if info.service.as_deref() != Some(svc.as_str()) {
+        if self.service.is_some() && info.service != self.service {
+            return false;
+        }
+        if self.operation.is_some() {
+            if info.operation != self.operation {
                 return false;
             }
-        }
-        if let Some(op) = &self.rule.operation {
-            let Some(got) = info.operation.as_deref() else {
+        } else if let Some(op) = &self.rule.operation {
+            let Some(got) = info.operation_name() else {
                 return false;
             };
             let ok = match op.strip_suffix('*') {

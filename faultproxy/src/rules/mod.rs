@@ -31,4 +31,5 @@ pub(crate) use draw::info_key;
 pub(crate) use events::EventLog;
 pub use schema::{Rule, Window};
 pub(crate) use store::{RuleSet, RuleStore};
+pub(crate) use validate::check_operation;
 pub use validate::{parse_rules, validate_all, RuleError};

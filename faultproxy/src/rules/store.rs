@@ -186,9 +186,7 @@ mod tests {
         RequestInfo {
             account: Some(account.into()),
             region: Some("ap-northeast-1".into()),
-            service: Some(service.into()),
-            operation: Some(op.into()),
-            ..RequestInfo::default()
+            ..RequestInfo::call(service, op)
         }
     }
 

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use super::schema::{Rule, Window};
-use crate::aws::service::normalize_service;
+use crate::aws::service::{closest_operations, closest_services, normalize_service};
+use crate::aws::Service;
 
 impl Window {
     pub(crate) fn parsed(&self) -> Result<(String, String, Duration), String> {
@@ -25,7 +26,38 @@ impl Window {
             (None, Some(ms)) => Duration::from_millis(ms),
             _ => return Err("window needs exactly one of \"duration\" or \"duration_ms\"".into()),
         };
+        check_operation(svc, Some(op)).map_err(|e| format!("window.after: {e}"))?;
         Ok((normalize_service(svc), op.to_string(), duration))
+    }
+}
+
+/// The service must be in the operation table, and the operation (unless it ends in the `*`
+/// wildcard) one of its operations; the error names the closest ones.
+pub(crate) fn check_operation(service: &str, operation: Option<&str>) -> Result<(), String> {
+    let Some(svc) = Service::from_name(service) else {
+        return Err(format!(
+            "unknown service {service:?}; did you mean {}? (botocore names, as in `aws <service>`)",
+            or_list(&closest_services(service))
+        ));
+    };
+    match operation {
+        Some(op) if !op.ends_with('*') && svc.operation(op).is_none() => Err(format!(
+            "service {} has no operation {op:?}; did you mean {}?",
+            svc.name(),
+            or_list(&closest_operations(svc, op))
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn or_list(names: &[&str]) -> String {
+    match names {
+        [] => "a name from `faultproxy --help`".into(),
+        [one] => format!("{one:?}"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|n| format!("{n:?}")).collect();
+            format!("{} or {last:?}", init.join(", "))
+        }
     }
 }
 
@@ -108,6 +140,9 @@ impl Rule {
                 return Err("error.code must not be empty".into());
             }
         }
+        if let Some(svc) = &self.service {
+            check_operation(svc, self.operation.as_deref())?;
+        }
         if let Some(w) = &self.window {
             w.parsed()?;
         }
@@ -177,6 +212,38 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("not a duration"), "{e}");
+    }
+
+    #[test]
+    fn unknown_operations_and_services_name_the_closest() {
+        let e = parse_rules(r#"[{"service": "s3", "operation": "PutObjet", "drop": true}]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("service s3 has no operation \"PutObjet\"; did you mean \"PutObject\""),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "one line: {e}");
+        let e = parse_rules(r#"[{"service": "lamda", "drop": true}]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown service \"lamda\"; did you mean \"lambda\""),
+            "{e}"
+        );
+        let e = parse_rules(
+            r#"[{"drop": true, "window": {"after": "ecs:CreateClustr", "duration": "1s"}}]"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"CreateCluster\""), "{e}");
+        for ok in [
+            r#"[{"service": "s3", "operation": "GetBucketPolicy", "drop": true}]"#,
+            r#"[{"service": "apigateway", "operation": "Get*", "drop": true}]"#,
+            r#"[{"service": "CloudWatch-Logs", "operation": "CreateLogGroup", "drop": true}]"#,
+        ] {
+            parse_rules(ok).unwrap();
+        }
     }
 
     #[test]

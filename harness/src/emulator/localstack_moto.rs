@@ -24,7 +24,7 @@ use super::{sharing, Backend, Emulator, EmulatorError, Endpoint};
 use faultproxy::{Route, Service, UpstreamFlavor};
 
 /// The services LocalStack answers on this backend; everything else goes to moto.
-pub const LOCALSTACK_SERVICES: [Service; 3] = [Service::Iam, Service::Sts, Service::Logs];
+pub const LOCALSTACK_SERVICES: [Service; 3] = [Service::IAM, Service::STS, Service::LOGS];
 
 /// moto and LocalStack behind one endpoint (routes: IAM, STS, Logs to LocalStack).
 pub struct LocalStackMoto {
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(route.url, ls.url);
         assert_eq!(route.flavor, UpstreamFlavor::LocalStack);
         assert_eq!(route.services, LOCALSTACK_SERVICES.to_vec());
-        for s in [Service::Ecs, Service::Ecr, Service::Ec2] {
+        for s in [Service::ECS, Service::ECR, Service::EC2] {
             assert!(!route.services.contains(&s), "{s:?} must stay on moto");
         }
     }
