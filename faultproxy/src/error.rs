@@ -1,11 +1,13 @@
-//! The crate's errors: [`Error`] for the public API (starting a proxy, changing its rules and
-//! presets), [`UpstreamError`] for calls to the emulator behind it. No call of the public API
-//! panics on bad input; each returns one of these, naming what to change.
+//! [`Error`], the error of the crate's public API (starting a proxy, changing its rules and
+//! presets). No call of the public API panics on bad input; each returns an [`Error`] naming what
+//! to change. It gathers the errors of the modules below it, which never name it themselves.
 
 use std::net::SocketAddr;
 
 use crate::presets::PresetError;
+use crate::routes::RouteError;
 use crate::rules::RuleError;
+use crate::upstream_error::InvalidUpstream;
 
 /// What went wrong in a public call.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +18,7 @@ pub enum Error {
     InvalidUpstream { url: String, reason: String },
     /// A per-service route cannot be used (bad syntax, a service routed twice).
     #[error(transparent)]
-    Route(crate::routes::RouteError),
+    Route(#[from] RouteError),
     /// The listen address could not be bound.
     #[error("proxy cannot listen on {addr}: {source}")]
     Listen {
@@ -42,50 +44,11 @@ pub enum Error {
     },
 }
 
-/// A call to the emulator that failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum UpstreamError {
-    #[error("connecting to {addr}: {source}")]
-    Connect {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("HTTP exchange with the upstream failed: {0}")]
-    Http(#[from] hyper::Error),
-    #[error("cannot build the upstream request: {0}")]
-    Request(#[from] http::Error),
-    #[error("invalid header value for the upstream request: {0}")]
-    Header(#[from] http::header::InvalidHeaderValue),
-    #[error("{what} timed out after {after:?}")]
-    Timeout {
-        what: String,
-        after: std::time::Duration,
-    },
-    /// The emulator answered, but not with what the model needed.
-    #[error("upstream {what} answered HTTP {status}: {body}")]
-    Answered {
-        what: String,
-        status: u16,
-        body: String,
-    },
-    #[error("upstream answer is not the JSON expected: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("{what}: {source}")]
-    Call {
-        what: String,
-        #[source]
-        source: Box<UpstreamError>,
-    },
-}
-
-impl UpstreamError {
-    /// The same error, saying which call it broke.
-    pub(crate) fn within(self, what: String) -> UpstreamError {
-        UpstreamError::Call {
-            what,
-            source: Box::new(self),
+impl From<InvalidUpstream> for Error {
+    fn from(e: InvalidUpstream) -> Error {
+        Error::InvalidUpstream {
+            url: e.url,
+            reason: e.reason,
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod rules;
 mod server;
 mod state;
 mod upstream;
+mod upstream_error;
 mod workers;
 
 /// The services the proxy knows (`Service::from_name` takes names and aliases).
@@ -51,7 +52,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use error::{Error, UpstreamError};
+pub use error::Error;
 pub use journal::{FaultKind, InjectedFault, JournalEntry, JournalStats};
 pub use limits::{ControlAccess, Limits, MAX_REQUEST_BODY};
 pub use models::ModelSettings;
@@ -59,6 +60,7 @@ pub use presets::{Preset, PresetError};
 pub use routes::{Route, RouteError};
 pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
 pub use upstream::{detect_flavor, UpstreamFlavor};
+pub use upstream_error::UpstreamError;
 
 /// How to start a proxy.
 #[derive(Clone, Debug)]

@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use crate::aws::classify::RequestInfo;
 use crate::aws::Service;
-use crate::error::Error;
 use crate::upstream::{Upstream, UpstreamFlavor};
 
 /// The command-line form, for error messages and `--help`.
@@ -167,26 +166,26 @@ impl Upstreams {
         routes: &[Route],
         connect_timeout: Duration,
         threads: usize,
-    ) -> Result<Upstreams, Error> {
+    ) -> Result<Upstreams, RouteError> {
         let mut all = vec![main];
         let mut by_service = vec![0; Service::all().count()];
         let mut routed_by: Vec<Option<&Route>> = vec![None; by_service.len()];
         for route in routes {
             if route.services.is_empty() {
-                return Err(RouteError(format!("{route}: names no service")).into());
+                return Err(RouteError(format!("{route}: names no service")));
             }
             for &service in &route.services {
                 if let Some(earlier) = routed_by[service.index()] {
                     return Err(RouteError(format!(
                         "{route}: {} is already routed by {earlier}; name each service in one route only",
                         service.name()
-                    ))
-                    .into());
+                    )));
                 }
                 routed_by[service.index()] = Some(route);
                 by_service[service.index()] = all.len();
             }
-            let upstream = Upstream::new(&route.url, route.flavor)?
+            let upstream = Upstream::new(&route.url, route.flavor)
+                .map_err(|e| RouteError(format!("{route}: {e}")))?
                 .with_connect_timeout(connect_timeout)
                 .with_serving_threads(threads);
             all.push(upstream);
@@ -223,12 +222,6 @@ impl Upstreams {
             Some(service) => self.for_service(service),
             None => self.main(),
         }
-    }
-}
-
-impl From<RouteError> for Error {
-    fn from(e: RouteError) -> Error {
-        Error::Route(e)
     }
 }
 

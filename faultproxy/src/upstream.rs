@@ -27,7 +27,7 @@ use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Service;
-use crate::error::{Error, UpstreamError};
+use crate::upstream_error::{InvalidUpstream, UpstreamError};
 
 /// Which emulator the upstream is; decides how the account is passed on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,8 +109,8 @@ pub(crate) struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(url: &url::Url, flavor: UpstreamFlavor) -> Result<Upstream, Error> {
-        let invalid = |reason: &str| Error::InvalidUpstream {
+    pub fn new(url: &url::Url, flavor: UpstreamFlavor) -> Result<Upstream, InvalidUpstream> {
+        let invalid = |reason: &str| InvalidUpstream {
             url: url.to_string(),
             reason: reason.to_string(),
         };

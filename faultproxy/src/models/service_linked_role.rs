@@ -26,9 +26,9 @@ use super::window::{ResourceKey, WindowRange};
 use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::aws::Service;
 use crate::classify::{form_param, RequestInfo};
-use crate::error::UpstreamError;
 use crate::journal::FaultKind;
 use crate::upstream::Upstream;
+use crate::upstream_error::UpstreamError;
 use crate::wire::{self, AwsError};
 
 pub const ROLE_NAME: &str = "AWSServiceRoleForECS";

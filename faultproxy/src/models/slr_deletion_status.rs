@@ -32,10 +32,10 @@ use super::window::{ResourceKey, WindowRange};
 use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
 use crate::aws::Service;
 use crate::classify::{form_param, RequestInfo};
-use crate::error::UpstreamError;
 use crate::journal::FaultKind;
 use crate::routes::Upstreams;
 use crate::upstream::Upstream;
+use crate::upstream_error::UpstreamError;
 use crate::wire::{self, xml_escape, AwsError};
 
 /// The answers of the lifecycle itself (task ids, final statuses) keep the lifecycle's name.
