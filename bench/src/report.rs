@@ -199,13 +199,14 @@ impl Results {
         ]
     }
 
-    /// The results.json document: the flat keys, the targets, then the details.
+    /// The results.json document: the flat keys, the user-facing keys (`user`, flattened in
+    /// beside them), the targets, then the details.
     pub fn to_json(
         &self,
         s: &StackResults,
         p: &ProxyCost,
         st: &StartTimes,
-        user: &crate::goals::UserFacing,
+        user: &impl Serialize,
         more_details: &serde_json::Value,
     ) -> serde_json::Result<String> {
         #[derive(Serialize)]
@@ -217,11 +218,11 @@ impl Results {
             more: &'a serde_json::Value,
         }
         #[derive(Serialize)]
-        struct Doc<'a> {
+        struct Doc<'a, U: Serialize> {
             #[serde(flatten)]
             results: &'a Results,
             #[serde(flatten)]
-            user: &'a crate::goals::UserFacing,
+            user: &'a U,
             targets: Vec<Check>,
             details: Details<'a>,
         }

@@ -1,14 +1,15 @@
 //! Why this file exists: plan, apply, destroy and output all work from "what is known of each
 //! resource kind": found in the account (state.rs), planned (plan.rs: what a replacement makes
 //! unknown is dropped) or converged (apply.rs). One map, keyed by kind, typed on the way out, so
-//! a resource's `desired` can read the ARN of another without any code naming both.
+//! a resource's `desired` can read the ARN of another without any code naming both. The map
+//! holds erased values; the typed access through a [`super::Resource`] is in resource.rs, beside
+//! the trait, so this file does not depend on the trait whose methods take it.
 
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::network::Network;
-use super::Resource;
 
 /// A resource's observed value with its type erased (its kind says which type).
 pub type Erased = Arc<dyn Any + Send + Sync>;
@@ -31,33 +32,12 @@ impl Known {
         }
     }
 
-    /// The value of `r`'s kind, typed.
-    pub fn get<R: Resource>(&self, r: &R) -> Option<&R::Observed> {
-        self.by_kind.get(r.kind())?.downcast_ref()
-    }
-
-    pub fn set<R: Resource>(&mut self, r: &R, value: R::Observed) {
-        self.by_kind.insert(r.kind(), Arc::new(value));
-    }
-
-    pub fn remove<R: Resource>(&mut self, r: &R) {
-        self.by_kind.remove(r.kind());
-    }
-
-    /// Mutable access (tests that model drift).
-    pub fn get_mut<R: Resource>(&mut self, r: &R) -> Option<&mut R::Observed> {
-        let kind = r.kind();
-        let value = self
-            .by_kind
-            .get(kind)?
-            .downcast_ref::<R::Observed>()?
-            .clone();
-        self.by_kind.insert(kind, Arc::new(value));
-        Arc::get_mut(self.by_kind.get_mut(kind)?)?.downcast_mut()
-    }
-
     pub fn erased(&self, kind: &str) -> Option<&Erased> {
         self.by_kind.get(kind)
+    }
+
+    pub fn erased_mut(&mut self, kind: &str) -> Option<&mut Erased> {
+        self.by_kind.get_mut(kind)
     }
 
     pub fn set_erased(&mut self, kind: &'static str, value: Option<Erased>) {

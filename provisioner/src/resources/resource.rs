@@ -140,6 +140,31 @@ pub trait Resource: Send + Sync + 'static {
     }
 }
 
+/// Typed access to what is known, through a resource of the value's kind.
+impl Known {
+    /// The value of `r`'s kind, typed.
+    pub fn get<R: Resource>(&self, r: &R) -> Option<&R::Observed> {
+        self.erased(r.kind())?.downcast_ref()
+    }
+
+    pub fn set<R: Resource>(&mut self, r: &R, value: R::Observed) {
+        self.set_erased(r.kind(), Some(erase(value)));
+    }
+
+    pub fn remove<R: Resource>(&mut self, r: &R) {
+        self.set_erased(r.kind(), None);
+    }
+
+    /// Mutable access (tests that model drift): the value is copied out of its shared `Arc`
+    /// first, so other holders of the old value do not see the change.
+    pub fn get_mut<R: Resource>(&mut self, r: &R) -> Option<&mut R::Observed> {
+        let kind = r.kind();
+        let value = self.get(r)?.clone();
+        self.set_erased(kind, Some(erase(value)));
+        Arc::get_mut(self.erased_mut(kind)?)?.downcast_mut()
+    }
+}
+
 /// [`Resource`] with its types erased: what the registry holds and the walks call.
 pub trait Node: Send + Sync {
     fn kind(&self) -> &'static str;
