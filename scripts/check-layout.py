@@ -6,11 +6,12 @@
 3. No non-test function is over 100 lines (tests: files under tests/ and `#[cfg(test)]` modules).
 4. No import cycle between modules of a crate (a uses b, b uses a, or longer), not counting a
    module and its own ancestors (a child using `super::Trait` that its parent registers is the
-   normal shape of a Rust module tree).
+   normal shape of a Rust module tree). Every import of every file is read, wherever it stands,
+   and so is every `crate::`/`super::`/`self::` path in code (scripts/layout_imports.py says how
+   paths are resolved; scripts/test_check_layout.py checks that it finds what it should).
 
-Heuristic on purpose (no Rust parser): it reads `use crate::..`/`use super::..` lines and brace
-depth. Prints every violation with file:line and exits 1 if there is any that is not in
-scripts/layout-baseline.txt. The baseline is a ratchet for work in progress: it may only shrink
+Heuristic on purpose (no Rust parser): it reads imports, paths and brace depth. Prints every
+violation with file:line and exits 1 if there is any that is not in scripts/layout-baseline.txt. The baseline is a ratchet for work in progress: it may only shrink
 (an entry that no longer occurs is reported so it gets deleted), and it is empty when the
 workspace meets every rule.
 """
@@ -18,13 +19,17 @@ import os
 import re
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import layout_imports as imports  # noqa: E402  (beside this script)
+
+# The workspace checked: this script's, or the one named as the only argument (the checker's own
+# tests run it on small made-up crates).
+ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRATES = ["faultproxy", "provisioner", "harness", "scenarios", "bench"]
 MAX_FILE_LINES = 600
 MAX_FN_LINES = 100
 
 FN_RE = re.compile(r"^\s*(pub(\([^)]*\))?\s+)?(const\s+)?(async\s+)?(unsafe\s+)?fn\s+(\w+)")
-USE_RE = re.compile(r"^\s*(pub(\([^)]*\))?\s+)?use\s+(crate|super|self)((::\w+)*)")
 
 
 def rust_files(crate):
@@ -33,15 +38,6 @@ def rust_files(crate):
         for f in sorted(files):
             if f.endswith(".rs"):
                 yield os.path.join(base, f)
-
-
-def module_path(crate_dir, path):
-    """src/a/b.rs -> ['a','b']; src/a/mod.rs -> ['a']; src/lib.rs -> []."""
-    rel = os.path.relpath(path, os.path.join(crate_dir, "src"))
-    parts = rel[:-3].split(os.sep)
-    if parts[-1] in ("mod", "lib", "main"):
-        parts = parts[:-1]
-    return parts
 
 
 def check_functions(path, lines, problems, is_test_file):
@@ -77,7 +73,6 @@ def main():
         crate_dir = os.path.join(ROOT, crate)
         if not os.path.isdir(crate_dir):
             continue
-        edges = {}
         for path in rust_files(crate):
             rel = os.path.relpath(path, ROOT)
             with open(path, encoding="utf-8") as f:
@@ -89,52 +84,9 @@ def main():
                 problems.append(f"{rel}: {len(lines)} lines (max {MAX_FILE_LINES})")
             is_test_file = f"{os.sep}tests{os.sep}" in rel or f"{os.sep}benches{os.sep}" in rel
             check_functions(rel, lines, problems, is_test_file)
-            if is_test_file or f"{os.sep}src{os.sep}" not in os.sep + rel:
-                continue
-            me = tuple(module_path(crate_dir, path))
-            for line in lines:
-                if "#[cfg(test)]" in line:
-                    break
-                m = USE_RE.match(line)
-                if not m:
-                    continue
-                head, rest = m.group(3), [p for p in m.group(4).split("::") if p]
-                if head == "crate":
-                    target = tuple(rest)
-                elif head == "super":
-                    base = list(me[:-1]) if not path.endswith("mod.rs") else list(me[:-1])
-                    while rest and rest[0] == "super":
-                        base, rest = base[:-1], rest[1:]
-                    target = tuple(base + rest)
-                else:
-                    target = tuple(list(me) + rest)
-                edges.setdefault(me, set()).add(target)
-        # Resolve each target to the longest existing module prefix.
-        modules = set(edges) | {tuple(module_path(crate_dir, p)) for p in rust_files(crate) if f"{os.sep}src{os.sep}" in p}
-        graph = {}
-        for a, targets in edges.items():
-            for t in targets:
-                while t and t not in modules:
-                    t = t[:-1]
-                if t == a or a[: len(t)] == t or t[: len(a)] == a:
-                    continue  # self, an ancestor, or a descendant
-                graph.setdefault(a, set()).add(t)
-        # Cycle search (iterative DFS, report each cycle once).
-        seen_cycles = set()
-        for start in sorted(graph):
-            stack = [(start, [start])]
-            while stack:
-                node, trail = stack.pop()
-                for nxt in sorted(graph.get(node, ())):
-                    if nxt == start:
-                        cyc = trail
-                        key = frozenset(cyc)
-                        if key not in seen_cycles:
-                            seen_cycles.add(key)
-                            names = " -> ".join("::".join(m) or "crate" for m in cyc + [start])
-                            problems.append(f"{crate}: import cycle {names}")
-                    elif nxt not in trail and len(trail) < 6:
-                        stack.append((nxt, trail + [nxt]))
+        for cycle in imports.crate_cycles(crate_dir):
+            names = " -> ".join("::".join(m) or "crate" for m in cycle + [cycle[0]])
+            problems.append(f"{crate}: import cycle {names}")
     baseline = load_baseline()
     new = [p for p in problems if baseline_key(p) not in baseline]
     known = [p for p in problems if baseline_key(p) in baseline]
