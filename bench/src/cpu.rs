@@ -87,18 +87,37 @@ mod tests {
         assert_eq!(t, 280);
     }
 
+    /// CPU time this thread has used, from its own clock (exact, not sampled per tick).
+    fn thread_cpu_secs() -> f64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+        ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+    }
+
     #[test]
     fn own_threads_are_counted() {
-        // Burn a little CPU and check the probe of this process's threads moves (an empty
-        // prefix counts every thread).
+        // Burn CPU until the probe of this process's threads moves (an empty prefix counts every
+        // thread). The budget is this thread's own CPU time, not the wall clock: on a busy
+        // machine a wall-clock slice may get no CPU at all. /proc counts in clock ticks (10 ms),
+        // so a second of CPU without movement means the probe is broken.
         let p = Probe::Threads(String::new());
         let before = p.cpu_secs();
-        let t = std::time::Instant::now();
+        let start = thread_cpu_secs();
         let mut x = 0u64;
-        while t.elapsed().as_millis() < 100 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        loop {
+            for _ in 0..1_000_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            std::hint::black_box(x);
+            if p.cpu_secs() > before {
+                break;
+            }
+            let burned = thread_cpu_secs() - start;
+            assert!(burned < 1.0, "no CPU time seen after {burned:.2} s of it");
         }
-        std::hint::black_box(x);
-        assert!(p.cpu_secs() > before, "no CPU time seen");
     }
 }
