@@ -63,7 +63,7 @@ pub struct UserFacing {
     pub pooled_account_apply_ms: Option<f64>,
     /// Pooled CLI apply over the CLI apply in that same account once warm (the goal's figure).
     pub pooled_to_warm_ratio: Option<f64>,
-    /// Today's `apply_ms`: in-process, fresh account whose default VPC was looked up first.
+    /// `apply_ms` itself: in-process, fresh account whose default VPC was looked up first.
     pub warm_account_apply_ms: f64,
     pub cold_to_warm_ratio: Option<f64>,
     pub cli_overhead_ms: Option<f64>,

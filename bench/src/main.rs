@@ -1,11 +1,11 @@
-//! `just bench` (`cargo run --release -p bench`): in one run,
+//! `just bench` (`cargo run --profile bench-fast -p bench`): in one run,
 //! 1. apply / no-op plan / destroy of the example stack against moto through the fault proxy
 //!    (fresh account per repetition), calls per apply, their critical path and its lower bound;
 //!    then what the user sees: the CLI's apply in an untouched account and the CLI's own cost
 //!    (user.rs), and how long past the service-linked role's window the waits run (waits.rs);
 //! 2. the proxy's own cost against an instant upstream, side by side with nginx;
 //! 3. emulator start-to-ready times;
-//! 4. with `--suite`, the scenario family's wall time (suite.rs);
+//! 4. with `--suite`, the scenario suite's wall time (suite.rs);
 //! 5. the proxy's soak: 256 keep-alive clients for `--soak-secs` (60) with `flaky` on, requests,
 //!    errors by kind and the proxy's RSS (soak.rs; `--only soak` runs it alone and merges it into
 //!    results.json);

@@ -1,4 +1,4 @@
-# The same outputs as `provisioner output` (README "output").
+# The same outputs as `provisioner output` (docs/src/provisioner.md).
 
 output "ecs_cluster_id" {
   value = aws_ecs_cluster.this.id

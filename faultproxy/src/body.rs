@@ -5,7 +5,7 @@
 //! frame is the body, kept as it is (no copy, no frame list). `Collect` keeps a frame list,
 //! merges it, and polls the body once more after its last byte to learn that it ended; here a
 //! body whose length is known ends with its last byte. ~0.7k instructions per proxied request
-//! (callgrind, README "Benchmarks").
+//! (callgrind; docs/src/benchmarks.md).
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;

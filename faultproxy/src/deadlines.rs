@@ -6,7 +6,7 @@
 //! tokio's timer wheel and removed again, plus one more turn of its dispatcher), the answer
 //! deadline armed another, and a `select!` polled the shutdown signal on every wake-up of the
 //! connection: ~1.7k, ~1.5k and ~0.7k of the ~54k instructions a proxied request cost
-//! (callgrind, README "Benchmarks"). Here the connection runs as a task of its own, and a watcher
+//! (callgrind; docs/src/benchmarks.md). Here the connection runs as a task of its own, and a watcher
 //! task waits for its end, the shutdown, or one timer. Requests only note when they start (head
 //! complete), when their answer has been written ([`InService`]) and when they wait for the
 //! upstream until when ([`AnswerDeadline`]); the watcher's timer fires at most once per header

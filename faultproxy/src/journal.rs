@@ -107,8 +107,8 @@ pub struct JournalEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handled_by: Option<String>,
     /// The upstream the request was routed to, by its flavor (`moto`, `localstack`, `other`);
-    /// also when a fault or a model answered instead (then where it would have gone). Empty in
-    /// journals written before per-service routing.
+    /// also when a fault or a model answered instead (then where it would have gone). Empty when
+    /// a journal file does not record it (`serde(default)` still reads such a file).
     #[serde(default)]
     pub upstream: String,
     /// Milliseconds from arrival until the response head was sent (or the connection dropped).

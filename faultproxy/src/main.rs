@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's malloc: a proxied request allocates a few dozen small blocks (hyper's
 /// header maps and buffers, the journal entry), and mimalloc spends fewer instructions on each
-/// (`scripts/proxy_instructions.py`, README "Benchmarks").
+/// (`scripts/proxy_instructions.py`; docs/src/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -2,8 +2,9 @@
 //! `faultproxy` command's CLI): each row runs the real binary the way a user would get it wrong
 //! (a bad flag or preset, a taken port, an unreachable upstream or external endpoint, moto or
 //! Python missing, a venv install without network) and asserts the exact first `error:` line and
-//! the exit code (3 bad input or configuration, 1 everything else). The rows are the README's
-//! "Troubleshooting" table (checked here; `BAD_INPUT_BLESS=1` rewrites it). Row and runner
+//! the exit code (3 bad input or configuration, 1 everything else). The rows are the book's
+//! troubleshooting table (docs/src/troubleshooting.md, checked here; `BAD_INPUT_BLESS=1`
+//! rewrites it). Row and runner
 //! shapes are shared with the provisioner's table.
 
 #[path = "../../provisioner/tests/bad_input_support/mod.rs"]
@@ -11,7 +12,7 @@ mod bad_input_support;
 
 use std::process::Command;
 
-use bad_input_support::{check_readme_block, markdown, run_table, Row, Server};
+use bad_input_support::{check_docs_block, markdown, run_table, Row, Server};
 
 const fn row(
     situation: &'static str,
@@ -208,5 +209,5 @@ fn every_row_gives_its_first_line_and_exit_code() {
 
 #[test]
 fn readme_troubleshooting_table_matches_the_rows() {
-    check_readme_block("harness", &markdown("harness", ROWS));
+    check_docs_block("harness", &markdown("harness", ROWS));
 }

@@ -31,7 +31,7 @@ use script::{Ran, Verdicts};
 use serde_json::Value;
 
 /// The service-linked role stays unusable this long after CreateCluster creates it (AWS: ~2 s
-/// typical, 10-30 s common; README "slr-delay"). Long enough that the CLI's `create-service`,
+/// typical, 10-30 s common; docs/src/aws-facts.md). Long enough that the CLI's `create-service`,
 /// one process start after `create-cluster`, lands inside it on a loaded 2-core machine.
 const SLR_WINDOW_S: u64 = 15;
 /// One `harness run`: moto's start, up to two tutorial runs (about 20 AWS CLI processes each,

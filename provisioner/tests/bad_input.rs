@@ -2,7 +2,8 @@
 //! get it wrong (a missing or broken spec, a bad flag, an endpoint that refuses, black-holes,
 //! answers HTML or rejects the credentials, no credentials at all) and asserts the exact first
 //! `error:` line and the exit code (3 bad input or configuration, 1 everything else). The same
-//! rows are the README's "Troubleshooting" table (checked here; `BAD_INPUT_BLESS=1` rewrites it).
+//! rows are the book's troubleshooting table (docs/src/troubleshooting.md, checked here;
+//! `BAD_INPUT_BLESS=1` rewrites it).
 //! Each row's time is printed (`--nocapture`): the black-holed endpoint is the slow one (its
 //! deadline, `preflight::ANSWER_DEADLINE`).
 
@@ -10,7 +11,7 @@ mod bad_input_support;
 
 use std::process::Command;
 
-use bad_input_support::{check_readme_block, markdown, run_table, Row, Run, Server};
+use bad_input_support::{check_docs_block, markdown, run_table, Row, Run, Server};
 
 const SPEC: &str = "project = \"p\"\nenvironment = \"dev\"\nregion = \"ap-northeast-1\"\n";
 
@@ -256,5 +257,5 @@ fn every_row_gives_its_first_line_and_exit_code() {
 
 #[test]
 fn readme_troubleshooting_table_matches_the_rows() {
-    check_readme_block("provisioner", &markdown("provisioner", ROWS));
+    check_docs_block("provisioner", &markdown("provisioner", ROWS));
 }

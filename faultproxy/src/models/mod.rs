@@ -95,7 +95,7 @@ pub fn spec(name: &str) -> Option<&'static ModelSpec> {
         .map(|r| r.spec)
 }
 
-/// Every model's spec, in registry order (for help texts and the README table).
+/// Every model's spec, in registry order (for help texts and the docs' behaviour catalogue).
 pub fn specs() -> impl Iterator<Item = &'static ModelSpec> {
     REGISTRY.iter().map(|r| r.spec)
 }

@@ -1,4 +1,5 @@
-//! The ECS service-linked role lifecycle, as real AWS runs it (see AWS-FACTS.md).
+//! The ECS service-linked role lifecycle, as real AWS runs it (docs/src/aws-facts.md, "The ECS
+//! service-linked role").
 //!
 //! Emulators get it wrong: moto names the role `AWSServiceRoleForecs`, attaches no policy, never
 //! creates it on CreateCluster and lets it be deleted while clusters live. This model:

@@ -4,7 +4,7 @@ successful answer). A new model is a new group of rows; `requires` names the mod
 reports it (GET /_harness/presets), and rows whose model the proxy does not report are printed
 as NOT YET MODELLED instead of run. Rows without `requires` are modelled today and always run.
 
-Texts are AWS's wire text (sources next to each constant; see also shared/design/AWS-FACTS.md).
+Texts are AWS's wire text (sources next to each constant; see also docs/src/aws-facts.md).
 """
 
 import json
@@ -32,7 +32,8 @@ RATE_EXCEEDED = "Rate exceeded"
 # 5xx as the flaky preset sends them (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html).
 INTERNAL_FAILURE = "We encountered an internal error. Please try again."
 SERVICE_UNAVAILABLE = "Service is unavailable. Please try again later."
-# IAM's second CreateServiceLinkedRole for ECS (AWS-FACTS.md, probed on AWS and LocalStack).
+# IAM's second CreateServiceLinkedRole for ECS (docs/src/aws-facts.md, "The ECS service-linked
+# role": probed on AWS and LocalStack).
 NAME_TAKEN = "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix."
 # ECS right after CreateCluster (terraform-provider-aws internal/service/ecs/service.go retryServiceCreate).
 CLUSTER_NOT_FOUND = "Cluster not found."

@@ -6,7 +6,8 @@ the secret, AWS_REGION/AWS_DEFAULT_REGION).
    /aws-service-role/ecs.amazonaws.com/, trusted by ecs.amazonaws.com, AmazonECSServiceRolePolicy
    attached (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html).
 2. A second CreateServiceLinkedRole is 400 InvalidInput "Service role name AWSServiceRoleForECS
-   has been taken in this account, please try a different suffix." (AWS-FACTS.md, probed).
+   has been taken in this account, please try a different suffix." (docs/src/aws-facts.md,
+   "The ECS service-linked role": probed).
 3. DeleteServiceLinkedRole while a cluster lives: the deletion task ends FAILED with
    Reason.RoleUsageList naming the region and the cluster's ARN; the role stays.
 4. After DeleteCluster it ends SUCCEEDED and the role is gone
@@ -29,7 +30,7 @@ SLR = "AWSServiceRoleForECS"
 SLR_PATH = "/aws-service-role/ecs.amazonaws.com/"
 SLR_POLICY = "arn:aws:iam::aws:policy/aws-service-role/AmazonECSServiceRolePolicy"
 TAKEN = "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix."
-# Waits are bounded: every model window of the harness is at most 60 s (README).
+# Waits are bounded: every model window of the harness is at most 60 s (docs/src/behaviours.md).
 DEADLINE_S = 90.0
 PAUSE_S = 0.5
 

@@ -27,7 +27,7 @@ SECRET_KEY_VAR = "AWS_SECRET_ACCESS_KEY"
 REGION_VAR = "AWS_REGION"
 
 # How long a setup step may wait out a fresh account's refusals (every default window of the
-# fresh-account profile is <= 60 s; see README).
+# fresh-account profile is <= 60 s; see docs/src/behaviours.md).
 SETTLE_DEADLINE_S = 90.0
 SETTLE_PAUSE_S = 0.5
 # Services whose models a primed CLI process loads ahead (every service the case table calls).

@@ -162,7 +162,7 @@ mod tests {
     }
 
     /// Properties, not a list: a new kind must not have to edit this test. (The exact orders of
-    /// today's stack are asserted by plan.rs's tests.)
+    /// the example stack are asserted by plan.rs's tests.)
     #[test]
     fn apply_layers_put_every_kind_after_what_it_depends_on() {
         let layers = apply_layers();

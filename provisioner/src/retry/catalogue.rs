@@ -242,8 +242,9 @@ pub const DESCRIBE_CLUSTERS_MISSING_AFTER_CREATE: Retryable = after_create(
      https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Failure.html)",
 );
 /// PutClusterCapacityProviders right after our CreateCluster: "Cluster not found." while the
-/// new cluster propagates (AWS-FACTS.md, the same lag `retryServiceCreate` absorbs for
-/// CreateService in terraform-provider-aws internal/service/ecs/service.go).
+/// new cluster propagates (docs/src/aws-facts.md, "Eventual consistency in a fresh account": the
+/// same lag `retryServiceCreate` absorbs for CreateService in terraform-provider-aws
+/// internal/service/ecs/service.go).
 pub const PUT_CAPACITY_PROVIDERS_CLUSTER_NOT_FOUND_AFTER_CREATE: Retryable = after_create(
     "PutClusterCapacityProviders",
     CODE_CLUSTER_NOT_FOUND,

@@ -6,7 +6,7 @@
 //! deadline, exponential backoff with jitter, every absorbed error logged and recorded.
 //!
 //! The catalogue follows terraform-provider-aws (internal/service/{ecs,ecr,iam,logs}); see
-//! `shared/design/AWS-FACTS.md`. Error strings are AWS's wire text: do not "fix" them.
+//! docs/src/aws-facts.md, "What terraform-provider-aws retries". Error strings are AWS's wire text: do not "fix" them.
 //!
 //! Inside: `codes.rs` (AWS's error codes and message fragments), `catalogue.rs` (the table of
 //! retryable errors, each with its reason and source), `policy.rs` (deadlines and backoff),

@@ -1,9 +1,10 @@
 //! Why this file exists: the bad-input tables of the `provisioner` CLI
 //! (`provisioner/tests/bad_input.rs`) and of the `harness` CLI (`harness/tests/bad_input.rs`)
 //! share one row shape, one runner (the real binary, a hang guard, the first `error:` line of
-//! stderr compared exactly, the exit code, no `Debug` dump, no panic) and one README check: each
-//! table is rendered into its block of README.md's "Troubleshooting" section, and the test fails
-//! when the README and the rows drift (`BAD_INPUT_BLESS=1` rewrites the block).
+//! stderr compared exactly, the exit code, no `Debug` dump, no panic) and one docs check: each
+//! table is rendered into its block of the book's troubleshooting page
+//! (`docs/src/troubleshooting.md`), and the test fails when the page and the rows drift
+//! (`BAD_INPUT_BLESS=1` rewrites the block).
 
 #![allow(dead_code)]
 
@@ -20,7 +21,7 @@ pub const HANG_GUARD: Duration = Duration::from_secs(120);
 
 /// One row: what the user did, the command, the exact first error line, the exit code.
 pub struct Row {
-    /// What the user did (README column).
+    /// What the user did (the docs table's first column).
     pub situation: &'static str,
     /// Arguments; `{config}`, `{endpoint}`, `{port}`, `{dir}` are replaced per run.
     pub args: &'static [&'static str],
@@ -268,7 +269,7 @@ pub fn run_table(rows: &[Row], command: impl Fn(&Row, &Run) -> Command) {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// The README rendering of `rows`: one Markdown table row each, placeholders shown as a user
+/// The docs rendering of `rows`: one Markdown table row each, placeholders shown as a user
 /// would see them.
 pub fn markdown(binary: &str, rows: &[Row]) -> String {
     let show = |s: &str| {
@@ -310,40 +311,41 @@ pub fn markdown(binary: &str, rows: &[Row]) -> String {
     out
 }
 
-/// The workspace's README.md.
-pub fn readme_path() -> PathBuf {
+/// The book's troubleshooting page, where the tables are shown to users.
+pub fn troubleshooting_page() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
-        .join("README.md")
+        .join("docs/src/troubleshooting.md")
 }
 
-/// Checks (or with `BAD_INPUT_BLESS=1` rewrites) the README block between
+/// Checks (or with `BAD_INPUT_BLESS=1` rewrites) the troubleshooting page's block between
 /// `<!-- bad-input:{name} -->` and `<!-- /bad-input:{name} -->`.
-pub fn check_readme_block(name: &str, table: &str) {
-    let path = readme_path();
-    let text = std::fs::read_to_string(&path).expect("read README.md");
+pub fn check_docs_block(name: &str, table: &str) {
+    let path = troubleshooting_page();
+    let shown = "docs/src/troubleshooting.md";
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {shown}: {e}"));
     let (open, close) = (
         format!("<!-- bad-input:{name} -->\n"),
         format!("<!-- /bad-input:{name} -->"),
     );
     let start = text
         .find(&open)
-        .unwrap_or_else(|| panic!("README.md lacks the line {open}"))
+        .unwrap_or_else(|| panic!("{shown} lacks the line {open}"))
         + open.len();
     let end = text[start..]
         .find(&close)
-        .unwrap_or_else(|| panic!("README.md lacks the line {close}"))
+        .unwrap_or_else(|| panic!("{shown} lacks the line {close}"))
         + start;
     if &text[start..end] == table {
         return;
     }
     if std::env::var("BAD_INPUT_BLESS").as_deref() == Ok("1") {
         let new = format!("{}{table}{}", &text[..start], &text[end..]);
-        std::fs::write(&path, new).expect("write README.md");
+        std::fs::write(&path, new).unwrap_or_else(|e| panic!("write {shown}: {e}"));
         return;
     }
     panic!(
-        "README.md's bad-input:{name} table differs from the rows in the test; run the test with \
+        "{shown}'s bad-input:{name} table differs from the rows in the test; run the test with \
          BAD_INPUT_BLESS=1 to rewrite it. Expected:\n{table}"
     );
 }

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""The docs' own checks (run by .ci/run after `mdbook build docs`; `python3 scripts/check-docs.py
+--html docs/book`). Standard library only.
+
+1. The README stays a front door: at most README_MAX_LINES lines.
+2. Every page under docs/src/ is in docs/src/SUMMARY.md (mdbook itself fails on a listed page
+   that does not exist, not on a page nobody links).
+3. With --html DIR (the built book): every link between pages and every #fragment resolves to a
+   page and an id of the built HTML. Links to other sites are not fetched (CI has no network).
+4. bench/results/*.json: each dated run parses and names its time and commit, and the
+   benchmarks page's table between <!-- bench:latest --> and <!-- /bench:latest --> is the
+   rendering of the newest runs (`--bless` rewrites it).
+
+Prints every problem as one line and exits 1 if there is any.
+"""
+import argparse
+import json
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "docs" / "src"
+README_MAX_LINES = 250
+RESULTS = ROOT / "bench" / "results"
+BENCH_PAGE = SRC / "benchmarks.md"
+BENCH_OPEN, BENCH_CLOSE = "<!-- bench:latest -->\n", "<!-- /bench:latest -->"
+NEWEST_RUNS = 2
+
+# (key, label, goal) of the benchmarks table; a dict value is shown per window ("5s / 20s").
+BENCH_ROWS = [
+    ("pooled_account_apply_ms", "`pooled_account_apply_ms` (CLI, account as the harness hands it out)", ""),
+    ("pooled_to_warm_ratio", "`pooled_to_warm_ratio` (pooled CLI / warm CLI, same calls)", "≤ 1.2"),
+    ("cold_account_apply_ms", "`cold_account_apply_ms` (CLI, untouched account; information)", ""),
+    ("warm_account_apply_ms", "`warm_account_apply_ms` (= `apply_ms`, in-process)", "≤ 500"),
+    ("cold_to_warm_ratio", "`cold_to_warm_ratio` (information)", ""),
+    ("cli_overhead_ms", "`cli_overhead_ms`", ""),
+    ("idle_ms", "`idle_ms` (warm in-process apply)", ""),
+    ("slr_wait_overshoot_ms", "`slr_wait_overshoot_ms` 5 s / 20 s", "≤ 500"),
+    ("retry_overshoot_ms", "`retry_overshoot_ms` 5 s / 20 s", "≤ 500"),
+    ("retry_apply_minus_window_ms", "`retry_apply_minus_window_ms` 5 s / 20 s", ""),
+    ("proxy_cpu_us_per_req", "proxy CPU µs per request", ""),
+    ("nginx_cpu_us_per_req", "nginx CPU µs per request", ""),
+    ("proxy_cpu_ratio_to_nginx", "`proxy_cpu_ratio_to_nginx`", "≤ 1.0"),
+    ("proxy_rps", "proxy req/s at 64 connections", "≥ 5000"),
+    ("nginx_rps", "nginx req/s at 64 connections", ""),
+    ("proxy_overhead_p50_us", "proxy p50 overhead µs (in-process)", "≤ 1.5 × nginx"),
+    ("nginx_overhead_p50_us", "nginx p50 overhead µs", ""),
+    ("suite_test_s", "`suite_test_s` (dev profile)", "< 30"),
+]
+
+
+def check_readme(problems):
+    n = len((ROOT / "README.md").read_text(encoding="utf-8").splitlines())
+    if n > README_MAX_LINES:
+        problems.append(
+            f"README.md: {n} lines, at most {README_MAX_LINES}: move the detail into a page under docs/src/"
+        )
+
+
+def check_summary(problems):
+    summary = (SRC / "SUMMARY.md").read_text(encoding="utf-8")
+    for page in sorted(SRC.rglob("*.md")):
+        rel = page.relative_to(SRC).as_posix()
+        if rel != "SUMMARY.md" and f"]({rel})" not in summary:
+            problems.append(f"docs/src/{rel}: not in docs/src/SUMMARY.md; add a line for it there")
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("name"):
+            self.ids.add(a["name"])
+        if tag == "a" and a.get("href") is not None:
+            self.links.append((self.getpos()[0], a["href"]))
+
+
+def check_links(html_dir, problems):
+    pages = {}
+    for f in html_dir.rglob("*.html"):
+        p = _Page()
+        p.feed(f.read_text(encoding="utf-8"))
+        pages[f.resolve()] = p
+    if not pages:
+        problems.append(f"{html_dir}: no HTML pages; build the book first (mdbook build docs)")
+        return
+    for f, page in sorted(pages.items()):
+        if f.name in ("print.html", "404.html", "toc.html"):
+            continue  # mdbook's own pages: print.html repeats every chapter's links
+        for line, href in page.links:
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith("//") or not href:
+                continue  # another site (not fetched here), or an empty href of mdbook's theme
+            target = (f.parent / unquote(parts.path)).resolve() if parts.path else f
+            if target.is_dir():
+                target = target / "index.html"
+            shown = f.relative_to(html_dir.resolve())
+            if target not in pages:
+                problems.append(f"{shown}:{line}: link {href!r}: no such page in the book")
+            elif parts.fragment and unquote(parts.fragment) not in pages[target].ids:
+                problems.append(f"{shown}:{line}: link {href!r}: no heading or id {parts.fragment!r} there")
+
+
+def load_runs(problems):
+    runs = []
+    for f in sorted(RESULTS.glob("*.json")):
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            problems.append(f"bench/results/{f.name}: not JSON: {e}")
+            continue
+        missing = [k for k in ("timestamp", "commit") if not doc.get(k)]
+        if missing:
+            problems.append(f"bench/results/{f.name}: lacks {', '.join(missing)}; add them to the run's JSON")
+            continue
+        runs.append(doc)
+    return sorted(runs, key=lambda d: d["timestamp"], reverse=True)[:NEWEST_RUNS]
+
+
+def cell(v):
+    if v is None:
+        return "–"
+    if isinstance(v, dict):
+        return " / ".join(cell(v.get(w)) for w in ("5s", "20s"))
+    return f"{v:,.0f}" if abs(v) >= 10000 else f"{v:g}"
+
+
+def bench_table(runs):
+    head = "| figure | " + " | ".join(
+        f"{d['timestamp'][:16].replace('T', ' ')} UTC, {d['commit']}" for d in runs
+    ) + " | goal |\n"
+    out = head + "|---|" + "---:|" * len(runs) + "---|\n"
+    for key, label, goal in BENCH_ROWS:
+        if all(d.get(key) is None for d in runs):
+            continue
+        out += f"| {label} | " + " | ".join(cell(d.get(key)) for d in runs) + f" | {goal} |\n"
+    commands = sorted({d.get("command", "") for d in runs} - {""})
+    if commands:
+        out += "\nCommand: " + "; ".join(f"`{c}`" for c in commands) + ".\n"
+    return out
+
+
+def check_bench(bless, problems):
+    runs = load_runs(problems)
+    if not runs:
+        problems.append("bench/results/: no dated run to show on the benchmarks page")
+        return
+    text = BENCH_PAGE.read_text(encoding="utf-8")
+    start = text.find(BENCH_OPEN)
+    end = text.find(BENCH_CLOSE, start + 1)
+    if start < 0 or end < 0:
+        problems.append(f"docs/src/benchmarks.md: lacks the lines {BENCH_OPEN.strip()} and {BENCH_CLOSE}")
+        return
+    start += len(BENCH_OPEN)
+    table = bench_table(runs)
+    if text[start:end] == table:
+        return
+    if bless:
+        BENCH_PAGE.write_text(text[:start] + table + text[end:], encoding="utf-8")
+        print("check-docs: rewrote the benchmarks table from bench/results/")
+    else:
+        problems.append(
+            "docs/src/benchmarks.md: the bench:latest table differs from bench/results/; "
+            "run python3 scripts/check-docs.py --bless"
+        )
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--html", type=Path, help="the built book (mdbook build docs -> docs/book)")
+    ap.add_argument("--bless", action="store_true", help="rewrite the generated benchmarks table")
+    args = ap.parse_args()
+    problems = []
+    check_readme(problems)
+    check_summary(problems)
+    check_bench(args.bless, problems)
+    if args.html:
+        check_links(args.html, problems)
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"check-docs: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("check-docs: ok (README size, SUMMARY, benchmarks table" + (", links)" if args.html else ")"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
