@@ -1,7 +1,8 @@
 //! Why this file exists: the foreign-clients test needs boto3 and the AWS CLI v1 at the versions
 //! pinned in `requirements.txt`, on a machine that has only Python 3. This installs them once into
 //! a venv under `<target>/harness/pyclients/venv` and reuses it while it has exactly the pinned
-//! versions (checked by `check_pins.py`). A missing `python3`, `venv` module, `pip` or an
+//! versions (checked by `check_pins.py`). The recipes test installs its own pinned tools
+//! (pytest, Ansible) the same way into another root ([`Installer::ensure_with`]). A missing `python3`, `venv` module, `pip` or an
 //! unreachable PyPI is an error naming the command that failed, never a skip.
 //!
 //! The install runs in place (the `aws` script's shebang names the venv's python) under an
@@ -24,6 +25,8 @@ pub struct PyClients {
     pub python: PathBuf,
     /// `<venv>/bin/aws`: the AWS CLI v1.
     pub aws: PathBuf,
+    /// `<venv>/bin`: the venv's console scripts.
+    pub bin: PathBuf,
     /// `None` when the cached venv was reused, else how long the install took.
     pub installed_in: Option<Duration>,
 }
@@ -82,7 +85,18 @@ pub fn ensure() -> Result<PyClients, String> {
 impl Installer {
     /// Makes sure `<root>/venv` has the pinned clients; installs them if not.
     pub fn ensure(&self) -> Result<PyClients, String> {
-        let requirements = scripts_dir().join("requirements.txt");
+        self.ensure_with(&scripts_dir().join("requirements.txt"), "aws")
+    }
+
+    /// Makes sure `<root>/venv` has exactly the pins of `requirements`; installs them if not.
+    /// `console_script` is one of the venv's scripts: a venv whose script names an interpreter
+    /// that is gone (a moved target dir) is rebuilt.
+    pub fn ensure_with(
+        &self,
+        requirements: &Path,
+        console_script: &str,
+    ) -> Result<PyClients, String> {
+        let requirements = requirements.to_path_buf();
         let venv = self.root.join("venv");
         fs::create_dir_all(&self.root)
             .map_err(|e| format!("creating {}: {e}", self.root.display()))?;
@@ -90,13 +104,15 @@ impl Installer {
         let clients = PyClients {
             python: venv.join("bin").join("python"),
             aws: venv.join("bin").join("aws"),
+            bin: venv.join("bin"),
             installed_in: None,
         };
+        let script = clients.bin.join(console_script);
         // A venv whose interpreter no longer runs counts as stale, like one with other versions,
-        // and so does one moved with its directory (a copied or renamed target dir): its `aws`
+        // and so does one moved with its directory (a copied or renamed target dir): its console
         // script's `#!` line still names the interpreter at the old place.
         if clients.python.exists()
-            && interpreter_exists(&clients.aws)
+            && interpreter_exists(&script)
             && matches!(pins_match(&clients.python, &requirements), Ok(None))
         {
             return Ok(clients);
