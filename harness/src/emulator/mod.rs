@@ -32,6 +32,7 @@ pub mod moto_launch;
 pub mod moto_process;
 pub mod paths;
 pub mod readiness;
+pub mod retention;
 pub mod sharing;
 
 use std::fmt;

@@ -12,9 +12,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::EmulatorError;
+use super::{retention, EmulatorError};
 
 /// The per-user cache's directory name (under `$XDG_CACHE_HOME` or `~/.cache`).
 pub const CACHE_NAME: &str = "first-apply";
@@ -81,8 +82,10 @@ pub fn logs_dir() -> Result<PathBuf, EmulatorError> {
     Ok(dir)
 }
 
-/// A fresh log file path `<dir>/<prefix>-<unix ms>-<pid>-<n>.log` (not created yet).
+/// A fresh log file path `<dir>/<prefix>-<unix ms>-<pid>-<n>.log` (not created yet). The first
+/// time a process asks for one in `dir`, the older logs there are pruned (retention.rs).
 pub fn new_log_path(dir: &Path, prefix: &str) -> PathBuf {
+    prune_logs_once(dir);
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let ms = SystemTime::now()
@@ -90,6 +93,24 @@ pub fn new_log_path(dir: &Path, prefix: &str) -> PathBuf {
         .map(|d| d.as_millis())
         .unwrap_or(0);
     dir.join(format!("{prefix}-{ms}-{}-{n}.log", std::process::id()))
+}
+
+/// Prunes `dir` (retention.rs) the first time this process writes a log there.
+fn prune_logs_once(dir: &Path) {
+    static PRUNED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    {
+        let mut pruned = PRUNED.lock().unwrap_or_else(|e| e.into_inner());
+        if pruned.iter().any(|d| d == dir) {
+            return;
+        }
+        pruned.push(dir.to_path_buf());
+    }
+    match retention::Keep::logs_from_env() {
+        Ok(keep) => {
+            retention::prune(dir, retention::log_name, keep);
+        }
+        Err(e) => super::say(&format!("{e}; the logs in {} are kept", dir.display())),
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 mod child_env;
 mod command;
 mod env_warnings;
+mod leftovers;
 mod report;
 mod signals;
 mod terminal;
@@ -28,7 +29,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::accounts;
-use crate::emulator::paths;
+use crate::emulator::{paths, retention};
 use crate::env::DEFAULT_REGION;
 use crate::launch::{LaunchArgs, Launched};
 use crate::reports::{self, behaviours, check_output_path, Facts, ReportSpec, RunRecord};
@@ -111,17 +112,30 @@ fn fail(e: impl std::fmt::Display) -> u8 {
     command::HARNESS_FAILED
 }
 
-/// The run's own directory: the empty AWS config and credentials files, the journal by default.
+/// The run's own directory: the empty AWS config and credentials files, the journal by default,
+/// and the record of its owners (leftovers.rs). Before it is made, what killed runs left running
+/// is stopped and the oldest run directories beyond `HARNESS_KEEP_RUNS` are removed
+/// (emulator/retention.rs).
 fn run_dir(account: &str) -> anyhow::Result<PathBuf> {
+    let runs = paths::harness_dir().join("runs");
+    for line in leftovers::sweep(&runs) {
+        say(line);
+    }
+    let keep = retention::Keep::runs_from_env()?;
+    let older = retention::Keep {
+        count: keep.count.saturating_sub(1),
+        ..keep
+    };
+    retention::prune(&runs, retention::run_name, older);
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let dir = paths::harness_dir()
-        .join("runs")
-        .join(format!("{ms}-{account}-{}", std::process::id()));
+    let dir = runs.join(format!("{ms}-{account}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating the run directory {}", dir.display()))?;
+    leftovers::record_harness(&dir)
+        .with_context(|| format!("writing the run's owner file in {}", dir.display()))?;
     Ok(dir)
 }
 
@@ -179,6 +193,7 @@ async fn spawn_and_wait(
     mut cmd: tokio::process::Command,
     program: &std::ffi::OsStr,
     program_name: &str,
+    run_dir: &Path,
 ) -> anyhow::Result<(u8, Option<i32>)> {
     let tty = terminal::foreground_tty();
     terminal::own_group(&mut cmd, tty);
@@ -194,6 +209,7 @@ async fn spawn_and_wait(
     if let Some(pid) = pid {
         terminal::after_spawn(pid, tty);
         signals::set_child(pid);
+        leftovers::record_command(run_dir, pid);
     }
     let status = child.wait().await;
     terminal::take_back(tty);
@@ -249,7 +265,7 @@ async fn run_in(args: &RunArgs, launched: &Launched) -> anyhow::Result<u8> {
     record.program = Some(program_name.clone());
     record.started_unix_ms = reports::record::unix_ms(SystemTime::now());
     let started = Instant::now();
-    let (code, signal) = spawn_and_wait(cmd, program, &program_name).await?;
+    let (code, signal) = spawn_and_wait(cmd, program, &program_name, &dir).await?;
     record.duration_ms = started.elapsed().as_millis() as u64;
     record.exit_code = Some(code);
     record.signal = signal;
@@ -270,6 +286,7 @@ async fn run_in(args: &RunArgs, launched: &Launched) -> anyhow::Result<u8> {
     for f in [&config_file, &credentials_file] {
         let _ = std::fs::remove_file(f);
     }
+    leftovers::release(&dir);
     let _ = std::fs::remove_dir(&dir); // only if empty (`--journal` elsewhere)
     report(args, &record, &entries, &list, &journal)?;
     Ok(code)
