@@ -9,7 +9,11 @@
    page and an id of the built HTML. Links to other sites are not fetched (CI has no network).
 4. bench/results/*.json: each dated run parses and names its time and commit, and the
    benchmarks page's table between <!-- bench:latest --> and <!-- /bench:latest --> is the
-   rendering of the newest runs (`--bless` rewrites it).
+   rendering of the newest runs.
+5. The services page's table between <!-- services:table --> and <!-- /services:table --> is the
+   rendering of faultproxy's operation table (faultproxy/src/aws/table/operations.txt).
+
+`--bless` rewrites the generated tables (4 and 5).
 
 Prints every problem as one line and exits 1 if there is any.
 """
@@ -26,6 +30,9 @@ README_MAX_LINES = 250
 RESULTS = ROOT / "bench" / "results"
 BENCH_PAGE = SRC / "benchmarks.md"
 BENCH_OPEN, BENCH_CLOSE = "<!-- bench:latest -->\n", "<!-- /bench:latest -->"
+OPERATIONS = ROOT / "faultproxy" / "src" / "aws" / "table" / "operations.txt"
+SERVICES_PAGE = SRC / "reference" / "services.md"
+SERVICES_OPEN, SERVICES_CLOSE = "<!-- services:table -->\n", "<!-- /services:table -->"
 NEWEST_RUNS = 2
 
 # (key, label, goal) of the benchmarks table; a dict value is shown per window ("5s / 20s").
@@ -147,40 +154,69 @@ def bench_table(runs):
     return out
 
 
+def replace_block(page, open_line, close_line, table, bless, problems, fix):
+    """Checks (or with bless rewrites) the text between open_line and close_line of page."""
+    text = page.read_text(encoding="utf-8")
+    start = text.find(open_line)
+    end = text.find(close_line, start + 1)
+    shown = page.relative_to(ROOT).as_posix()
+    if start < 0 or end < 0:
+        problems.append(f"{shown}: lacks the lines {open_line.strip()} and {close_line}")
+        return
+    start += len(open_line)
+    if text[start:end] == table:
+        return
+    if bless:
+        page.write_text(text[:start] + table + text[end:], encoding="utf-8")
+        print(f"check-docs: rewrote the generated table of {shown}")
+    else:
+        problems.append(f"{shown}: the table between {open_line.strip()} and {close_line} differs from {fix}; "
+                        "run python3 scripts/check-docs.py --bless")
+
+
 def check_bench(bless, problems):
     runs = load_runs(problems)
     if not runs:
         problems.append("bench/results/: no dated run to show on the benchmarks page")
         return
-    text = BENCH_PAGE.read_text(encoding="utf-8")
-    start = text.find(BENCH_OPEN)
-    end = text.find(BENCH_CLOSE, start + 1)
-    if start < 0 or end < 0:
-        problems.append(f"docs/src/benchmarks.md: lacks the lines {BENCH_OPEN.strip()} and {BENCH_CLOSE}")
-        return
-    start += len(BENCH_OPEN)
-    table = bench_table(runs)
-    if text[start:end] == table:
-        return
-    if bless:
-        BENCH_PAGE.write_text(text[:start] + table + text[end:], encoding="utf-8")
-        print("check-docs: rewrote the benchmarks table from bench/results/")
-    else:
-        problems.append(
-            "docs/src/benchmarks.md: the bench:latest table differs from bench/results/; "
-            "run python3 scripts/check-docs.py --bless"
-        )
+    replace_block(BENCH_PAGE, BENCH_OPEN, BENCH_CLOSE, bench_table(runs), bless, problems, "bench/results/")
+
+
+def services_table():
+    """One row per service of the operation table: its records are TAB-separated, an `S` line
+    per service (name, endpoint prefix, signing name, target prefix, protocols, ..., service id,
+    throttling shape) followed by its `O` (operation) lines."""
+    rows, current = [], None
+    for line in OPERATIONS.read_text(encoding="utf-8").splitlines():
+        f = line.split("\t")
+        if f[0] == "S":
+            current = {"name": f[1], "signing": f[3], "protocols": f[5].replace(",", ", "),
+                       "id": f[10], "ops": 0}
+            rows.append(current)
+        elif f[0] == "O" and current is not None:
+            current["ops"] += 1
+    out = f"{len(rows)} services, {sum(r['ops'] for r in rows):,} operations.\n\n"
+    out += "| service | AWS name | signing name | protocol | operations |\n|---|---|---|---|---:|\n"
+    for r in rows:
+        out += f"| `{r['name']}` | {r['id']} | `{r['signing']}` | {r['protocols']} | {r['ops']} |\n"
+    return out
+
+
+def check_services(bless, problems):
+    replace_block(SERVICES_PAGE, SERVICES_OPEN, SERVICES_CLOSE, services_table(), bless, problems,
+                  "faultproxy/src/aws/table/operations.txt")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--html", type=Path, help="the built book (mdbook build docs -> docs/book)")
-    ap.add_argument("--bless", action="store_true", help="rewrite the generated benchmarks table")
+    ap.add_argument("--bless", action="store_true", help="rewrite the generated tables")
     args = ap.parse_args()
     problems = []
     check_readme(problems)
     check_summary(problems)
     check_bench(args.bless, problems)
+    check_services(args.bless, problems)
     if args.html:
         check_links(args.html, problems)
     for p in problems:
@@ -188,7 +224,8 @@ def main():
     if problems:
         print(f"check-docs: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print("check-docs: ok (README size, SUMMARY, benchmarks table" + (", links)" if args.html else ")"))
+    print("check-docs: ok (README size, SUMMARY, benchmarks and services tables"
+          + (", links)" if args.html else ")"))
     return 0
 
 

@@ -104,5 +104,16 @@ class BenchTable(unittest.TestCase):
                 self.assertTrue(doc.get("timestamp") and doc.get("commit"))
 
 
+class ServicesTable(unittest.TestCase):
+    def test_every_service_of_the_operation_table_has_a_row(self):
+        table = docs.services_table()
+        services = [l.split("\t")[1] for l in docs.OPERATIONS.read_text(encoding="utf-8").splitlines()
+                    if l.startswith("S\t")]
+        rows = [l for l in table.splitlines() if l.startswith("| `")]
+        self.assertEqual(len(rows), len(services))
+        self.assertIn("| `ecs` | ECS | `ecs` | json |", table)
+        self.assertIn("| `iam` | IAM | `iam` | query |", table)
+
+
 if __name__ == "__main__":
     unittest.main()
