@@ -56,3 +56,10 @@ ci:
 # Regenerate faultproxy's operation table from the pinned botocore (creates target/botocore-venv).
 gen-operations:
     python3 scripts/gen-operations.py
+
+# Build the book (docs/ -> docs/book) and run the docs checks CI runs; needs `mdbook` 0.5.4 on
+# PATH (`cargo install mdbook --locked --version 0.5.4`). `mdbook serve docs` previews it.
+docs:
+    mdbook build docs
+    python3 scripts/check-docs.py --html docs/book
+    python3 scripts/check-history.py
