@@ -38,7 +38,7 @@ PATTERNS = [
     (r"\b(we|it|this|they) used to\b", "a past state"),
     (r"(?<![$\w])\(now\s+[a-z]", "a change, as a parenthesis"),
     (r"\b(at|since|of|before|after|commit) (main )?" + HASH, "a commit standing for a past state"),
-    (r"\bthis (session|issue)\b", "the work that wrote it"),
+    (r"\bthis issue\b", "the work that wrote it"),
     (r"\bnot yet (done|implemented)\b|\bfor now\b", "plans, which belong in an issue"),
 ]
 COMPILED = [(re.compile(p, re.IGNORECASE), why) for p, why in PATTERNS]
