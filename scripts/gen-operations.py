@@ -18,10 +18,14 @@ with `pip install botocore==<pin>` first. `just gen-operations` runs it.
 Record format (fields separated by one TAB; `-` is an absent field):
   #  comment (the first names the botocore version)
   S  name endpointPrefix signingName targetPrefix protocols jsonVersion apiVersion
-     xmlNamespace queryCompatible(0/1) serviceId throttlingShape
-  O  name [method uri [presence]]   REST services only carry method, URI and, where two
-                                    operations share method and path, the required query
-                                    (`q:name`) and header (`h:name`) members, comma-separated
+     xmlNamespace queryCompatible(0/1) serviceId throttlingShape otherSigningNames
+     (otherSigningNames: those the service's endpoint rules sign with besides its own, such
+     as S3's `s3express`, comma-separated)
+  O  name flags [method uri [presence]]
+                                    flags `d` = deprecated, else `-`; REST services also carry
+                                    method, URI and, where two operations share method and
+                                    path, the required query (`q:name`) and header (`h:name`)
+                                    members, comma-separated
   E  shape code status              code `-` = the shape's name; status is the HTTP status
 The O and E records after an S record belong to that service. Services are sorted by name,
 operations and errors by name, so a service's index and an operation's index are stable for
@@ -134,20 +138,38 @@ def error_records(model):
     return out
 
 
+def signing_names(value, out):
+    """Every `signingName` in an endpoint rule set."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "signingName" and isinstance(v, str):
+                out.add(v)
+            else:
+                signing_names(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            signing_names(v, out)
+
+
 def service_records(session, name):
     model = session.get_service_model(name)
     md = model.metadata
+    signing = md.get("signingName", md.get("endpointPrefix"))
+    others = set()
+    loader = session.get_component("data_loader")
+    signing_names(loader.load_service_model(name, "endpoint-rule-set-1"), others)
+    others.discard(signing)
     protocols = md.get("protocols") or [md["protocol"]]
     rest = md["protocol"] in ("rest-json", "rest-xml")
     errors = error_records(model)
     names = {e[0] for e in errors}
     throttling = next((t for t in THROTTLING_SHAPES if t in names), None)
     lines = ["\t".join(map(field, [
-        "S", name, md.get("endpointPrefix"), md.get("signingName", md.get("endpointPrefix")),
+        "S", name, md.get("endpointPrefix"), signing,
         md.get("targetPrefix"), ",".join(protocols), md.get("jsonVersion"),
         md.get("apiVersion"), md.get("xmlNamespace"),
         "1" if md.get("awsQueryCompatible") is not None else "0",
-        md.get("serviceId"), throttling,
+        md.get("serviceId"), throttling, ",".join(sorted(others)),
     ]))]
     ops = [model.operation_model(o) for o in sorted(model.operation_names)]
     routes = {}
@@ -156,11 +178,12 @@ def service_records(session, name):
             key = (op.http["method"], op.http["requestUri"].split("?")[0])
             routes[key] = routes.get(key, 0) + 1
     for op in ops:
+        flags = "d" if op.deprecated else "-"
         if not rest:
-            lines.append("O\t" + op.name)
+            lines.append(f"O\t{op.name}\t{flags}")
             continue
         method, uri = op.http["method"], op.http["requestUri"]
-        rec = ["O", op.name, method, uri]
+        rec = ["O", op.name, flags, method, uri]
         if routes[(method, uri.split("?")[0])] > 1:
             rec.append(",".join(presence(op)) or "-")
         lines.append("\t".join(map(field, rec)))

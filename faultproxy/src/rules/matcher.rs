@@ -39,9 +39,12 @@ impl ActiveRule {
             .map(|(s, o, d)| (event_key(&s, &o), d));
         // Validation has checked the names against the table.
         let service = rule.service.as_deref().and_then(Service::from_name);
+        // A request of a twin operation (the same request as another service's, see
+        // `Operation::canonical`) is classified as the group's canonical operation.
         let operation = service
             .zip(rule.operation.as_deref())
-            .and_then(|(s, op)| s.operation(op));
+            .and_then(|(s, op)| s.operation(op))
+            .map(Operation::canonical);
         ActiveRule {
             service,
             operation,
@@ -65,14 +68,20 @@ impl ActiveRule {
         if info.service.is_none() {
             return false;
         }
-        if self.service.is_some() && info.service != self.service {
-            return false;
-        }
         if self.operation.is_some() {
             if info.operation != self.operation {
                 return false;
             }
-        } else if let Some(op) = &self.rule.operation {
+        } else if let Some(svc) = self.service {
+            let twin_of_svc = || {
+                info.operation
+                    .is_some_and(|op| op.twins().iter().any(|t| t.service() == svc))
+            };
+            if info.service != Some(svc) && !twin_of_svc() {
+                return false;
+            }
+        }
+        if let (None, Some(op)) = (self.operation, &self.rule.operation) {
             let Some(got) = info.operation_name() else {
                 return false;
             };

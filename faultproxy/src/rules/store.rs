@@ -219,6 +219,29 @@ mod tests {
     }
 
     #[test]
+    fn rules_naming_a_twin_operation_match_its_request() {
+        // docdb's CreateDBCluster is rds's request (same signing name, Action and Version).
+        let store = RuleStore::new(Some(1));
+        store.set(vec![
+            Rule::named("docdb-op")
+                .for_service("docdb")
+                .for_operation("CreateDBCluster")
+                .with_throttle(),
+            Rule::named("docdb-any").for_service("docdb").with_drop(),
+        ]);
+        let set = store.snapshot();
+        let ev = EventLog::default();
+        let now = Instant::now();
+        let req = info("rds", "CreateDBCluster", A);
+        assert_eq!(set.evaluate(&req, &ev, now).unwrap().0.name, "docdb-op");
+        let req = info("rds", "DescribeDBClusters", A);
+        assert_eq!(set.evaluate(&req, &ev, now).unwrap().0.name, "docdb-any");
+        assert!(set
+            .evaluate(&info("rds", "CreateDBProxy", A), &ev, now)
+            .is_none());
+    }
+
+    #[test]
     fn latency_only_rules_let_evaluation_go_on() {
         let store = RuleStore::new(Some(3));
         store.set(vec![

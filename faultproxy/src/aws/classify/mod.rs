@@ -237,13 +237,15 @@ fn by_route(
         .map(|bucket| format!("/{bucket}{}", uri.path()));
     let mut best: Option<(Service, Operation, Labels, usize)> = None;
     for &s in scoped {
-        let path = match (&virtual_path, s == Service::S3) {
-            (Some(p), true) => p.as_str(),
-            _ => uri.path(),
-        };
-        if let Some((op, labels, literals)) = s.route(method.as_str(), path, query, &has_header) {
-            if best.as_ref().is_none_or(|b| literals > b.3) {
-                best = Some((s, op, labels, literals));
+        // A virtual-hosted S3 request's bucket is in the host; an S3 operation on no bucket
+        // (`/WriteGetObjectResponse`, sent to a host prefix) is tried on the path as it is.
+        let virtual_first = virtual_path.as_deref().filter(|_| s == Service::S3);
+        for path in virtual_first.into_iter().chain([uri.path()]) {
+            if let Some((op, labels, literals)) = s.route(method.as_str(), path, query, &has_header)
+            {
+                if best.as_ref().is_none_or(|b| literals > b.3) {
+                    best = Some((s, op, labels, literals));
+                }
             }
         }
     }

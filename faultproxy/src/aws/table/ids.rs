@@ -1,6 +1,6 @@
 //! A named [`Service`] per botocore service, generated with operations.txt by
 //! `scripts/gen-operations.py` (its index in the table, which sorts services by name).
-//! botocore 1.43.11, table sha256 prefix 80f8fda7d2e34b6c. Do not edit.
+//! botocore 1.43.11, table sha256 prefix 666c98a94b85cbf3. Do not edit.
 
 use super::Service;
 

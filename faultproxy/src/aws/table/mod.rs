@@ -7,6 +7,7 @@
 
 mod ids;
 mod router;
+mod twins;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -51,6 +52,8 @@ struct ServiceDef {
     query_compatible: bool,
     service_id: &'static str,
     throttling: Option<&'static str>,
+    /// Signing names of the service's endpoint rules besides its own (S3's `s3express`).
+    other_signing_names: Vec<&'static str>,
     ops: Range<u32>,
     errors: Range<u32>,
     router: Option<Router>,
@@ -59,8 +62,11 @@ struct ServiceDef {
 struct OpDef {
     name: &'static str,
     service: Service,
+    deprecated: bool,
     /// Method and request URI template of a REST operation.
     http: Option<(&'static str, &'static str)>,
+    /// The required query and header members that tell it from another of the same path.
+    presence: Option<&'static str>,
 }
 
 struct Table {
@@ -75,6 +81,10 @@ struct Table {
     by_scope: HashMap<&'static str, Vec<Service>>,
     by_target: HashMap<&'static str, Vec<Service>>,
     by_query_version: HashMap<&'static str, Vec<Service>>,
+    /// Per operation: the operation a request of it is classified as (see [`Operation::twins`]).
+    canonical: Vec<Operation>,
+    /// Per canonical operation with twins: the whole group, the canonical one first.
+    twins: HashMap<Operation, Vec<Operation>>,
 }
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| match Table::parse(DATA) {
@@ -99,13 +109,15 @@ impl Table {
             by_scope: HashMap::new(),
             by_target: HashMap::new(),
             by_query_version: HashMap::new(),
+            canonical: Vec::new(),
+            twins: HashMap::new(),
         };
         let mut routes: Option<RouterBuilder> = None;
         for (n, line) in data.lines().enumerate() {
             let f: Vec<&'static str> = line.split('\t').collect();
             let bad = || format!("line {}: {line:?}", n + 1);
             match f[0] {
-                "S" if f.len() == 12 => {
+                "S" if f.len() == 13 => {
                     t.finish_service(routes.take());
                     let protocols = f[5]
                         .split(',')
@@ -131,23 +143,29 @@ impl Table {
                         query_compatible: f[9] == "1",
                         service_id: f[10],
                         throttling: opt(f[11]),
+                        other_signing_names: opt(f[12])
+                            .map_or(Vec::new(), |n| n.split(',').collect()),
                         ops: at..at,
                         errors: errors..errors,
                         router: None,
                     });
                 }
-                "O" if !t.services.is_empty() && matches!(f.len(), 2 | 4 | 5) => {
+                "O" if !t.services.is_empty() && matches!(f.len(), 3 | 5 | 6) => {
                     let service = Service(t.services.len() as u16 - 1);
                     let op = Operation(t.ops.len() as u32);
-                    let http = (f.len() >= 4).then(|| (f[2], f[3]));
+                    let deprecated = f[2] == "d";
+                    let http = (f.len() >= 5).then(|| (f[3], f[4]));
+                    let presence = f.get(5).copied().and_then(opt);
                     if let (Some(b), Some((method, uri))) = (routes.as_mut(), http) {
-                        b.add(method, uri, f.get(4).copied().and_then(opt), op)
+                        b.add(method, uri, presence, deprecated, op)
                             .map_err(|e| format!("{}: {e}", bad()))?;
                     }
                     t.ops.push(OpDef {
                         name: f[1],
                         service,
+                        deprecated,
                         http,
+                        presence,
                     });
                     t.op_by_name.insert((service, f[1]), op);
                     t.services[service.0 as usize].ops.end += 1;
@@ -175,6 +193,7 @@ impl Table {
         }
         t.finish_service(routes.take());
         t.index_names();
+        twins::index(&mut t);
         Ok(t)
     }
 
@@ -206,6 +225,9 @@ impl Table {
             scope.push((d.signing_name, u8::from(d.name != d.signing_name), s));
             if d.endpoint_prefix != d.signing_name {
                 scope.push((d.endpoint_prefix, 2, s));
+            }
+            for &other in &d.other_signing_names {
+                scope.push((other, 3, s));
             }
         }
         scope.sort();
@@ -439,6 +461,30 @@ impl Operation {
     /// Method and request URI template (`GET`, `/{Bucket}?policy`) of a REST operation.
     pub fn http(self) -> Option<(&'static str, &'static str)> {
         self.def().http
+    }
+
+    /// Whether the model marks the operation deprecated (S3's `GetBucketLifecycle`).
+    pub fn deprecated(self) -> bool {
+        self.def().deprecated
+    }
+
+    /// The operation a request of this one is classified as: itself, unless another operation
+    /// sends the very same request (same signing name and method, path, query discriminators;
+    /// or same target, or same Action and Version). Such twins exist across services that share
+    /// an API (`docdb` and `neptune` are `rds`'s query API; `qconnect` serves `wisdom`'s paths)
+    /// and within one (a deprecated operation and its successor). Only the host of the real AWS
+    /// endpoint differs, which a proxy in front of an emulator does not see.
+    pub fn canonical(self) -> Operation {
+        table().canonical[self.0 as usize]
+    }
+
+    /// The group of operations that send the same request as this one, the canonical one
+    /// first; empty when it has no twin.
+    pub fn twins(self) -> &'static [Operation] {
+        table()
+            .twins
+            .get(&self.canonical())
+            .map_or(&[], Vec::as_slice)
     }
 }
 

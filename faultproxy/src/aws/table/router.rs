@@ -51,6 +51,8 @@ enum Disc {
 #[derive(Debug)]
 struct Route {
     op: Operation,
+    /// A deprecated operation yields to its successor of the same request.
+    deprecated: bool,
     labels: Vec<&'static str>,
     /// All must hold.
     hard: Vec<Disc>,
@@ -97,11 +99,13 @@ impl RouterBuilder {
         method: &'static str,
         uri: &'static str,
         presence: Option<&'static str>,
+        deprecated: bool,
         op: Operation,
     ) -> Result<(), String> {
         let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
         let mut route = Route {
             op,
+            deprecated,
             labels: Vec::new(),
             hard: Vec::new(),
             soft: Vec::new(),
@@ -182,6 +186,7 @@ impl RouterBuilder {
                     (
                         std::cmp::Reverse(r.hard.len()),
                         std::cmp::Reverse(r.soft.len()),
+                        r.deprecated,
                     )
                 });
             }

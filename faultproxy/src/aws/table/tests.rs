@@ -140,3 +140,22 @@ fn greedy_label_mid_path_and_literals_first() {
         "GetRestApis"
     );
 }
+
+#[test]
+fn twins_are_classified_as_one_canonical_operation() {
+    let docdb = Service::DOCDB.operation("CreateDBCluster").unwrap();
+    let rds = Service::RDS.operation("CreateDBCluster").unwrap();
+    assert_eq!(docdb.canonical(), rds);
+    assert_eq!(rds.canonical(), rds);
+    assert!(docdb.twins().contains(&docdb) && docdb.twins()[0] == rds);
+    // Within a service, the deprecated operation yields to its successor.
+    let old = Service::S3.operation("GetBucketLifecycle").unwrap();
+    assert!(old.deprecated());
+    assert_eq!(old.canonical().name(), "GetBucketLifecycleConfiguration");
+    assert_eq!(
+        route(Service::S3, "GET", "/b", "lifecycle").unwrap().0,
+        "GetBucketLifecycleConfiguration"
+    );
+    let ecs = Service::ECS.operation("CreateCluster").unwrap();
+    assert_eq!((ecs.canonical(), ecs.twins()), (ecs, &[][..]));
+}
