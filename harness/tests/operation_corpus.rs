@@ -17,6 +17,7 @@
 //! Run: `cargo test -p harness --test operation_corpus -- --nocapture`.
 
 #[path = "foreign_clients/pyclients.rs"]
+#[allow(dead_code)]
 mod pyclients;
 
 use std::collections::{BTreeMap, BTreeSet};
