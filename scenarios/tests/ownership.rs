@@ -2,6 +2,7 @@
 //! ownership tag is not ours. Apply stops before any mutation with a conflict naming it, and
 //! destroy reports it as not ours and leaves it in place.
 
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use harness::env::{test_env_or_skip, TestEnv};
 use provisioner::{Names, SlrMode};
 use rstest::rstest;
@@ -25,8 +26,12 @@ impl Foreign {
     }
 
     /// Creates it through the SDK, tagged as somebody else's.
+    ///
+    /// The account is fresh, so a resource of this name that already exists can only come from
+    /// an earlier attempt of this very call: on a slow emulator the SDK's attempt times out,
+    /// the emulator still creates it, and the SDK's retry is told it exists. That is success.
     async fn create(self, aws: &Aws, name: &str) {
-        match self {
+        let failed = match self {
             Foreign::ExecutionRole => {
                 let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
                 aws.iam
@@ -42,24 +47,36 @@ impl Foreign {
                     )
                     .send()
                     .await
-                    .expect("CreateRole");
+                    .err()
+                    .map(|e| (e.code().map(str::to_owned), format!("{e:?}")))
             }
-            Foreign::EcrRepository => {
-                aws.ecr
-                    .create_repository()
-                    .repository_name(name)
-                    .send()
-                    .await
-                    .expect("CreateRepository");
-            }
-            Foreign::LogGroup => {
-                aws.logs
-                    .create_log_group()
-                    .log_group_name(name)
-                    .send()
-                    .await
-                    .expect("CreateLogGroup");
-            }
+            Foreign::EcrRepository => aws
+                .ecr
+                .create_repository()
+                .repository_name(name)
+                .send()
+                .await
+                .err()
+                .map(|e| (e.code().map(str::to_owned), format!("{e:?}"))),
+            Foreign::LogGroup => aws
+                .logs
+                .create_log_group()
+                .log_group_name(name)
+                .send()
+                .await
+                .err()
+                .map(|e| (e.code().map(str::to_owned), format!("{e:?}"))),
+        };
+        if let Some((code, e)) = failed {
+            let exists = matches!(
+                code.as_deref(),
+                Some(
+                    "EntityAlreadyExists"
+                        | "RepositoryAlreadyExistsException"
+                        | "ResourceAlreadyExistsException"
+                )
+            );
+            assert!(exists, "creating the foreign {self:?} {name}: {e}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! The service-linked role's visibility window, held open by the test until the apply has met it
-//! (first_apply, retry_absorbs, ensure).
+//! (first_apply, retry_absorbs, ensure), and any model's windows held the same way through its
+//! fixed setting (fresh_account's seeds).
 //!
 //! A window fixed in advance (`slr-delay=2s`) runs from the role's creation at CreateCluster.
 //! When the emulator is slow (a loaded machine: moto answered a DescribeSubnets after 9.4 s, a
@@ -123,4 +124,50 @@ async fn close_window_after_first(
         }
         tokio::time::sleep(ms(10)).await;
     }
+}
+
+/// A model window long enough to outlast any apply on any emulator; [`apply_holding_model`]
+/// always closes it again.
+pub const MODEL_HELD: Duration = Duration::from_secs(6000);
+
+/// The setting of a model that fixes its window for every resource, read at each request
+/// (`slr_delay`, `iam_propagation`): holding it holds the windows already open too.
+pub type FixedWindow = fn(&mut faultproxy::ModelSettings) -> &mut Duration;
+
+/// Runs `apply` with model `name`'s windows held open through its fixed setting (`fixed` at
+/// [`MODEL_HELD`]) until the journal shows the model answered; then the setting goes back to
+/// zero, so each resource's drawn window applies again (usually over by then: the next retry
+/// goes through). A drawn window closes on the clock, and on a slow emulator the apply's call
+/// that meets it can come after that; held, the apply meets the model however slow it is.
+pub async fn apply_holding_model<T>(
+    env: &TestEnv,
+    name: &str,
+    fixed: FixedWindow,
+    apply: impl Future<Output = T>,
+) -> T {
+    let set = |d: Duration| {
+        let mut s = env.proxy.model_settings();
+        *fixed(&mut s) = d;
+        env.proxy.set_model_settings(s);
+    };
+    set(MODEL_HELD);
+    let applied = AtomicBool::new(false);
+    let (out, ()) = tokio::join!(
+        async {
+            let out = apply.await;
+            applied.store(true, Ordering::SeqCst);
+            out
+        },
+        async {
+            while !applied.load(Ordering::SeqCst)
+                && !journal(env)
+                    .iter()
+                    .any(|e| super::fresh::model_of(e) == Some(name))
+            {
+                tokio::time::sleep(ms(10)).await;
+            }
+            set(Duration::ZERO);
+        }
+    );
+    out
 }
