@@ -3,11 +3,13 @@
 # pulling anything: our machines reach Debian's packages, PyPI and crates.io but no container
 # registry, and the Docker engine starts empty. See images/README.md.
 #
-#   scripts/build-images.sh [moto] [proxy] [localstack] [all]     (default: moto proxy)
+#   scripts/build-images.sh [moto] [proxy] [harness] [localstack] [all]     (default: moto proxy)
 #
 # Images (tags overridable):
 #   harness-moto:5.2.5          Debian bookworm rootfs (debootstrap) + venv with moto[server]==5.2.5
 #   harness-proxy:local         harness-moto + the `faultproxy` binary built here
+#   harness-all-in-one:local    harness-moto + the `harness` binary built here: the root
+#                               Dockerfile's image (entrypoint `harness up --listen 0.0.0.0:4566`)
 #   harness-localstack:4.13.1   Debian bookworm rootfs + localstack-core 4.13.1 (community, no token)
 #
 # Idempotent: an image whose tag exists is not rebuilt (the proxy image is rebuilt only when the
@@ -20,12 +22,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MOTO_VERSION=${HARNESS_MOTO_VERSION:-5.2.5}
 MOTO_TAG=${HARNESS_MOTO_LOCAL_TAG:-harness-moto:${MOTO_VERSION}}
 PROXY_TAG=${HARNESS_PROXY_LOCAL_TAG:-harness-proxy:local}
+ALL_IN_ONE_TAG=${HARNESS_ALL_IN_ONE_LOCAL_TAG:-harness-all-in-one:local}
 LOCALSTACK_VERSION=${HARNESS_LOCALSTACK_VERSION:-4.13.1}
 LOCALSTACK_TAG=${HARNESS_LOCALSTACK_LOCAL_TAG:-harness-localstack:${LOCALSTACK_VERSION}}
 SUITE=bookworm
 CACHE=${HARNESS_IMAGE_CACHE:-${ROOT}/target/image-cache}
 PROXY_PROFILE=${HARNESS_PROXY_PROFILE:-dev}   # dev shares the test build's artifacts; release is smaller
-# HARNESS_PROXY_BINARY=/path/to/faultproxy uses that binary instead of building one.
+# HARNESS_PROXY_BINARY=/path/to/faultproxy (HARNESS_HARNESS_BINARY=/path/to/harness) uses that
+# binary instead of building one.
 REBUILD=${HARNESS_IMAGES_REBUILD:-0}
 
 say() { printf '[build-images] %s\n' "$*" >&2; }
@@ -199,48 +203,77 @@ build_moto() {
 # fault proxy: harness-moto (local image: nothing to pull) + the harness binary built here.
 # The host is Debian bookworm like the image, so the binary's glibc matches.
 # ---------------------------------------------------------------------------------------------
-build_proxy() {
-  image_exists "$MOTO_TAG" || build_moto
-  local t0 bin sum current ctx
-  t0=$(now)
-  if [ -n "${HARNESS_PROXY_BINARY:-}" ]; then
-    bin=$HARNESS_PROXY_BINARY
-    say "using the faultproxy binary $bin (HARNESS_PROXY_BINARY)"
+# The binary $1 (a workspace bin of package $1) for an image: $2 if set, else built here.
+# Checked against the image's glibc. Prints its path.
+host_binary() {
+  local name=$1 given=$2 bin needs
+  if [ -n "$given" ]; then
+    bin=$given
+    say "using the $name binary $bin"
   else
-    command -v cargo >/dev/null 2>&1 || die "cargo not found: the proxy image contains the faultproxy binary built here (or set HARNESS_PROXY_BINARY)"
-    say "cargo build -p faultproxy --bin faultproxy --profile $PROXY_PROFILE"
-    (cd "$ROOT" && cargo build -p faultproxy --bin faultproxy --profile "$PROXY_PROFILE") ||
-      die "cargo build of the faultproxy binary failed"
+    command -v cargo >/dev/null 2>&1 || die "cargo not found: the image contains the $name binary built here (or name one)"
+    say "cargo build -p $name --bin $name --profile $PROXY_PROFILE"
+    (cd "$ROOT" && cargo build -p "$name" --bin "$name" --profile "$PROXY_PROFILE") >&2 ||
+      die "cargo build of the $name binary failed"
     local profdir=$PROXY_PROFILE
     [ "$profdir" = dev ] && profdir=debug
-    bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profdir/faultproxy"
+    bin="${CARGO_TARGET_DIR:-$ROOT/target}/$profdir/$name"
   fi
-  [ -x "$bin" ] || die "expected the faultproxy binary at $bin"
+  [ -x "$bin" ] || die "expected the $name binary at $bin"
   # The image is Debian bookworm (glibc 2.36): a binary linked on a newer glibc will not run.
-  local needs
   needs=$(objdump -T "$bin" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1 || true)
   if [ -n "$needs" ] && [ "$(printf '%s\nGLIBC_2.36\n' "$needs" | sort -V | tail -1)" != GLIBC_2.36 ]; then
-    die "the faultproxy binary needs $needs but the image has glibc 2.36 (Debian bookworm): build it on bookworm or an older glibc"
+    die "the $name binary needs $needs but the image has glibc 2.36 (Debian bookworm): build it on bookworm or an older glibc"
   fi
+  echo "$bin"
+}
+
+# docker build of tag $1 FROM harness-moto with binary $2 (as $3 in the context) and the
+# Dockerfile $4, plus extra files; skipped when the image holds this binary already.
+build_on_moto() {
+  local tag=$1 bin=$2 name=$3 dockerfile=$4 t0 sum current ctx f
+  shift 4
+  image_exists "$MOTO_TAG" || build_moto
+  t0=$(now)
   sum=$(sha256sum "$bin" | cut -c1-64)
-  current=$(docker image inspect -f '{{ index .Config.Labels "harness.binary.sha256" }}' "$PROXY_TAG" 2>/dev/null || true)
+  current=$(docker image inspect -f '{{ index .Config.Labels "harness.binary.sha256" }}' "$tag" 2>/dev/null || true)
   if [ "$current" = "$sum" ] && [ "$REBUILD" != 1 ]; then
-    say "$PROXY_TAG: exists with this faultproxy binary (sha256 ${sum:0:12}), skipping"
+    say "$tag: exists with this $name binary (sha256 ${sum:0:12}), skipping"
     return
   fi
   ctx=$(mktemp -d)
-  cp "$bin" "$ctx/faultproxy"
-  strip "$ctx/faultproxy" 2>/dev/null || true
-  cp "$ROOT/images/proxy/entrypoint.sh" "$ctx/entrypoint.sh"
-  cp "$ROOT/images/proxy/Dockerfile.local" "$ctx/Dockerfile"
-  say "docker build $PROXY_TAG (FROM $MOTO_TAG, local; context: faultproxy binary + entrypoint only)"
+  cp "$bin" "$ctx/$name"
+  strip "$ctx/$name" 2>/dev/null || true
+  for f in "$@"; do cp "$f" "$ctx/"; done
+  cp "$dockerfile" "$ctx/Dockerfile"
+  say "docker build $tag (FROM $MOTO_TAG, local; context: the $name binary and $(($# + 1)) file(s))"
   if ! DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build --pull=false -q \
-    --build-arg "BASE=$MOTO_TAG" --label "harness.binary.sha256=$sum" -t "$PROXY_TAG" "$ctx" >/dev/null; then
+    --build-arg "BASE=$MOTO_TAG" --label "harness.binary.sha256=$sum" -t "$tag" "$ctx" >/dev/null; then
     rm -rf "$ctx"
-    die "docker build of $PROXY_TAG failed"
+    die "docker build of $tag failed"
   fi
   rm -rf "$ctx"
-  say "$PROXY_TAG: built in $(elapsed "$t0")"
+  say "$tag: built in $(elapsed "$t0")"
+}
+
+# ---------------------------------------------------------------------------------------------
+# fault proxy: harness-moto (local image: nothing to pull) + the faultproxy binary built here.
+# The host is Debian bookworm like the image, so the binary's glibc matches.
+# ---------------------------------------------------------------------------------------------
+build_proxy() {
+  local bin
+  bin=$(host_binary faultproxy "${HARNESS_PROXY_BINARY:-}")
+  build_on_moto "$PROXY_TAG" "$bin" faultproxy "$ROOT/images/proxy/Dockerfile.local" \
+    "$ROOT/images/proxy/entrypoint.sh"
+}
+
+# ---------------------------------------------------------------------------------------------
+# all-in-one: harness-moto + the harness binary built here (the root Dockerfile's image).
+# ---------------------------------------------------------------------------------------------
+build_all_in_one() {
+  local bin
+  bin=$(host_binary harness "${HARNESS_HARNESS_BINARY:-}")
+  build_on_moto "$ALL_IN_ONE_TAG" "$bin" harness "$ROOT/images/harness/Dockerfile.local"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -289,10 +322,10 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(moto proxy)
 for t in "${targets[@]}"; do
   case "$t" in
-  moto | proxy | localstack) ;;
-  all) targets=(moto proxy localstack); break ;;
-  -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
-  *) die "unknown target '$t' (expected moto, proxy, localstack or all)" ;;
+  moto | proxy | harness | localstack) ;;
+  all) targets=(moto proxy harness localstack); break ;;
+  -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+  *) die "unknown target '$t' (expected moto, proxy, harness, localstack or all)" ;;
   esac
 done
 
@@ -302,7 +335,8 @@ for t in "${targets[@]}"; do
   case "$t" in
   moto) build_moto ;;
   proxy) build_proxy ;;
+  harness) build_all_in_one ;;
   localstack) build_localstack ;;
   esac
 done
-say "all done in $(elapsed "$T0"): $(for t in "${targets[@]}"; do case $t in moto) printf '%s ' "$MOTO_TAG" ;; proxy) printf '%s ' "$PROXY_TAG" ;; localstack) printf '%s ' "$LOCALSTACK_TAG" ;; esac; done)"
+say "all done in $(elapsed "$T0"): $(for t in "${targets[@]}"; do case $t in moto) printf '%s ' "$MOTO_TAG" ;; proxy) printf '%s ' "$PROXY_TAG" ;; harness) printf '%s ' "$ALL_IN_ONE_TAG" ;; localstack) printf '%s ' "$LOCALSTACK_TAG" ;; esac; done)"

@@ -7,8 +7,12 @@
 #                                             `provisioner apply` and `destroy` against it
 #   HARNESS_ROUNDTRIP_PROVISIONER=0 scripts/compose-roundtrip.sh
 #                                             only the curl calls
+#   scripts/compose-roundtrip.sh all-in-one   the same against the all-in-one image (root
+#                                             Dockerfile; docker-compose.all-in-one.yml), with the
+#                                             fresh-account profile, a seed and a time scale from
+#                                             the environment, and the control API from the host
 #
-# Needs the images: scripts/build-images.sh moto proxy
+# Needs the images: scripts/build-images.sh moto proxy (all-in-one: scripts/build-images.sh harness)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,16 +20,33 @@ cd "$ROOT"
 PORT=${HARNESS_PROXY_PORT:-4566}
 URL="http://127.0.0.1:${PORT}"
 PROJECT=${COMPOSE_PROJECT_NAME:-harness-roundtrip}
-COMPOSE=(docker-compose -p "$PROJECT" -f docker-compose.yml -f docker-compose.local.yml)
 ACCOUNT=${HARNESS_ROUNDTRIP_ACCOUNT:-210987654321}  # not moto's default account: proves the proxy routes it
+MODE=${1:-split}
+case "$MODE" in
+  split)
+    COMPOSE=(docker-compose -p "$PROJECT" -f docker-compose.yml -f docker-compose.local.yml)
+    IMAGES=("${HARNESS_MOTO_LOCAL_TAG:-harness-moto:5.2.5}" "${HARNESS_PROXY_LOCAL_TAG:-harness-proxy:local}")
+    BUILD_HINT="scripts/build-images.sh moto proxy"
+    ;;
+  all-in-one)
+    COMPOSE=(docker-compose -p "$PROJECT" -f docker-compose.all-in-one.yml)
+    export HARNESS_IMAGE=${HARNESS_ALL_IN_ONE_LOCAL_TAG:-harness-all-in-one:local}
+    IMAGES=("$HARNESS_IMAGE")
+    BUILD_HINT="scripts/build-images.sh harness"
+    # The image's settings come from the environment; short windows keep the apply quick.
+    export HARNESS_PROFILE=${HARNESS_PROFILE:-fresh-account} HARNESS_SEED=${HARNESS_SEED:-7}
+    export HARNESS_TIME_SCALE=${HARNESS_TIME_SCALE:-0.05}
+    ;;
+  *) printf '[compose-roundtrip] unknown mode %s (expected all-in-one, or nothing)\n' "$MODE" >&2; exit 2 ;;
+esac
 
 say() { printf '[compose-roundtrip] %s\n' "$*" >&2; }
 die() { printf '[compose-roundtrip] FAILED: %s\n' "$*" >&2; exit 1; }
 
 command -v docker-compose >/dev/null 2>&1 || die "docker-compose not found (Debian: apt-get install docker-compose)"
 docker info >/dev/null 2>&1 || die "cannot reach the Docker engine"
-for image in "${HARNESS_MOTO_LOCAL_TAG:-harness-moto:5.2.5}" "${HARNESS_PROXY_LOCAL_TAG:-harness-proxy:local}"; do
-  docker image inspect "$image" >/dev/null 2>&1 || die "image $image missing: run scripts/build-images.sh moto proxy"
+for image in "${IMAGES[@]}"; do
+  docker image inspect "$image" >/dev/null 2>&1 || die "image $image missing: run $BUILD_HINT"
 done
 
 down() {
@@ -76,9 +97,27 @@ enc=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],s
 out=$(iam "Action=CreateRole&RoleName=roundtrip-role&AssumeRolePolicyDocument=$enc")
 grep -q "arn:aws:iam::$ACCOUNT:role/roundtrip-role" <<<"$out" || die "CreateRole in account $ACCOUNT: $out"
 say "CreateRole in account $ACCOUNT (proxy routed the account to moto): OK"
-out=$(iam 'Action=GetRole&RoleName=roundtrip-role')
-grep -q '<RoleName>roundtrip-role</RoleName>' <<<"$out" || die "GetRole: $out"
+# Under the fresh-account profile a new role is "not found" for a moment (iam-read-after-write):
+# asked again until it is there, as a client's retry would.
+for _ in $(seq 1 60); do
+  out=$(iam 'Action=GetRole&RoleName=roundtrip-role')
+  grep -q '<RoleName>roundtrip-role</RoleName>' <<<"$out" && break
+  grep -q 'NoSuchEntity' <<<"$out" || die "GetRole: $out"
+  sleep 0.5
+done
+grep -q '<RoleName>roundtrip-role</RoleName>' <<<"$out" || die "GetRole: still not found: $out"
 say "GetRole: OK"
+
+if [ "$MODE" = all-in-one ]; then
+  settings="profile $HARNESS_PROFILE, seed $HARNESS_SEED, time-scale $HARNESS_TIME_SCALE"
+  logs=$("${COMPOSE[@]}" logs --no-color first-apply)
+  grep -q "$settings" <<<"$logs" ||
+    die "the container's harness up did not take '$settings' from the environment"
+  say "harness up in the container: $settings"
+  journal=$(curl -sS -m 10 "$URL/_harness/journal") || die "control API from the host: curl failed"
+  grep -Eq '"operation": *"CreateRole"' <<<"$journal" || die "journal through the control API: $journal"
+  say "control API from the host (journal): OK"
+fi
 
 if [ "${HARNESS_ROUNDTRIP_PROVISIONER:-1}" = 1 ]; then
   say "provisioner apply --endpoint-url $URL"

@@ -22,12 +22,17 @@ use crate::env::{DEFAULT_REGION, TEST_SECRET_KEY};
 use crate::launch::{describe_models, LaunchArgs, Launched};
 use crate::reports::{self, behaviours};
 use faultproxy::cli::wait_for_shutdown_signal;
+use faultproxy::ControlAccess;
 
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
     /// Address the fault proxy listens on (port 0 picks a free port).
     #[arg(long, env = "HARNESS_LISTEN", default_value = "127.0.0.1:4566")]
     pub listen: SocketAddr,
+    /// Who may use the control API (`/_harness/...`): `loopback` clients, or `any` client that
+    /// reaches the listener (a container whose port is published to the host).
+    #[arg(long, env = "HARNESS_CONTROL_API", value_enum, default_value_t = ControlAccess::Loopback)]
+    pub control_api: ControlAccess,
     /// Write the JSON journal here when stopped (SIGINT/SIGTERM), for `harness report`.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
@@ -47,7 +52,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.journal {
         reports::check_output_path("--journal", path).map_err(anyhow::Error::msg)?;
     }
-    let launched = Launched::start(&args.launch, args.listen, None, DEFAULT_REGION).await?;
+    let launched = Launched::start(
+        &args.launch,
+        args.listen,
+        None,
+        DEFAULT_REGION,
+        args.control_api,
+    )
+    .await?;
     let mut record = launched.record(&args.launch, DEFAULT_REGION);
     record.started_unix_ms = reports::record::unix_ms(SystemTime::now());
     let started = Instant::now();

@@ -72,3 +72,25 @@ fn an_unreadable_version_on_path_is_ignored() {
         "{why}"
     );
 }
+
+#[test]
+fn the_images_pin_the_same_moto() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let read = |f: &str| std::fs::read_to_string(root.join(f)).unwrap();
+    for (file, pin) in [
+        ("Dockerfile", format!("ARG MOTO_VERSION={MOTO_VERSION}\n")),
+        (
+            "scripts/build-images.sh",
+            format!("MOTO_VERSION=${{HARNESS_MOTO_VERSION:-{MOTO_VERSION}}}\n"),
+        ),
+        (
+            "images/harness/Dockerfile.local",
+            format!("ARG BASE=harness-moto:{MOTO_VERSION}\n"),
+        ),
+    ] {
+        assert!(
+            read(file).contains(&pin),
+            "{file} does not pin moto {MOTO_VERSION} ({pin:?})"
+        );
+    }
+}

@@ -178,6 +178,40 @@ fn a_set_no_propagation_delay_switch_gets_one_warning_line() {
     );
 }
 
+#[test]
+fn settings_come_from_the_environment_and_empty_ones_count_as_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.json");
+    let out = Command::new(HARNESS)
+        .arg("run")
+        .arg("--journal")
+        .arg(&journal)
+        .args(["--", "true"])
+        .env("HARNESS_BACKEND", "moto")
+        .env("HARNESS_PRESETS", "throttle=100,latency=1")
+        .env("HARNESS_PROFILE", "fresh-account")
+        .env("HARNESS_SEED", "")
+        .env("HARNESS_TIME_SCALE", "")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run harness");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&journal).unwrap()).unwrap();
+    let presets: Vec<&str> = doc["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert!(
+        presets.contains(&"throttle=100") && presets.contains(&"latency=1"),
+        "{presets:?}"
+    );
+    assert_eq!(doc["profile"], "fresh-account");
+    assert_eq!(doc["time_scale"], 1.0);
+}
+
 /// Calls the endpoint with Python's standard library: ECS CreateCluster (the proxy's model
 /// creates the service-linked role), CreateService at once (the role is not usable yet under
 /// `slr-delay`), IAM CreateServiceLinkedRole (answered by the model: the name is taken).

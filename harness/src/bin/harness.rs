@@ -42,8 +42,22 @@ enum Command {
     Repro(harness::repro::ReproArgs),
 }
 
+/// docker-compose and CI templates pass a setting they have no value for as an empty string
+/// (`HARNESS_SEED: ${HARNESS_SEED:-}`): an empty `HARNESS_*` variable counts as unset, so the
+/// flag's default applies instead of a parse error.
+fn drop_empty_settings() {
+    let empty: Vec<_> = std::env::vars_os()
+        .filter(|(k, v)| v.is_empty() && k.to_string_lossy().starts_with("HARNESS_"))
+        .map(|(k, _)| k)
+        .collect();
+    for k in empty {
+        std::env::remove_var(k);
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    drop_empty_settings();
     // Usage errors exit 3 (bad input), like the provisioner's; `--help`/`--version` exit 0.
     let cli: Cli = match user_error::parse_cli() {
         Ok(cli) => cli,

@@ -21,8 +21,15 @@ pub struct LaunchArgs {
     pub backend: Backend,
     /// Fault preset, repeatable: slr-delay[=DURATION], iam-propagation[=DURATION],
     /// throttle[=PERCENT], flaky[=PERCENT], latency=MS[±JITTER], seed=N, slr-model=on|off,
-    /// fresh-account=on|off, time-scale=F, model=NAME:on|off|MIN..MAX
-    #[arg(long = "preset", value_name = "NAME[=VALUE]", value_parser = Preset::parse)]
+    /// fresh-account=on|off, time-scale=F, model=NAME:on|off|MIN..MAX. Several at once are
+    /// separated by commas (HARNESS_PRESETS=throttle=10,latency=50).
+    #[arg(
+        long = "preset",
+        env = "HARNESS_PRESETS",
+        value_name = "NAME[=VALUE]",
+        value_delimiter = ',',
+        value_parser = Preset::parse
+    )]
     pub presets: Vec<Preset>,
     /// Global seed: makes the model windows, probabilistic presets and rules reproducible.
     #[arg(long, env = "HARNESS_SEED")]

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use crate::accounts;
 use crate::emulator::{self, Emulator};
 use crate::reports::RunRecord;
-use faultproxy::{Limits, ModelSettings, ProxyHandle, UpstreamFlavor};
+use faultproxy::{ControlAccess, Limits, ModelSettings, ProxyHandle, UpstreamFlavor};
 
 /// Most serving threads a `harness up`/`harness run` proxy starts: beyond a few, threads only
 /// add idle memory for one user's traffic.
@@ -44,13 +44,15 @@ pub struct Launched {
 }
 
 impl Launched {
-    /// Starts the emulator of `args.backend` and a proxy on `listen` in front of it. `account`
-    /// is used as given, else a fresh one; on moto it is warmed in `region` first.
+    /// Starts the emulator of `args.backend` and a proxy on `listen` in front of it, whose
+    /// control API answers `control`'s clients. `account` is used as given, else a fresh one; on
+    /// moto it is warmed in `region` first.
     pub async fn start(
         args: &LaunchArgs,
         listen: SocketAddr,
         account: Option<String>,
         region: &str,
+        control: ControlAccess,
     ) -> anyhow::Result<Launched> {
         // Checked before anything starts (clap checked each value already).
         let presets = args.presets()?;
@@ -59,7 +61,11 @@ impl Launched {
         let started_with: Vec<String> = presets.iter().map(ToString::to_string).collect();
         let mut cfg = endpoint.proxy_config(presets);
         cfg.listen = listen;
-        let proxy = faultproxy::start_on_threads(cfg, Limits::default(), serving_threads()).await?;
+        let limits = Limits {
+            control_access: control,
+            ..Limits::default()
+        };
+        let proxy = faultproxy::start_on_threads(cfg, limits, serving_threads()).await?;
         let settings = proxy.model_settings();
         let account = account.unwrap_or_else(accounts::fresh_account_id);
         // Warmed on the emulator before it is handed out (pool.rs); LocalStack/others stay cold.

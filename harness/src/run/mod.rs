@@ -160,7 +160,13 @@ pub async fn run(args: RunArgs) -> u8 {
         return fail(format!("installing the signal handlers: {e}"));
     }
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let start = Launched::start(&args.launch, listen, args.account.clone(), &args.region);
+    let start = Launched::start(
+        &args.launch,
+        listen,
+        args.account.clone(),
+        &args.region,
+        faultproxy::ControlAccess::Loopback,
+    );
     let launched = tokio::select! {
         launched = start => match launched {
             Ok(l) => l,
