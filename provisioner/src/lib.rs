@@ -16,6 +16,7 @@
 //! ```
 
 pub mod apply;
+pub mod cli;
 pub mod cli_input;
 pub mod clients;
 pub mod destroy;

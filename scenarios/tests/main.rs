@@ -5,6 +5,7 @@
 mod common;
 
 mod chaos;
+mod cli_chaos;
 mod crash_resume;
 mod destroy;
 mod drift;

@@ -168,11 +168,45 @@ impl TransientRetry {
         &self,
         operation: &str,
         deadline: Duration,
-        mut call: F,
+        call: F,
     ) -> Result<T, AwsError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let cut_off = || {
+            AwsError::new(
+                operation,
+                "TimeoutError",
+                &format!("no answer within the operation deadline of {deadline:?}"),
+            )
+        };
+        match self
+            .retry(operation, deadline, call, is_transient, cut_off)
+            .await
+        {
+            Ok(v) => Ok(v),
+            Err(Stopped::Final(e)) => Err(e),
+            Err(Stopped::GaveUp(g)) => Err(gave_up(g)),
+        }
+    }
+
+    /// The loop behind [`run`](Self::run) for any error type: `transient` says which errors
+    /// are retried, `cut_off` builds the error of an attempt still running at the deadline.
+    /// Callers that are not SDK-shaped (the endpoint check before planning) use it directly, so
+    /// every client-side call shares one set of attempts, backoff and deadline rules.
+    pub async fn retry<T, E, F, Fut>(
+        &self,
+        operation: &str,
+        deadline: Duration,
+        mut call: F,
+        transient: impl Fn(&E) -> bool,
+        cut_off: impl Fn() -> E,
+    ) -> Result<T, Stopped<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: std::fmt::Display,
     {
         let start = Instant::now();
         let mut attempt = 0;
@@ -181,42 +215,84 @@ impl TransientRetry {
             let left = deadline.saturating_sub(start.elapsed());
             let err = match tokio::time::timeout(left, call()).await {
                 Ok(Ok(v)) => return Ok(v),
-                Ok(Err(e)) if !is_transient(&e) => return Err(e),
+                Ok(Err(e)) if !transient(&e) => return Err(Stopped::Final(e)),
                 Ok(Err(e)) => e,
-                Err(_) => AwsError::new(
-                    operation,
-                    "TimeoutError",
-                    &format!("no answer within the operation deadline of {deadline:?}"),
-                ),
+                Err(_) => cut_off(),
+            };
+            let give_up = |last, bound| {
+                Stopped::GaveUp(GaveUp {
+                    last,
+                    attempts: attempt,
+                    elapsed: start.elapsed(),
+                    bound,
+                })
             };
             if attempt >= self.max_attempts {
-                return Err(gave_up(err, attempt, start, "attempts"));
+                return Err(give_up(err, Bound::Attempts));
             }
             let pause = self.backoff(attempt);
             if start.elapsed() + pause >= deadline {
-                return Err(gave_up(err, attempt, start, "the operation deadline"));
+                return Err(give_up(err, Bound::Deadline));
             }
             tracing::debug!(
                 operation,
-                code = %err.code,
                 attempt,
                 pause_ms = pause.as_millis() as u64,
-                "transient error, retrying: {}",
-                err.message
+                "transient error, retrying: {err}"
             );
             tokio::time::sleep(pause).await;
         }
     }
 }
 
-/// `err` with a message that says the transient-retry policy gave up, and why.
-fn gave_up(mut err: AwsError, attempts: u32, start: Instant, bound: &str) -> AwsError {
-    err.message = format!(
-        "{} (transient error: gave up after {attempts} attempt{} in {:.1} s, at the policy's bound of {bound})",
-        err.message,
-        if attempts == 1 { "" } else { "s" },
-        start.elapsed().as_secs_f64()
-    );
+/// How [`TransientRetry::retry`] ended without a result.
+#[derive(Debug)]
+pub enum Stopped<E> {
+    /// An error the policy does not retry, returned as it came.
+    Final(E),
+    /// Transient errors until the policy's bound.
+    GaveUp(GaveUp<E>),
+}
+
+/// The policy's bound was reached: the last error and what the loop spent.
+#[derive(Debug)]
+pub struct GaveUp<E> {
+    pub last: E,
+    pub attempts: u32,
+    pub elapsed: Duration,
+    pub bound: Bound,
+}
+
+/// Which of the policy's bounds ended a retry loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `max_attempts` attempts were made.
+    Attempts,
+    /// The next pause would have crossed the deadline.
+    Deadline,
+}
+
+impl<E> GaveUp<E> {
+    /// `gave up after N attempts in X s, at the policy's bound of …`.
+    pub fn summary(&self) -> String {
+        format!(
+            "gave up after {} attempt{} in {:.1} s, at the policy's bound of {}",
+            self.attempts,
+            if self.attempts == 1 { "" } else { "s" },
+            self.elapsed.as_secs_f64(),
+            match self.bound {
+                Bound::Attempts => "attempts",
+                Bound::Deadline => "the operation deadline",
+            }
+        )
+    }
+}
+
+/// The last error, with a message that says the transient-retry policy gave up, and why.
+fn gave_up(g: GaveUp<AwsError>) -> AwsError {
+    let summary = g.summary();
+    let mut err = g.last;
+    err.message = format!("{} (transient error: {summary})", err.message);
     err
 }
 

@@ -1,15 +1,23 @@
 //! Why this file exists: before planning, the CLI asks the endpoint who we are (STS
-//! `GetCallerIdentity`, which needs no IAM permission) under short deadlines, so a wrong
-//! `--endpoint-url`, a harness that is not running, an endpoint that accepts TCP but never
-//! answers, a web page instead of an AWS API, or rejected credentials each fail in one line naming
-//! the endpoint and the likely fix, within [`ANSWER_DEADLINE`] (connecting: [`CONNECT_DEADLINE`]) — instead of
-//! the SDK's retries running for minutes. `aws-sdk-sts` would cost every cold build a crate, so
+//! `GetCallerIdentity`, which needs no IAM permission), so a wrong `--endpoint-url`, a harness
+//! that is not running, an endpoint that accepts TCP but never answers, a web page instead of an
+//! AWS API, or rejected credentials each fail in one line naming the endpoint and the likely fix,
+//! within [`ANSWER_DEADLINE`] (connecting: [`CONNECT_DEADLINE`]) — instead of the SDK's retries
+//! running for minutes.
+//!
+//! AWS throttles and fails STS like any other service, so the check runs under the one
+//! transient-retry policy of every call ([`TransientRetry`], bounded by [`IDENTITY_DEADLINE`]):
+//! throttling, 5xx answers (AWS's or a load balancer's page) and a connection closed before a
+//! complete answer are tried again. What a retry does not change within a CLI's patience fails
+//! at once: nothing listening (connection refused), an unresolvable host, no connection within
+//! [`CONNECT_DEADLINE`] or no answer within [`ANSWER_DEADLINE`], a non-AWS answer. Only an error
+//! code in [`CREDENTIAL_ERROR_CODES`] is reported as a credentials problem; an endpoint that
+//! keeps failing is reported with its last answer. `aws-sdk-sts` would cost every cold build a crate, so
 //! this is one SigV4-signed awsQuery POST (`Action=GetCallerIdentity&Version=2011-06-15`) sent
 //! through the SDK's own connector, like the EC2 client.
 //! Source: https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 //! ("No permissions are required to perform this operation.").
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::error::CredentialsError;
@@ -22,24 +30,23 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use aws_types::SdkConfig;
 
+use crate::clients::SDK_OPERATION_TIMEOUT;
 use crate::ec2::{parse_error, texts_at};
 
-/// Deadline for the TCP (and TLS) connection to the endpoint.
-pub const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
-/// Deadline for the whole exchange, connection included (STS answers in well under a second).
-pub const ANSWER_DEADLINE: Duration = Duration::from_secs(10);
+use crate::retry::{Stopped, TransientRetry};
+
+mod connection;
+mod error;
+use connection::{connection_error, resolve};
+pub use error::*;
+
+/// Deadline for the whole check, every attempt and pause included: the same as every other
+/// call's operation deadline ([`SDK_OPERATION_TIMEOUT`]).
+pub const IDENTITY_DEADLINE: Duration = SDK_OPERATION_TIMEOUT;
 /// Deadline for the credential chain (the instance-metadata provider alone may take seconds).
 pub const CREDENTIALS_DEADLINE: Duration = Duration::from_secs(10);
 /// STS's awsQuery API version.
 pub const STS_API_VERSION: &str = "2011-06-15";
-/// The fix named when the endpoint cannot be reached or is not an AWS API.
-pub const ENDPOINT_HINT: &str =
-    "is `harness up` running? check --endpoint-url / AWS_ENDPOINT_URL (unset it for real AWS)";
-/// The fix named when the endpoint rejects the credentials.
-pub const CREDENTIALS_HINT: &str =
-    "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE (against `harness up`: use the credentials it printed)";
-/// The fix named when there are no credentials at all.
-pub const NO_CREDENTIALS_HINT: &str = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (against `harness up`: the lines it printed)";
 
 /// Who the endpoint says we are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,90 +54,6 @@ pub struct CallerIdentity {
     pub account: String,
     pub arn: String,
 }
-
-/// Why the endpoint check failed; its Display is the one line the user sees.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PreflightError {
-    /// No credentials provider, or the chain found none (or took too long).
-    NoCredentials { detail: String },
-    /// Nothing to talk to: the URL cannot be turned into a request.
-    BadEndpoint { endpoint: String, detail: String },
-    /// The TCP/TLS connection failed (refused, unresolvable host, TLS error).
-    Unreachable { endpoint: String, detail: String },
-    /// No connection within [`CONNECT_DEADLINE`].
-    ConnectTimeout { endpoint: String },
-    /// Connected, but no complete answer within [`ANSWER_DEADLINE`].
-    NoAnswer { endpoint: String },
-    /// An answer that is not an AWS API's (an HTML page, a bare 404, ...).
-    NotAws {
-        endpoint: String,
-        status: u16,
-        content_type: String,
-    },
-    /// AWS's own error: the credentials are rejected (`InvalidClientTokenId`,
-    /// `SignatureDoesNotMatch`, `ExpiredToken`, ...) or another STS error.
-    Rejected {
-        endpoint: String,
-        status: u16,
-        code: String,
-        message: String,
-        request_id: Option<String>,
-    },
-}
-
-impl fmt::Display for PreflightError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PreflightError::NoCredentials { detail } => {
-                write!(f, "no AWS credentials found ({detail}); {NO_CREDENTIALS_HINT}")
-            }
-            PreflightError::BadEndpoint { endpoint, detail } => write!(
-                f,
-                "the AWS endpoint {endpoint} is not usable ({detail}); {ENDPOINT_HINT}"
-            ),
-            PreflightError::Unreachable { endpoint, detail } => write!(
-                f,
-                "cannot reach the AWS endpoint {endpoint}: {detail}; {ENDPOINT_HINT}"
-            ),
-            PreflightError::ConnectTimeout { endpoint } => write!(
-                f,
-                "the AWS endpoint {endpoint} did not accept a connection within {}s; {ENDPOINT_HINT}",
-                CONNECT_DEADLINE.as_secs()
-            ),
-            PreflightError::NoAnswer { endpoint } => write!(
-                f,
-                "the AWS endpoint {endpoint} accepted the connection but sent no answer within {}s; {ENDPOINT_HINT}",
-                ANSWER_DEADLINE.as_secs()
-            ),
-            PreflightError::NotAws {
-                endpoint,
-                status,
-                content_type,
-            } => write!(
-                f,
-                "the endpoint {endpoint} answered HTTP {status} ({content_type}), not an AWS API answer; {ENDPOINT_HINT}"
-            ),
-            PreflightError::Rejected {
-                endpoint,
-                status,
-                code,
-                message,
-                request_id,
-            } => {
-                write!(
-                    f,
-                    "the AWS endpoint {endpoint} rejected GetCallerIdentity: sts GetCallerIdentity: {code}: {message} (HTTP {status}"
-                )?;
-                if let Some(id) = request_id {
-                    write!(f, ", request id {id}")?;
-                }
-                write!(f, "); {CREDENTIALS_HINT}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for PreflightError {}
 
 /// The endpoint `cfg`'s STS calls go to: its override, else the regional AWS endpoint.
 pub fn sts_endpoint(cfg: &SdkConfig) -> String {
@@ -144,22 +67,25 @@ pub fn sts_endpoint(cfg: &SdkConfig) -> String {
     }
 }
 
-/// Calls STS `GetCallerIdentity` at `cfg`'s endpoint within the deadlines above.
+/// Calls STS `GetCallerIdentity` at `cfg`'s endpoint within the deadlines above, under the
+/// production transient-retry policy.
 pub async fn check_endpoint(cfg: &SdkConfig) -> Result<CallerIdentity, PreflightError> {
+    check_endpoint_with(cfg, &TransientRetry::default(), IDENTITY_DEADLINE).await
+}
+
+/// [`check_endpoint`] with another retry policy and deadline (tests: a millisecond backoff).
+pub async fn check_endpoint_with(
+    cfg: &SdkConfig,
+    policy: &TransientRetry,
+    deadline: Duration,
+) -> Result<CallerIdentity, PreflightError> {
     let endpoint = sts_endpoint(cfg);
     let region = cfg
         .region()
         .map(|r| r.to_string())
         .unwrap_or_else(|| "us-east-1".into());
     let identity = credentials(cfg).await?;
-    let url = format!("{endpoint}/");
-    let body = format!("Action=GetCallerIdentity&Version={STS_API_VERSION}");
-    let req = signed_request(&url, body, &region, &identity).map_err(|detail| {
-        PreflightError::BadEndpoint {
-            endpoint: endpoint.clone(),
-            detail,
-        }
-    })?;
+    resolve(&endpoint).await?;
     let connector = Connector::builder()
         .connector_settings(
             HttpConnectorSettings::builder()
@@ -168,19 +94,51 @@ pub async fn check_endpoint(cfg: &SdkConfig) -> Result<CallerIdentity, Preflight
         )
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
         .build();
+    let attempt = || ask(&connector, &endpoint, &region, &identity);
+    let cut_off = || PreflightError::NoAnswer {
+        endpoint: endpoint.clone(),
+    };
+    match policy
+        .retry(
+            "GetCallerIdentity",
+            deadline,
+            attempt,
+            PreflightError::is_transient,
+            cut_off,
+        )
+        .await
+    {
+        Ok(who) => Ok(who),
+        Err(Stopped::Final(e)) => Err(e),
+        Err(Stopped::GaveUp(g)) => Err(PreflightError::KeptFailing {
+            endpoint: endpoint.clone(),
+            summary: g.summary(),
+            last: Box::new(g.last),
+        }),
+    }
+}
+
+/// One signed `GetCallerIdentity` exchange, bounded by [`ANSWER_DEADLINE`].
+async fn ask(
+    connector: &Connector,
+    endpoint: &str,
+    region: &str,
+    identity: &Identity,
+) -> Result<CallerIdentity, PreflightError> {
+    let url = format!("{endpoint}/");
+    let body = format!("Action=GetCallerIdentity&Version={STS_API_VERSION}");
+    // Signed per attempt: a retried request carries a fresh X-Amz-Date.
+    let req = signed_request(&url, body, region, identity).map_err(|detail| {
+        PreflightError::BadEndpoint {
+            endpoint: endpoint.to_owned(),
+            detail,
+        }
+    })?;
     let exchange = async {
-        let resp = connector.call(req).await.map_err(|e| {
-            if e.is_timeout() {
-                PreflightError::ConnectTimeout {
-                    endpoint: endpoint.clone(),
-                }
-            } else {
-                PreflightError::Unreachable {
-                    endpoint: endpoint.clone(),
-                    detail: root_cause(&e),
-                }
-            }
-        })?;
+        let resp = connector
+            .call(req)
+            .await
+            .map_err(|e| connection_error(endpoint, &e))?;
         let status = resp.status().as_u16();
         let content_type = resp
             .headers()
@@ -190,8 +148,8 @@ pub async fn check_endpoint(cfg: &SdkConfig) -> Result<CallerIdentity, Preflight
         let bytes = ByteStream::new(resp.into_body())
             .collect()
             .await
-            .map_err(|e| PreflightError::Unreachable {
-                endpoint: endpoint.clone(),
+            .map_err(|e| PreflightError::Lost {
+                endpoint: endpoint.to_owned(),
                 detail: format!("reading the answer: {e}"),
             })?
             .into_bytes();
@@ -200,10 +158,10 @@ pub async fn check_endpoint(cfg: &SdkConfig) -> Result<CallerIdentity, Preflight
     let (status, content_type, bytes) = tokio::time::timeout(ANSWER_DEADLINE, exchange)
         .await
         .map_err(|_| PreflightError::NoAnswer {
-            endpoint: endpoint.clone(),
+            endpoint: endpoint.to_owned(),
         })??;
     read_answer(
-        &endpoint,
+        endpoint,
         status,
         &content_type,
         &String::from_utf8_lossy(&bytes),
@@ -236,15 +194,6 @@ async fn credentials(cfg: &SdkConfig) -> Result<Identity, PreflightError> {
     }
 }
 
-/// The innermost error's Display (the one that says what happened), never a `Debug`.
-pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
-}
-
 /// Classifies STS's answer: the identity, AWS's error, or "not an AWS API".
 pub fn read_answer(
     endpoint: &str,
@@ -265,12 +214,17 @@ pub fn read_answer(
             });
         }
     } else if let Some(err) = parse_error("GetCallerIdentity", text) {
-        return Err(PreflightError::Rejected {
+        let answer = AwsAnswer {
             endpoint: endpoint.to_owned(),
             status,
             code: err.code,
             message: err.message,
             request_id: texts_at(text, &["RequestId"]).into_iter().next(),
+        };
+        return Err(if CREDENTIAL_ERROR_CODES.contains(&answer.code.as_str()) {
+            PreflightError::Rejected(answer)
+        } else {
+            PreflightError::Failed(answer)
         });
     }
     Err(PreflightError::NotAws {
