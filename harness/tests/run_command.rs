@@ -95,6 +95,14 @@ fn each_run_gets_a_fresh_account_and_none_of_the_users_aws_settings() {
             "{stderr}"
         );
         assert!(stderr.contains("harness: journal: "), "{stderr}");
+        // The last line runs it again: every input of the draws, the seed even though none was
+        // given, and the program without its arguments (they may hold secrets).
+        let last = stderr.lines().last().unwrap_or_default();
+        assert_eq!(
+            last,
+            "harness: reproduce: harness run --profile default --seed 0 --time-scale 1 -- sh ...",
+            "{stderr}"
+        );
         for secret in ["real-secret", "real-session-token", "AKIAREALKEY"] {
             assert!(!stderr.contains(secret), "{secret} leaked: {stderr}");
         }

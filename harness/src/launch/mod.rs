@@ -7,8 +7,10 @@
 //! its traffic, so the cheaper per-request path pays off (`faultproxy/src/workers.rs`).
 
 mod args;
+mod reproduce;
 
 pub use args::{describe_models, LaunchArgs, ModelSwitch, Profile};
+pub use reproduce::reproduce_line;
 
 use std::net::SocketAddr;
 

@@ -31,7 +31,7 @@ use clap::Args;
 use crate::accounts;
 use crate::emulator::{paths, retention};
 use crate::env::DEFAULT_REGION;
-use crate::launch::{LaunchArgs, Launched};
+use crate::launch::{reproduce_line, LaunchArgs, Launched};
 use crate::reports::{self, behaviours, check_output_path, Facts, ReportSpec, RunRecord};
 
 /// The end of `harness run --help`: what CMD gets and what the exit code means.
@@ -335,6 +335,10 @@ fn report(
         reports::write(spec, &facts, list)?;
         say(format!("report: {}", spec.path.display()));
     }
+    say(format!(
+        "reproduce: {}",
+        reproduce_line(&args.launch, record.seed, record.time_scale, &args.command)
+    ));
     Ok(())
 }
 
