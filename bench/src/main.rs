@@ -12,6 +12,7 @@
 //!
 //! then writes `target/bench/results.json` and `target/bench/results.md` and prints the table.
 
+mod classify;
 mod cli_apply;
 mod cli_bin;
 mod cpu;
@@ -136,6 +137,8 @@ pub enum Part {
     Suite,
     /// The proxy soak (256 keep-alive clients, `flaky`, RSS at start and end).
     Soak,
+    /// `classify` over the operation corpus (classify_ns_p50).
+    Classify,
 }
 
 /// The allocator the `faultproxy` command runs with (faultproxy/src/main.rs): part 2 measures the
@@ -246,8 +249,14 @@ fn real_main() -> anyhow::Result<()> {
             startup,
             suite,
             soak,
+            classify: classify::run(&corpus_path(&out_dir)),
         },
     )
+}
+
+/// Where the operation corpus test writes the corpus (`<target>/operation-corpus`).
+fn corpus_path(out_dir: &std::path::Path) -> PathBuf {
+    out_dir.join("../operation-corpus/corpus.jsonl")
 }
 
 /// Everything one full run measured; a part that failed carries its reason.
@@ -259,6 +268,7 @@ struct Measured {
     startup: startup::StartTimes,
     suite: Result<suite::SuiteRun, String>,
     soak: Result<soak::Soak, String>,
+    classify: Result<classify::ClassifyCost, String>,
 }
 
 /// results.json and results.md, and the table on stdout.
@@ -279,6 +289,11 @@ fn write_outputs(
     if let Err(why) = &m.soak {
         results.null_reasons.insert("soak".into(), why.clone());
     }
+    if let Err(why) = &m.classify {
+        results
+            .null_reasons
+            .insert("classify_ns_p50".into(), why.clone());
+    }
     let json_path = out_dir.join("results.json");
     let md_path = out_dir.join("results.md");
     let more = serde_json::json!({
@@ -286,8 +301,17 @@ fn write_outputs(
         "waits": m.waits.as_ref().ok(),
         "suite": m.suite.as_ref().ok(),
         "soak": m.soak.as_ref().ok(),
+        "classify": m.classify.as_ref().ok(),
     });
-    let json = results.to_json(&m.stack, &m.proxy, &m.startup, &facing, &more)?;
+    // The user-facing figures and classify_ns_p50 sit at the top level of results.json.
+    let mut top = serde_json::to_value(&facing)?;
+    if let serde_json::Value::Object(o) = &mut top {
+        o.insert(
+            "classify_ns_p50".into(),
+            serde_json::json!(m.classify.as_ref().ok().map(|c| c.classify_ns_p50)),
+        );
+    }
+    let json = results.to_json(&m.stack, &m.proxy, &m.startup, &top, &more)?;
     std::fs::write(&json_path, json + "\n")
         .with_context(|| format!("writing {}", json_path.display()))?;
     let md = results.markdown(&m.stack, &m.proxy) + &facing.markdown();
@@ -395,6 +419,9 @@ fn run_only(
             serde_json::to_string_pretty(&soak)?
         }
         Part::Suite => serde_json::to_string_pretty(&suite::run(&out_dir.join("suite.log"))?)?,
+        Part::Classify => serde_json::to_string_pretty(
+            &classify::run(&corpus_path(out_dir)).map_err(anyhow::Error::msg)?,
+        )?,
         Part::Proxy => {
             let nginx = nginx::ensure_installed()?;
             let p = proxy_cost::run(
