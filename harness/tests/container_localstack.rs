@@ -76,10 +76,12 @@ async fn localstack_lifecycle_iam_and_logs() {
     let endpoint = localstack.endpoint().clone();
     assert_eq!(endpoint.url.host_str(), Some("127.0.0.1"));
     assert_ne!(endpoint.url.port(), Some(localstack_container::PORT));
-    let (status, health) =
-        readiness::get_text(&format!("{}/_localstack/health", endpoint.base_url()))
-            .await
-            .unwrap();
+    let (status, health) = readiness::get_text_within(
+        &format!("{}/_localstack/health", endpoint.base_url()),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     assert_eq!(status, 200);
     assert!(
         health.contains("\"iam\"") && health.contains("\"logs\""),

@@ -97,9 +97,12 @@ async fn starts_maps_port_answers_and_is_removed_on_drop() {
     assert!(endpoint.serves_ecs);
 
     // Readiness means moto answers.
-    let (status, body) = readiness::get_text(&format!("{}/moto-api/", endpoint.base_url()))
-        .await
-        .expect("moto answers on the mapped port");
+    let (status, body) = readiness::get_text_within(
+        &format!("{}/moto-api/", endpoint.base_url()),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .expect("moto answers on the mapped port");
     assert_eq!(status, 200, "{body}");
 
     // Labels on the container: managed, our pid, the backend.

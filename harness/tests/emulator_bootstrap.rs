@@ -248,9 +248,11 @@ async fn real_bootstrap_installs_pinned_moto_once_and_serves() {
         "{}",
         moto.describe()
     );
-    let (status, _) =
-        readiness::get_text(&format!("{}/moto-api/config", moto.endpoint().base_url()))
-            .await
-            .unwrap();
+    let (status, _) = readiness::get_text_within(
+        &format!("{}/moto-api/config", moto.endpoint().base_url()),
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     assert!((200..300).contains(&status), "{status}");
 }

@@ -33,9 +33,10 @@ async fn unreachable_endpoint_fails_at_the_deadline() {
     let err = External::connect(&url, None, Duration::from_millis(800))
         .await
         .unwrap_err();
+    // Not before the deadline; after it, only a hang guard (a busy machine answers late).
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(800) && took < Duration::from_secs(3),
+        took >= Duration::from_millis(800) && took < Duration::from_secs(60),
         "{took:?}"
     );
     assert!(matches!(err, EmulatorError::Unreachable { .. }), "{err}");

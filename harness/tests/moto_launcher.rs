@@ -301,10 +301,10 @@ async fn seeded_ids_are_the_same_with_and_without_the_launcher() {
     let plain = start_moto(false).await;
     let mut answers = Vec::new();
     for moto in [&launched, &plain] {
-        let (status, _) = harness::emulator::readiness::get_text(&format!(
-            "{}/moto-api/seed?a=42",
-            moto.endpoint().base_url()
-        ))
+        let (status, _) = harness::emulator::readiness::get_text_within(
+            &format!("{}/moto-api/seed?a=42", moto.endpoint().base_url()),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .unwrap();
         assert!((200..300).contains(&status), "seed: {status}");

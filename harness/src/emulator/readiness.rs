@@ -62,19 +62,26 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<u16, String> {
     }
 }
 
-/// One GET returning status and body text, for backends that sniff what is listening.
+/// One GET returning status and body text, for backends that sniff what is listening (a probe:
+/// at most 2 s).
 pub async fn get_text(url: &str) -> Result<(u16, String), String> {
+    get_text_within(url, PROBE_TIMEOUT).await
+}
+
+/// [`get_text`] with a deadline of the caller's: a call that does work on a busy emulator (moto's
+/// `/moto-api/seed`) may take longer than a probe is given.
+pub async fn get_text_within(url: &str, timeout: Duration) -> Result<(u16, String), String> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let uri: http::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
     let request = http::Request::get(uri)
         .body(Empty::new())
         .map_err(|e| e.to_string())?;
-    let response = tokio::time::timeout(PROBE_TIMEOUT, client.request(request))
+    let response = tokio::time::timeout(timeout, client.request(request))
         .await
-        .map_err(|_| format!("no answer within {PROBE_TIMEOUT:?}"))?
+        .map_err(|_| format!("no answer within {timeout:?}"))?
         .map_err(|e| describe_client_error(&e))?;
     let status = response.status().as_u16();
-    let body = tokio::time::timeout(PROBE_TIMEOUT, response.into_body().collect())
+    let body = tokio::time::timeout(timeout, response.into_body().collect())
         .await
         .map_err(|_| "body not received in time".to_string())?
         .map_err(|e| e.to_string())?
