@@ -39,8 +39,9 @@ pub(super) fn presigned_credential(query: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// `AKID/date/region/service/aws4_request`: exactly five `/`-separated parts (one byte scan, no
-/// searcher per part).
+/// `AKID/date/region/service/aws4_request` (SigV4), or `AKID/date/service/aws4_request` (SigV4a,
+/// `AWS4-ECDSA-P256-SHA256`, whose scope names no region: the region set is a header). One byte
+/// scan, no searcher per part.
 pub(super) fn parse_scope(credential: &str) -> Option<CredentialScope<'_>> {
     let mut cuts = [0usize; 4];
     let mut n = 0;
@@ -50,13 +51,18 @@ pub(super) fn parse_scope(credential: &str) -> Option<CredentialScope<'_>> {
             n += 1;
         }
     }
-    if n != 4 || &credential[cuts[3] + 1..] != "aws4_request" {
+    if n < 3 || &credential[cuts[n - 1] + 1..] != "aws4_request" {
         return None;
     }
+    let region = if n == 4 {
+        &credential[cuts[1] + 1..cuts[2]]
+    } else {
+        ""
+    };
     Some(CredentialScope {
         access_key: &credential[..cuts[0]],
-        region: &credential[cuts[1] + 1..cuts[2]],
-        service: &credential[cuts[2] + 1..cuts[3]],
+        region,
+        service: &credential[cuts[n - 2] + 1..cuts[n - 1]],
     })
 }
 

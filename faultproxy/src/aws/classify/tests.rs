@@ -278,3 +278,23 @@ fn query_services_sharing_a_signing_name() {
     assert_eq!(info.service, Some(Service::ELB));
     assert_eq!(info.operation_name(), Some("DescribeLoadBalancers"));
 }
+
+#[test]
+fn sigv4a_scope_names_the_service_but_no_region() {
+    let h = headers(&[(
+        "authorization",
+        "AWS4-ECDSA-P256-SHA256 Credential=123456789012/20240101/cloudfront-keyvaluestore/aws4_request, SignedHeaders=host;x-amz-region-set, Signature=00",
+    )]);
+    let info = classify(
+        &Method::GET,
+        &"/key-value-stores/arn%3Aaws%3Acloudfront%3A%3A123456789012%3Akey-value-store%2Fk/keys"
+            .parse()
+            .unwrap(),
+        &h,
+        b"",
+    );
+    assert_eq!(info.service, Some(Service::CLOUDFRONT_KEYVALUESTORE));
+    assert_eq!(info.operation_name(), Some("ListKeys"));
+    assert_eq!(info.region, None);
+    assert_eq!(info.account.as_deref(), Some("123456789012"));
+}
