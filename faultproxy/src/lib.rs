@@ -21,6 +21,7 @@
 
 pub mod aws;
 mod body;
+pub mod catalogue;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod control;
@@ -304,4 +305,20 @@ impl ProxyHandle {
             let _ = task.await;
         }
     }
+}
+
+/// Every code model's and catalogue row's spec: the models in registry order, then the rows.
+/// Settings index models in this order. It lives at the root because both `models` (settings,
+/// `--model`) and `catalogue` (whose rows are models) need it, and neither may import the other
+/// back.
+pub fn all_model_specs() -> impl Iterator<Item = &'static models::ModelSpec> {
+    models::specs().chain(catalogue::specs())
+}
+
+/// How many rows the catalogue has (the settings hold a bit per model and row).
+pub(crate) const CATALOGUE_ROWS: usize = catalogue::PRINCIPAL_ROWS.len();
+
+/// The catalogue's engines, as models; `first` is the settings index of the first row.
+pub(crate) fn catalogue_engines(first: usize) -> Vec<Box<dyn models::Model>> {
+    vec![Box::new(catalogue::principal::PrincipalEngine::new(first))]
 }

@@ -40,7 +40,7 @@ pub use window::{ResourceKey, WindowRange};
 
 /// What a windowed model is: its name (presets, journal), its default window range and where
 /// the behaviour and the range come from.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, serde::Serialize)]
 pub struct ModelSpec {
     /// `ecs-cluster-not-found`: the name presets and settings use.
     pub name: &'static str,
@@ -85,23 +85,27 @@ pub(crate) const REGISTRY: &[Registration] = &[
     ),
 ];
 
-const _: () = assert!(REGISTRY.len() <= settings::MAX_MODELS);
+const _: () = assert!(REGISTRY.len() + crate::CATALOGUE_ROWS <= settings::MAX_MODELS);
 
-/// The spec of the model called `name`.
+/// The spec of the model or catalogue row called `name`.
 pub fn spec(name: &str) -> Option<&'static ModelSpec> {
-    REGISTRY
-        .iter()
-        .find(|r| r.spec.name == name)
-        .map(|r| r.spec)
+    all_specs().find(|s| s.name == name)
 }
 
-/// Every model's spec, in registry order (for help texts and the docs' behaviour catalogue).
+/// Every code model's spec, in registry order (the models written as code, without the
+/// catalogue's rows).
 pub fn specs() -> impl Iterator<Item = &'static ModelSpec> {
     REGISTRY.iter().map(|r| r.spec)
 }
 
+/// Every model's and catalogue row's spec: the code models in registry order, then the rows.
+/// Settings index models in this order; `--model`, presets and help texts take any of them.
+pub fn all_specs() -> impl Iterator<Item = &'static ModelSpec> {
+    crate::all_model_specs()
+}
+
 fn spec_index(name: &str) -> Option<usize> {
-    REGISTRY.iter().position(|r| r.spec.name == name)
+    all_specs().position(|s| s.name == name)
 }
 
 /// What a model needs to look at a request.
@@ -226,7 +230,11 @@ impl Models {
     pub fn new(settings: ModelSettings) -> Models {
         Models {
             settings: RwLock::new(settings),
-            models: REGISTRY.iter().map(|r| (r.build)()).collect(),
+            models: REGISTRY
+                .iter()
+                .map(|r| (r.build)())
+                .chain(crate::catalogue_engines(REGISTRY.len()))
+                .collect(),
         }
     }
 
@@ -239,13 +247,14 @@ impl Models {
     }
 
     /// The current settings when some model wants this request (the hot-path check).
+    /// The settings are copied only when some model is interested.
     pub fn interested(&self, info: &RequestInfo) -> Option<ModelSettings> {
         info.operation.as_ref()?;
-        let settings = self.settings();
+        let settings = self.settings.read().unwrap_or_else(|e| e.into_inner());
         self.models
             .iter()
             .any(|m| m.wants(info, &settings))
-            .then_some(settings)
+            .then_some(*settings)
     }
 
     pub async fn before(&self, cx: &ModelCx<'_>) -> Option<ModelAnswer> {

@@ -12,10 +12,10 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use super::window::{self, ResourceKey, WindowRange};
-use super::{spec_index, ModelSpec, REGISTRY};
+use super::{all_specs, spec_index, ModelSpec};
 
-/// Most windowed models the settings can hold (a bit each; raise it when the registry grows).
-pub const MAX_MODELS: usize = 16;
+/// Most windowed models and catalogue rows the settings can hold (a bit each).
+pub const MAX_MODELS: usize = 64;
 
 /// Switches and windows of the behaviour models.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -36,7 +36,7 @@ pub struct ModelSettings {
     pub seed: u64,
     /// Windowed models that are on, a bit per registry index.
     #[serde(rename = "models", serialize_with = "ser_enabled")]
-    enabled: u32,
+    enabled: u64,
     /// Multiplies every window (`time-scale=F`): > 0 and finite.
     time_scale: f64,
     /// Per-model window ranges replacing the registry's defaults.
@@ -135,11 +135,7 @@ pub fn parse_time_scale(text: &str) -> Result<f64, ModelSettingsError> {
 
 /// The registry's model names, comma-separated (for errors and help texts).
 pub fn model_names() -> String {
-    REGISTRY
-        .iter()
-        .map(|r| r.spec.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    all_specs().map(|s| s.name).collect::<Vec<_>>().join(", ")
 }
 
 impl ModelSettings {
@@ -152,7 +148,7 @@ impl ModelSettings {
 
     /// Switches every model on (the `fresh-account` preset), keeping seed, scale and ranges.
     pub fn enable_all(&mut self) {
-        self.enabled = (0..REGISTRY.len()).fold(0, |bits, i| bits | 1 << i);
+        self.enabled = (0..all_specs().count()).fold(0, |bits, i| bits | 1 << i);
         self.service_linked_role = true;
     }
 
@@ -175,16 +171,20 @@ impl ModelSettings {
 
     /// Is the windowed model `name` on? (Unknown names are off.)
     pub fn is_enabled(&self, name: &str) -> bool {
-        spec_index(name).is_some_and(|i| self.enabled & (1 << i) != 0)
+        spec_index(name).is_some_and(|i| self.is_enabled_at(i))
+    }
+
+    /// Is the model or row at settings index `i` ([`all_specs`] order) on?
+    pub fn is_enabled_at(&self, i: usize) -> bool {
+        i < MAX_MODELS && self.enabled & (1 << i) != 0
     }
 
     /// Names of the models that are on, in registry order.
     pub fn enabled_names(&self) -> Vec<&'static str> {
-        REGISTRY
-            .iter()
+        all_specs()
             .enumerate()
             .filter(|(i, _)| self.enabled & (1 << i) != 0)
-            .map(|(_, r)| r.spec.name)
+            .map(|(_, s)| s.name)
             .collect()
     }
 
@@ -277,12 +277,11 @@ fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&humantime::format_duration(*d).to_string())
 }
 
-fn ser_enabled<S: Serializer>(bits: &u32, s: S) -> Result<S::Ok, S::Error> {
-    let names: Vec<&str> = REGISTRY
-        .iter()
+fn ser_enabled<S: Serializer>(bits: &u64, s: S) -> Result<S::Ok, S::Error> {
+    let names: Vec<&str> = all_specs()
         .enumerate()
         .filter(|(i, _)| bits & (1 << i) != 0)
-        .map(|(_, r)| r.spec.name)
+        .map(|(_, spec)| spec.name)
         .collect();
     let mut seq = s.serialize_seq(Some(names.len()))?;
     for n in names {
@@ -296,9 +295,9 @@ fn ser_ranges<S: Serializer>(
     ranges: &[Option<WindowRange>; MAX_MODELS],
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(REGISTRY.len()))?;
-    for (i, r) in REGISTRY.iter().enumerate() {
-        map.serialize_entry(r.spec.name, &ranges[i].unwrap_or(r.spec.window))?;
+    let mut map = s.serialize_map(Some(all_specs().count()))?;
+    for (i, spec) in all_specs().enumerate() {
+        map.serialize_entry(spec.name, &ranges[i].unwrap_or(spec.window))?;
     }
     map.end()
 }
@@ -306,6 +305,7 @@ fn ser_ranges<S: Serializer>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::REGISTRY;
 
     #[test]
     fn default_is_todays_behaviour() {
@@ -326,10 +326,10 @@ mod tests {
     #[test]
     fn fresh_account_turns_every_model_on_with_default_ranges() {
         let s = ModelSettings::fresh_account();
-        let names: Vec<&str> = REGISTRY.iter().map(|r| r.spec.name).collect();
+        let names: Vec<&str> = all_specs().map(|spec| spec.name).collect();
         assert_eq!(s.enabled_names(), names);
-        for r in REGISTRY {
-            assert_eq!(s.window_range(r.spec, Duration::ZERO), Some(r.spec.window));
+        for spec in all_specs() {
+            assert_eq!(s.window_range(spec, Duration::ZERO), Some(spec.window));
         }
     }
 
@@ -344,7 +344,7 @@ mod tests {
         s.set_range(REGISTRY[0].spec.name, WindowRange::secs(1, 1))
             .unwrap();
         s.enable_all();
-        assert_eq!(s.enabled_names().len(), REGISTRY.len());
+        assert_eq!(s.enabled_names().len(), all_specs().count());
         assert!(s.service_linked_role);
         assert_eq!((s.seed, s.time_scale()), (3, 0.1));
         assert_eq!(s.range(REGISTRY[0].spec), WindowRange::secs(1, 1));
@@ -469,7 +469,7 @@ mod tests {
         assert_eq!(v["iam_propagation"], "0s");
         assert_eq!(v["service_linked_role"], true);
         assert_eq!(v["time_scale"], 0.05);
-        assert_eq!(v["models"].as_array().unwrap().len(), REGISTRY.len());
+        assert_eq!(v["models"].as_array().unwrap().len(), all_specs().count());
         let first = REGISTRY[0].spec;
         assert_eq!(v["windows"][first.name], first.window.to_string());
     }

@@ -88,7 +88,7 @@ fn set_fresh_account(s: &mut ModelSettings, v: PresetValue) {
     match v {
         PresetValue::Switch(true) => s.enable_all(),
         PresetValue::Switch(false) => {
-            for spec in crate::models::specs() {
+            for spec in crate::models::all_specs() {
                 s.toggle(spec, crate::models::Toggle::Off);
             }
         }
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn fresh_account_scale_and_per_model_rows() {
-        let all: Vec<&str> = specs().map(|s| s.name).collect();
+        let all: Vec<&str> = crate::models::all_specs().map(|s| s.name).collect();
         let s = apply("time-scale=0.05 fresh-account");
         assert_eq!(s.enabled_names(), all);
         assert_eq!(

@@ -47,13 +47,30 @@ pub struct LaunchArgs {
         value_parser = parse_time_scale
     )]
     pub time_scale: Option<f64>,
-    /// One behaviour model, repeatable: NAME (on), NAME=off, NAME=5s (fixed window) or
-    /// NAME=2s..20s (range). Applied after --profile. Models: slr-delay, iam-propagation,
-    /// ecs-cluster-not-found, ecs-capacity-provider-attachments, ecs-service-draining,
-    /// iam-read-after-write, slr-deletion-status, logs-conflicting-operation (an unknown name
-    /// is an error listing the registry's names).
-    #[arg(long = "model", value_name = "NAME[=on|off|WINDOW]", value_parser = ModelSwitch::parse)]
+    /// One behaviour model or catalogue row, repeatable: NAME (on), NAME=off, NAME=5s (fixed
+    /// window) or NAME=2s..20s (range).
+    #[arg(
+        long = "model",
+        value_name = "NAME[=on|off|WINDOW]",
+        value_parser = ModelSwitch::parse,
+        long_help = model_help()
+    )]
     pub models: Vec<ModelSwitch>,
+}
+
+/// `--model`'s long help: the switch, then every model and catalogue row by name, from the
+/// registry and the catalogue (so the list cannot fall behind them).
+fn model_help() -> String {
+    let names = |specs: &mut dyn Iterator<Item = &'static ModelSpec>| {
+        specs.map(|s| s.name).collect::<Vec<_>>().join(", ")
+    };
+    format!(
+        "One behaviour model or catalogue row, repeatable: NAME (on), NAME=off, NAME=5s (fixed \
+         window) or NAME=2s..20s (range). Applied after --profile; an unknown name is an error \
+         listing every name.\n\nModels: {}.\n\nCatalogue rows (docs/src/catalogue.md): {}.",
+        names(&mut proxy_models::specs()),
+        names(&mut faultproxy::catalogue::specs()),
+    )
 }
 
 /// The behaviour-model profiles `--profile` accepts.
@@ -175,6 +192,15 @@ pub fn describe_models(profile: Profile, s: &ModelSettings) -> Vec<String> {
         };
         lines.push(format!("#   {:<34} window {scaled}{unscaled}", spec.name));
     }
+    let rows = faultproxy::catalogue::specs()
+        .filter(|spec| s.is_enabled(spec.name))
+        .count();
+    if rows > 0 {
+        any = true;
+        lines.push(format!(
+            "#   {rows} catalogue row(s) on (docs/src/catalogue.md), windows drawn from their ranges"
+        ));
+    }
     if !any {
         lines.push("#   no windowed model on (--profile fresh-account turns them all on)".into());
     }
@@ -219,7 +245,7 @@ mod tests {
         ])
         .unwrap();
         let s = a.model_settings().unwrap();
-        assert_eq!(s.enabled_names().len(), proxy_models::specs().count());
+        assert_eq!(s.enabled_names().len(), proxy_models::all_specs().count());
         assert_eq!((s.seed, s.time_scale()), (7, 0.05));
 
         let text = describe_models(a.profile, &s).join("\n");
@@ -241,7 +267,7 @@ mod tests {
     fn model_help_names_every_registered_model() {
         use clap::CommandFactory;
         let help = Wrapper::command().render_long_help().to_string();
-        for spec in proxy_models::specs() {
+        for spec in proxy_models::all_specs() {
             assert!(
                 help.contains(spec.name),
                 "--help misses {}:\n{help}",
