@@ -291,7 +291,7 @@ async fn fresh_account_draws_the_service_linked_role_delay_and_scales_it() {
 #[tokio::test]
 async fn the_fresh_account_profile_is_a_preset_of_the_cli_and_the_control_api() {
     let proxy = proxy_with(&["fresh-account", "time-scale=0.05", "seed=5"]).await;
-    let all: Vec<&str> = faultproxy::models::specs().map(|s| s.name).collect();
+    let all: Vec<&str> = faultproxy::models::all_specs().map(|s| s.name).collect();
     let s = proxy.model_settings();
     assert_eq!(s.enabled_names(), all);
     assert_eq!((s.time_scale(), s.seed), (0.05, 5));
