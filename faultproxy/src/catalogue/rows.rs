@@ -30,7 +30,8 @@ const EC2_WINDOW: &str =
     "EC2 UG (several seconds); terraform-provider-aws internal/service/ec2 comment (~10 s)";
 
 // Lambda: terraform-provider-aws internal/service/lambda/function.go retryFunctionOp matches
-// "The role defined for the function cannot be assumed by Lambda"; issues #3116, #1507, #8248.
+// "The role defined for the function cannot be assumed by Lambda"; hashicorp/terraform-provider-aws#3116,
+// #1507, #8248.
 const LAMBDA_ROLE: &str = "The role defined for the function cannot be assumed by Lambda.";
 const LAMBDA_EVIDENCE: &str = "terraform-provider-aws internal/service/lambda/function.go retryFunctionOp; #3116, #1507, #8248, #29828";
 const LAMBDA_SRC: &str = "https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/lambda/function.go";
