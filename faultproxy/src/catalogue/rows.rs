@@ -78,6 +78,14 @@ const GLUE_EVIDENCE: &str =
     "terraform-provider-aws internal/service/glue/crawler.go resourceCrawlerCreate; #30371, PR #30370";
 const GLUE_SRC: &str = "https://github.com/hashicorp/terraform-provider-aws/issues/30371";
 
+// SNS: AWS's own CloudFormation handler matches this message exactly (BaseHandlerStd.java
+// PRINCIPAL_NOT_FOUND_PATTERN) and retries it.
+const SNS_PRINCIPAL: &str = "Invalid parameter: Policy Error: PrincipalNotFound";
+const SNS_EVIDENCE: &str = "aws-cloudformation-resource-providers-sns BaseHandlerStd.java PRINCIPAL_NOT_FOUND_PATTERN; terraform-provider-aws internal/service/sns/topic.go putTopicAttribute; terraform#14179, #26041";
+const SNS_SRC: &str = "https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-sns/blob/master/aws-sns-topicpolicy/src/main/java/software/amazon/sns/topicpolicy/BaseHandlerStd.java";
+/// go-to-k/cdkd #839: a new role accepted ~8 s after creation; the CFN handler waits 5 s a try.
+const SNS_WINDOW: &str = "go-to-k/cdkd #839 (accepted ~8 s after creation); AWS CFN SNS handler EVENTUAL_CONSISTENCY_DELAY_SECONDS = 5";
+
 // Secrets Manager: terraform-provider-aws internal/service/secretsmanager/secret_policy.go;
 // #14449 / PR #14459.
 const SECRETS_PRINCIPAL: &str = "This resource policy contains an unsupported principal.";
@@ -161,6 +169,32 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         message: EC2_PROFILE_NAME,
         exception: None,
         evidence: EC2_EVIDENCE,
+        window_source: EC2_WINDOW,
+    },
+    PrincipalRow {
+        spec: row_spec!("ec2-replace-iam-instance-profile-association-name", 2..15, EC2_UG),
+        service: Service::EC2,
+        operation: "ReplaceIamInstanceProfileAssociation",
+        names: Names::Field("IamInstanceProfile.Name", Kind::InstanceProfile),
+        triggers: &[Trigger::CreateInstanceProfile],
+        status: 400,
+        code: "InvalidParameterValue",
+        message: EC2_PROFILE_NAME,
+        exception: None,
+        evidence: "terraform-provider-aws internal/service/ec2/ec2_instance.go resourceInstanceUpdate (ReplaceIamInstanceProfileAssociation retried on \"Invalid IAM Instance Profile\")",
+        window_source: EC2_WINDOW,
+    },
+    PrincipalRow {
+        spec: row_spec!("ec2-request-spot-instances-profile-name", 2..15, EC2_UG),
+        service: Service::EC2,
+        operation: "RequestSpotInstances",
+        names: Names::Field("LaunchSpecification.IamInstanceProfile.Name", Kind::InstanceProfile),
+        triggers: &[Trigger::CreateInstanceProfile],
+        status: 400,
+        code: "InvalidParameterValue",
+        message: EC2_PROFILE_NAME,
+        exception: None,
+        evidence: "terraform-provider-aws internal/service/ec2/ec2_spot_instance_request.go (same checks as RunInstances)",
         window_source: EC2_WINDOW,
     },
     PrincipalRow {
@@ -281,19 +315,6 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         window_source: IAM_WINDOW,
     },
     PrincipalRow {
-        spec: row_spec!("codebuild-update-project-role", 2..30, CODEBUILD_SRC),
-        service: Service::CODEBUILD,
-        operation: "UpdateProject",
-        names: Names::Field("serviceRole", Kind::Role),
-        triggers: ROLE_TRUST,
-        status: 400,
-        code: "InvalidInputException",
-        message: CODEBUILD_ROLE,
-        exception: Some("InvalidInputException"),
-        evidence: CODEBUILD_EVIDENCE,
-        window_source: IAM_WINDOW,
-    },
-    PrincipalRow {
         spec: row_spec!("sfn-create-state-machine-role", 2..30, SFN_SRC),
         service: Service::STEPFUNCTIONS,
         operation: "CreateStateMachine",
@@ -320,17 +341,30 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         window_source: IAM_WINDOW,
     },
     PrincipalRow {
-        spec: row_spec!("sns-set-topic-attributes-policy-principal", 2..10, "https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-sns/blob/master/aws-sns-topicpolicy/src/main/java/software/amazon/sns/topicpolicy/BaseHandlerStd.java"),
+        spec: row_spec!("sns-set-topic-attributes-policy-principal", 2..10, SNS_SRC),
         service: Service::SNS,
         operation: "SetTopicAttributes",
         names: Names::Policy("AttributeValue"),
         triggers: PRINCIPAL,
         status: 400,
         code: "InvalidParameter",
-        message: "Invalid parameter: Policy Error: PrincipalNotFound",
+        message: SNS_PRINCIPAL,
         exception: Some("InvalidParameterException"),
-        evidence: "aws-cloudformation-resource-providers-sns BaseHandlerStd.java PRINCIPAL_NOT_FOUND_PATTERN; terraform-provider-aws internal/service/sns/topic.go putTopicAttribute; terraform#14179, #26041",
-        window_source: "go-to-k/cdkd #839 (accepted ~8 s after creation); AWS CFN SNS handler EVENTUAL_CONSISTENCY_DELAY_SECONDS = 5",
+        evidence: SNS_EVIDENCE,
+        window_source: SNS_WINDOW,
+    },
+    PrincipalRow {
+        spec: row_spec!("sns-create-topic-policy-principal", 2..10, SNS_SRC),
+        service: Service::SNS,
+        operation: "CreateTopic",
+        names: Names::Policy("Attributes.entry.*.value"),
+        triggers: PRINCIPAL,
+        status: 400,
+        code: "InvalidParameter",
+        message: SNS_PRINCIPAL,
+        exception: Some("InvalidParameterException"),
+        evidence: SNS_EVIDENCE,
+        window_source: SNS_WINDOW,
     },
     PrincipalRow {
         spec: row_spec!("s3-put-bucket-policy-principal", 2..30, "https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error"),
@@ -375,19 +409,6 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         spec: row_spec!("glue-create-crawler-role", 2..30, GLUE_SRC),
         service: Service::GLUE,
         operation: "CreateCrawler",
-        names: Names::Field("Role", Kind::Role),
-        triggers: ROLE_TRUST,
-        status: 400,
-        code: "InvalidInputException",
-        message: GLUE_ROLE,
-        exception: Some("InvalidInputException"),
-        evidence: GLUE_EVIDENCE,
-        window_source: IAM_WINDOW,
-    },
-    PrincipalRow {
-        spec: row_spec!("glue-update-crawler-role", 2..30, GLUE_SRC),
-        service: Service::GLUE,
-        operation: "UpdateCrawler",
         names: Names::Field("Role", Kind::Role),
         triggers: ROLE_TRUST,
         status: 400,
