@@ -2,7 +2,7 @@
 //! window by hand (`faultproxy/tests/docs_catalogue.rs` checks `docs/src/catalogue.md` against
 //! this text).
 
-use super::{Names, Trigger, PRINCIPAL_ROWS};
+use super::{Id, Names, Trigger, PRINCIPAL_ROWS, READ_ROWS};
 
 /// The marker lines around the generated table in `docs/src/catalogue.md`.
 pub const BEGIN: &str = "<!-- BEGIN generated from faultproxy/src/catalogue/rows.rs -->";
@@ -23,7 +23,7 @@ fn triggers(t: &[Trigger]) -> String {
         .join(", ")
 }
 
-/// The principal-propagation table, markers included.
+/// The principal-propagation table, then the read-after-create one, markers included.
 pub fn principal_table() -> String {
     let mut out = format!(
         "{BEGIN}\n| row (`--model`) | trigger (IAM write that succeeded) | operation · field naming the principal | code · HTTP status | message (verbatim; `{{value}}`, `{{name}}`, `{{arn}}`, `{{caller}}` filled in) | window · its source | source |\n|---|---|---|---|---|---|---|\n"
@@ -45,7 +45,42 @@ pub fn principal_table() -> String {
             r.evidence,
         ));
     }
+    out.push_str(&read_table());
     out.push_str(END);
     out.push('\n');
+    out
+}
+
+fn id(i: &Id) -> String {
+    match i {
+        Id::Label(name) => format!("URI `{name}`"),
+        Id::AnswerXml(tag) => format!("answer's `{tag}`"),
+        Id::FormList(prefix) => format!("`{prefix}N`"),
+    }
+}
+
+/// The read-after-create table (inside the generated block).
+fn read_table() -> String {
+    let mut out = String::from(
+        "\n### Read after create\n\n| row (`--model`) | create (opens the window) · id | read · id | code · HTTP status | message (verbatim; `{id}` filled in) | window · its source | source |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in READ_ROWS {
+        out.push_str(&format!(
+            "| `{}` | {} `{}` · {} | `{}` · {} | `{}` · {} | {} | `{}` · {} | <{}>; {} |\n",
+            r.spec.name,
+            r.service.name(),
+            r.create,
+            id(&r.created),
+            r.read,
+            id(&r.named),
+            r.code,
+            r.status,
+            r.message,
+            r.spec.window,
+            r.window_source,
+            r.spec.source,
+            r.evidence,
+        ));
+    }
     out
 }

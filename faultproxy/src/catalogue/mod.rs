@@ -10,6 +10,8 @@
 
 pub mod docs;
 pub mod principal;
+pub mod read_after_create;
+pub mod read_rows;
 pub mod rows;
 
 use serde::Serialize;
@@ -17,6 +19,7 @@ use serde::Serialize;
 use crate::aws::Service;
 use crate::models::ModelSpec;
 
+pub use read_rows::READ_ROWS;
 pub use rows::PRINCIPAL_ROWS;
 
 /// What a bare name in a request field names (an ARN says it itself).
@@ -134,13 +137,48 @@ pub struct PrincipalRow {
     pub window_source: &'static str,
 }
 
+/// Where a request or answer carries a resource's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "in", content = "name")]
+pub enum Id {
+    /// A URI label of a REST request (`Bucket`).
+    Label(&'static str),
+    /// The first `<name>` element of the create's XML answer (EC2's `subnetId`).
+    AnswerXml(&'static str),
+    /// Every query parameter starting with this prefix (`SubnetId.1`, `SubnetId.2`, ...).
+    FormList(&'static str),
+}
+
+/// A read-after-create row: right after (`service`, `create`) succeeded, a (`service`, `read`)
+/// naming the created resource answers `code`/`message`/`status` until the window closes.
+#[derive(Debug, Serialize)]
+pub struct ReadRow {
+    pub spec: ModelSpec,
+    #[serde(serialize_with = "ser_service")]
+    pub service: Service,
+    pub create: &'static str,
+    pub created: Id,
+    pub read: &'static str,
+    pub named: Id,
+    pub status: u16,
+    pub code: &'static str,
+    /// Verbatim, with `{id}` filled in.
+    pub message: &'static str,
+    pub exception: Option<&'static str>,
+    pub evidence: &'static str,
+    pub window_source: &'static str,
+}
+
 fn ser_service<S: serde::Serializer>(s: &Service, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(s.name())
 }
 
 /// Every row's spec, in catalogue order (the settings index them after the code models).
 pub fn specs() -> impl Iterator<Item = &'static ModelSpec> {
-    PRINCIPAL_ROWS.iter().map(|r| &r.spec)
+    PRINCIPAL_ROWS
+        .iter()
+        .map(|r| &r.spec)
+        .chain(READ_ROWS.iter().map(|r| &r.spec))
 }
 
 /// The row called `name`.
@@ -150,7 +188,10 @@ pub fn principal_row(name: &str) -> Option<&'static PrincipalRow> {
 
 /// Every row as JSON (the docs generator and the boto3 cases read this).
 pub fn rows_json() -> serde_json::Value {
-    serde_json::json!({ "principal_propagation": PRINCIPAL_ROWS })
+    serde_json::json!({
+        "principal_propagation": PRINCIPAL_ROWS,
+        "read_after_create": READ_ROWS,
+    })
 }
 
 /// A `ModelSpec` for a row: the journal's rule is `model:<name>`.

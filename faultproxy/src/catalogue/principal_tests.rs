@@ -26,7 +26,7 @@ fn settings() -> ModelSettings {
 }
 
 fn engine() -> PrincipalEngine {
-    PrincipalEngine::new(all_specs().count() - PRINCIPAL_ROWS.len())
+    PrincipalEngine::new(all_specs().count() - crate::CATALOGUE_ROWS)
 }
 
 async fn call(

@@ -5,7 +5,8 @@ error. The rows come from the proxy itself (`faultproxy::catalogue::rows_json()`
 JSON file named on the command line), so no code or message is written twice: for each row, in an
 account of its own, it creates the principal with the row's first trigger, makes the row's call
 at once (which must raise the row's code, message, HTTP status and, where botocore models one, its
-typed exception), then repeats the call until it succeeds (the window closed).
+typed exception), then repeats the call until it succeeds (the window closed). A read-after-create
+row creates the resource and reads it at once (the row's not-found error), then until it is found.
 
 The only thing written here per (service, operation) is how to make that call: the recipes.
 Prints `PASS <row>` / `FAIL <row>: ...` and a last `SUMMARY {json}` line.
@@ -336,14 +337,77 @@ def run_row(proxy, index, row, codes):
         return name, f"{type(e).__name__}: {e}"
 
 
+# --- read-after-create recipes: (service, create) -> (create(row) -> id, read(row, id)) -----------
+
+def _vpc(r):
+    return r.client("ec2").create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+
+READ_RECIPES = {
+    ("ec2", "CreateSubnet"): (
+        lambda r: r.client("ec2").create_subnet(VpcId=r.settle("CreateVpc", lambda: _vpc(r)),
+                                                CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"],
+        lambda r, i: r.client("ec2").describe_subnets(SubnetIds=[i])),
+    ("ec2", "CreateSecurityGroup"): (
+        lambda r: r.client("ec2").create_security_group(
+            GroupName=r.name("sg"), Description="catalogue")["GroupId"],
+        lambda r, i: r.client("ec2").describe_security_groups(GroupIds=[i])),
+    ("ec2", "CreateRouteTable"): (
+        lambda r: r.client("ec2").create_route_table(VpcId=_vpc(r))["RouteTable"]["RouteTableId"],
+        lambda r, i: r.client("ec2").describe_route_tables(RouteTableIds=[i])),
+    ("ec2", "CreateVpc"): (_vpc, lambda r, i: r.client("ec2").describe_vpcs(VpcIds=[i])),
+    ("s3", "CreateBucket"): (
+        lambda r: r.bucket(), lambda r, i: r.client("s3").get_bucket_location(Bucket=i)),
+}
+
+
+def run_read_row(proxy, index, row, codes):
+    name = row["spec"]["name"]
+    recipe = READ_RECIPES.get((row["service"], row["create"]))
+    if recipe is None:
+        return name, f"no recipe for {row['service']} {row['create']} in run_rows.py"
+    create, read = recipe
+    r = Row(proxy, index, row, codes)
+    try:
+        made = create(r)
+        client = r.client(row["service"])
+        try:
+            read(r, made)
+            return name, f"the read right after {row['create']} found {made}"
+        except botocore.exceptions.ClientError as e:
+            err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
+            got = (err.get("Code"), err.get("Message"), meta.get("HTTPStatusCode"))
+            want = (row["code"], row["message"].replace("{id}", made), row["status"])
+            if got != want:
+                return name, f"first read: got {got}, want {want}"
+            exc = row["exception"]
+            if exc and not isinstance(e, getattr(client.exceptions, exc)):
+                return name, f"first read: {type(e).__name__} is not botocore's {exc}"
+        deadline = time.monotonic() + LATER_DEADLINE_S
+        while True:
+            time.sleep(PAUSE_S)
+            try:
+                read(r, made)
+                return name, None
+            except botocore.exceptions.ClientError as e:
+                code = e.response.get("Error", {}).get("Code")
+                if code != row["code"] or time.monotonic() > deadline:
+                    return name, f"a later read failed: {code}: {e}"
+    except Exception as e:  # noqa: BLE001 (every failure is reported with its row)
+        return name, f"{type(e).__name__}: {e}"
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8") as f:
-        rows = json.load(f)["principal_propagation"]
-    codes = {r["code"] for r in rows}
+        catalogue = json.load(f)
+    rows, reads = catalogue["principal_propagation"], catalogue["read_after_create"]
+    codes = {r["code"] for r in rows + reads}
     proxy = Proxy()
     passed, failed = [], []
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = [pool.submit(run_row, proxy, i, row, codes) for i, row in enumerate(rows)]
+        futures += [pool.submit(run_read_row, proxy, len(rows) + i, row, codes)
+                    for i, row in enumerate(reads)]
         for fut in concurrent.futures.as_completed(futures):
             name, problem = fut.result()
             if problem is None:
