@@ -317,7 +317,7 @@ pub fn all_model_specs() -> impl Iterator<Item = &'static models::ModelSpec> {
 
 /// How many rows the catalogue has (the settings hold a bit per model and row).
 pub(crate) const CATALOGUE_ROWS: usize =
-    catalogue::PRINCIPAL_ROWS.len() + catalogue::READ_ROWS.len();
+    catalogue::PRINCIPAL_ROWS.len() + catalogue::READ_ROWS.len() + catalogue::FIDELITY_ROWS.len();
 
 /// The catalogue's engines, as models; `first` is the settings index of the first row.
 pub(crate) fn catalogue_engines(first: usize) -> Vec<Box<dyn models::Model>> {
@@ -325,5 +325,8 @@ pub(crate) fn catalogue_engines(first: usize) -> Vec<Box<dyn models::Model>> {
     vec![
         Box::new(catalogue::principal::PrincipalEngine::new(first)),
         Box::new(catalogue::read_after_create::ReadEngine::new(read)),
+        Box::new(catalogue::fidelity::FidelityEngine::new(
+            read + catalogue::READ_ROWS.len(),
+        )),
     ]
 }

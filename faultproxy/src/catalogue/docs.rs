@@ -2,7 +2,7 @@
 //! window by hand (`faultproxy/tests/docs_catalogue.rs` checks `docs/src/catalogue.md` against
 //! this text).
 
-use super::{Id, Names, Trigger, PRINCIPAL_ROWS, READ_ROWS};
+use super::{Id, Names, Trigger, FIDELITY_ROWS, PRINCIPAL_ROWS, READ_ROWS};
 
 /// The marker lines around the generated table in `docs/src/catalogue.md`.
 pub const BEGIN: &str = "<!-- BEGIN generated from faultproxy/src/catalogue/rows.rs -->";
@@ -46,6 +46,7 @@ pub fn principal_table() -> String {
         ));
     }
     out.push_str(&read_table());
+    out.push_str(&fidelity_table());
     out.push_str(END);
     out.push('\n');
     out
@@ -78,6 +79,30 @@ fn read_table() -> String {
             r.message,
             r.spec.window,
             r.window_source,
+            r.spec.source,
+            r.evidence,
+        ));
+    }
+    out
+}
+
+/// The fidelity table (inside the generated block).
+fn fidelity_table() -> String {
+    let mut out = String::from(
+        "\n### Fidelity: the emulator's error rewritten into AWS's\n\n| row (`--model`) | operation · field | emulator's answer | AWS's code · HTTP status | AWS's message (verbatim; `{value}` filled in) | source |\n|---|---|---|---|---|---|\n",
+    );
+    for r in FIDELITY_ROWS {
+        out.push_str(&format!(
+            "| `{}` | {} `{}` · `{}` | `{}` · {} | `{}` · {} | {} | <{}>; {} |\n",
+            r.spec.name,
+            r.service.name(),
+            r.operation,
+            r.field,
+            r.emulator_code,
+            r.emulator_status,
+            r.code,
+            r.status,
+            r.message,
             r.spec.source,
             r.evidence,
         ));

@@ -9,6 +9,7 @@
 //! name, the docs' table and the boto3 cases all read it.
 
 pub mod docs;
+pub mod fidelity;
 pub mod principal;
 pub mod read_after_create;
 pub mod read_rows;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use crate::aws::Service;
 use crate::models::ModelSpec;
 
+pub use fidelity::FIDELITY_ROWS;
 pub use read_rows::READ_ROWS;
 pub use rows::PRINCIPAL_ROWS;
 
@@ -179,6 +181,7 @@ pub fn specs() -> impl Iterator<Item = &'static ModelSpec> {
         .iter()
         .map(|r| &r.spec)
         .chain(READ_ROWS.iter().map(|r| &r.spec))
+        .chain(FIDELITY_ROWS.iter().map(|r| &r.spec))
 }
 
 /// The row called `name`.
@@ -191,6 +194,7 @@ pub fn rows_json() -> serde_json::Value {
     serde_json::json!({
         "principal_propagation": PRINCIPAL_ROWS,
         "read_after_create": READ_ROWS,
+        "fidelity": FIDELITY_ROWS,
     })
 }
 

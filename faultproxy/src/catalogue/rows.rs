@@ -25,7 +25,7 @@ const IAM_UG: &str = "https://docs.aws.amazon.com/IAM/latest/UserGuide/troublesh
 const IAM_WINDOW: &str = "IAM UG eventual consistency (no number); terraform-provider-aws #6566 (10-30 s), PR #12436 (~30 s)";
 /// EC2 UG: "it may take several seconds for the permissions to propagate"; terraform-provider-aws
 /// `internal/service/ec2` comment "~10 seconds": 2-15 s.
-const EC2_UG: &str = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html#launch-instance-with-role";
+pub(super) const EC2_UG: &str = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html#launch-instance-with-role";
 const EC2_WINDOW: &str =
     "EC2 UG (several seconds); terraform-provider-aws internal/service/ec2 comment (~10 s)";
 
@@ -39,9 +39,9 @@ const LAMBDA_SRC: &str = "https://github.com/hashicorp/terraform-provider-aws/bl
 // EC2: terraform-provider-aws internal/service/ec2/ec2_instance.go retries InvalidParameterValue
 // "Invalid IAM Instance Profile" and " has no associated IAM Roles"; #2012, #24281, #27516.
 const EC2_EVIDENCE: &str = "terraform-provider-aws internal/service/ec2/ec2_instance.go (RunInstances retry); #2012, #24281, #27516, terraform#1885";
-const EC2_PROFILE_NAME: &str =
+pub(super) const EC2_PROFILE_NAME: &str =
     "Value ({value}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name";
-const EC2_PROFILE_ARN: &str =
+pub(super) const EC2_PROFILE_ARN: &str =
     "Value ({value}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN";
 
 // IAM: terraform-provider-aws internal/service/iam/role.go retryCreateRole and the

@@ -397,10 +397,44 @@ def run_read_row(proxy, index, row, codes):
         return name, f"{type(e).__name__}: {e}"
 
 
+def run_fidelity_row(proxy, index, row, codes):
+    """RunInstances naming a profile that does not exist gets AWS's error, not the emulator's;
+    once the profile exists (and its own rows' windows closed) the call succeeds."""
+    name = row["spec"]["name"]
+    if (row["service"], row["operation"]) != ("ec2", "RunInstances"):
+        return name, f"no recipe for {row['service']} {row['operation']} in run_rows.py"
+    r = Row(proxy, index, row, codes)
+    try:
+        ec2, ami = r.client("ec2"), r.ami()
+        profile = r.name("profile")
+        arn = f"arn:aws:iam::{r.cx.account}:instance-profile/{profile}"
+        key = row["field"].split(".")[-1]
+        value = profile if key == "Name" else arn
+
+        def run():
+            return ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
+                                     IamInstanceProfile={key: value})
+        try:
+            run()
+            return name, f"RunInstances with the missing profile {value} succeeded"
+        except botocore.exceptions.ClientError as e:
+            err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
+            got = (err.get("Code"), err.get("Message"), meta.get("HTTPStatusCode"))
+            want = (row["code"], row["message"].replace("{value}", value), row["status"])
+            if got != want:
+                return name, f"missing profile: got {got}, want {want}"
+        r.client("iam").create_instance_profile(InstanceProfileName=profile)
+        r.settle("RunInstances once the profile exists", run)
+        return name, None
+    except Exception as e:  # noqa: BLE001 (every failure is reported with its row)
+        return name, f"{type(e).__name__}: {e}"
+
+
 def main():
     with open(sys.argv[1], encoding="utf-8") as f:
         catalogue = json.load(f)
     rows, reads = catalogue["principal_propagation"], catalogue["read_after_create"]
+    fidelity = catalogue["fidelity"]
     codes = {r["code"] for r in rows + reads}
     proxy = Proxy()
     passed, failed = [], []
@@ -408,6 +442,8 @@ def main():
         futures = [pool.submit(run_row, proxy, i, row, codes) for i, row in enumerate(rows)]
         futures += [pool.submit(run_read_row, proxy, len(rows) + i, row, codes)
                     for i, row in enumerate(reads)]
+        futures += [pool.submit(run_fidelity_row, proxy, len(rows) + len(reads) + i, row, codes)
+                    for i, row in enumerate(fidelity)]
         for fut in concurrent.futures.as_completed(futures):
             name, problem = fut.result()
             if problem is None:
