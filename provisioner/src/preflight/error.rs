@@ -5,12 +5,15 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::clients::SDK_ATTEMPT_TIMEOUT;
 use crate::retry::classify_transient;
 
 /// Deadline for the TCP (and TLS) connection to the endpoint.
 pub const CONNECT_DEADLINE: Duration = Duration::from_secs(3);
-/// Deadline for the whole exchange, connection included (STS answers in well under a second).
-pub const ANSWER_DEADLINE: Duration = Duration::from_secs(10);
+/// Deadline for the whole exchange, connection included: every call's per-attempt deadline
+/// ([`SDK_ATTEMPT_TIMEOUT`]). STS answers in well under a second; an emulator busy with many
+/// accounts at once can take seconds.
+pub const ANSWER_DEADLINE: Duration = SDK_ATTEMPT_TIMEOUT;
 
 /// The fix named when the endpoint cannot be reached or is not an AWS API.
 pub const ENDPOINT_HINT: &str =
