@@ -182,7 +182,7 @@ const ROWS: &[Row] = &[
         "the endpoint accepts TCP but never answers",
         Server::BlackHole,
         &[],
-        "error: the AWS endpoint {endpoint} accepted the connection but sent no answer within 20s; is `harness up` running? check --endpoint-url / AWS_ENDPOINT_URL (unset it for real AWS)",
+        "error: the AWS endpoint {endpoint} kept failing GetCallerIdentity (gave up after {*} attempts in {*} s, at the policy's bound of {*}); last answer: no answer within 20s; the endpoint is overloaded or restarting: try again later, or check --endpoint-url / AWS_ENDPOINT_URL",
         1,
     ),
     at(

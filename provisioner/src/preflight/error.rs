@@ -113,7 +113,9 @@ impl fmt::Display for AwsAnswer {
 impl PreflightError {
     /// Whether the transient-retry policy tries again after this failure: the policy's codes
     /// and statuses for AWS answers, a 5xx page, and a connection lost before a complete
-    /// answer. A refused connection, an unresolvable host and the two deadlines end the check.
+    /// answer, or no answer within [`ANSWER_DEADLINE`] (an emulator serving many accounts at
+    /// once). A refused connection, an unresolvable host and no connection within
+    /// [`CONNECT_DEADLINE`] end the check.
     pub fn is_transient(&self) -> bool {
         match self {
             PreflightError::Rejected(_) => false,
@@ -121,7 +123,7 @@ impl PreflightError {
             PreflightError::NotAws { status, .. } => {
                 classify_transient("", Some(*status)).is_some()
             }
-            PreflightError::Lost { .. } => true,
+            PreflightError::Lost { .. } | PreflightError::NoAnswer { .. } => true,
             _ => false,
         }
     }
@@ -136,6 +138,9 @@ impl PreflightError {
                 ..
             } => format!("HTTP {status} ({content_type}), not an AWS API answer"),
             PreflightError::Lost { detail, .. } => detail.clone(),
+            PreflightError::NoAnswer { .. } => {
+                format!("no answer within {}s", ANSWER_DEADLINE.as_secs())
+            }
             other => other.to_string(),
         }
     }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 /// A guard against hangs, not a timing assertion: a command still running after this is killed
 /// and its row fails as "hung".
-pub const HANG_GUARD: Duration = Duration::from_secs(120);
+pub const HANG_GUARD: Duration = Duration::from_secs(300);
 
 /// One row: what the user did, the command, the exact first error line, the exit code.
 pub struct Row {
