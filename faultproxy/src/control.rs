@@ -13,6 +13,7 @@
 //! | GET | `/_harness/presets` | model settings, seed, accepted preset forms |
 //! | POST | `/_harness/presets` | apply presets (body `slr-delay=5s`, several separated by spaces, commas or lines) |
 //! | GET | `/_harness/health` | `{"status":"ok"}` |
+//! | GET, POST, DELETE | `/_harness/accounts...` | leased accounts with presets of their own ([`accounts`]) |
 //!
 //! LocalStack's Chaos API (`/_localstack/chaos/faults`, `/_localstack/chaos/effects`) is served
 //! next to it, unchanged ([`localstack_chaos`]).
@@ -21,6 +22,7 @@
 //! use it unless the proxy was started with `ControlAccess::Any` (`--control-api any`); others
 //! get 403.
 
+mod accounts;
 mod localstack_chaos;
 
 use bytes::Bytes;
@@ -40,7 +42,7 @@ pub(crate) const PREFIX: &str = "/_harness/";
 const CHAOS_PREFIX: &str = "/_localstack/chaos/";
 const MAX_CONTROL_BODY: usize = 1024 * 1024;
 
-const ENDPOINTS: &str = "GET|POST|PATCH|DELETE /_harness/faults, GET /_harness/journal[?account=], GET /_harness/journal/stats, POST /_harness/reset, GET|POST /_harness/presets, GET /_harness/health, GET|POST|PATCH|DELETE /_localstack/chaos/faults, GET|POST /_localstack/chaos/effects";
+const ENDPOINTS: &str = "GET|POST|PATCH|DELETE /_harness/faults, GET /_harness/journal[?account=], GET /_harness/journal/stats, POST /_harness/reset, GET|POST /_harness/presets, GET /_harness/health, GET|POST /_harness/accounts, GET|DELETE /_harness/accounts/A, POST /_harness/accounts/A/presets, GET|POST|PATCH|DELETE /_localstack/chaos/faults, GET|POST /_localstack/chaos/effects";
 
 /// Whether a request is for the control API rather than for the emulator.
 pub(crate) fn is_control_path(path: &str) -> bool {
@@ -140,6 +142,9 @@ fn harness(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Respo
             json(StatusCode::OK, &presets_view(shared))
         }
         (&Method::GET, "health") => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
+        (method, p) if p == "accounts" || p.starts_with("accounts/") => {
+            accounts::handle(shared, method, p, param("account"), text())
+        }
         (_, "faults" | "journal" | "journal/stats" | "reset" | "presets" | "health") => error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!(

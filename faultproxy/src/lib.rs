@@ -35,6 +35,7 @@ mod pipeline;
 pub mod presets;
 pub mod routes;
 pub mod rules;
+pub mod scopes;
 mod server;
 mod state;
 mod upstream;
@@ -60,6 +61,7 @@ pub use models::ModelSettings;
 pub use presets::{Preset, PresetError};
 pub use routes::{Route, RouteError};
 pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
+pub use scopes::{AccountSource, Lease, LeaseError};
 pub use upstream::{detect_flavor, UpstreamFlavor};
 pub use upstream_error::UpstreamError;
 
@@ -286,8 +288,34 @@ impl ProxyHandle {
         self.inner.shared.journal.clear();
     }
 
-    /// Back to the start-up state: journal, rules, counters and model state cleared, start-up
-    /// presets applied again.
+    /// Leases `account` (or a fresh one) with `presets` applied to it alone (scopes.rs).
+    pub fn lease_account(
+        &self,
+        account: Option<&str>,
+        presets: &[Preset],
+    ) -> Result<Lease, LeaseError> {
+        let s = &self.inner.shared;
+        s.scopes.lease(account, presets, &s.rules, &s.models)
+    }
+
+    /// Ends the lease of `account`: its presets and rules go.
+    pub fn release_account(&self, account: &str) -> Result<Lease, LeaseError> {
+        let s = &self.inner.shared;
+        s.scopes.release(account, &s.rules, &s.models)
+    }
+
+    /// The accounts leased now.
+    pub fn leases(&self) -> Vec<Lease> {
+        self.inner.shared.scopes.list()
+    }
+
+    /// Where leased accounts come from (default: a random fresh id).
+    pub fn set_account_source(&self, source: AccountSource) {
+        self.inner.shared.scopes.set_source(source);
+    }
+
+    /// Back to the start-up state: journal, rules, counters, model state and leases cleared,
+    /// start-up presets applied again.
     pub fn reset(&self) {
         self.inner.shared.reset();
     }

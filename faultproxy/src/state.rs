@@ -1,5 +1,5 @@
-//! The proxy's shared state: the upstreams (per service), the rules and their event log, the journal and the
-//! behaviour models. The request pipeline (`server`), the control API (`control`) and the
+//! The proxy's shared state: the upstreams (per service), the rules and their event log, the journal, the
+//! behaviour models and the leased accounts. The request pipeline (`server`), the control API (`control`) and the
 //! in-process handle (`lib.rs`) all import it; none of them imports another for it.
 
 use super::aws::classify::RequestInfo;
@@ -9,6 +9,7 @@ use super::models::{ModelSettings, Models};
 use super::presets::Preset;
 use super::routes::Upstreams;
 use super::rules::{EventLog, RuleStore};
+use super::scopes::Scopes;
 use super::upstream::UpstreamFlavor;
 
 /// Everything a request handler needs; shared by all connections and the handle.
@@ -18,6 +19,8 @@ pub(crate) struct Shared {
     pub events: EventLog,
     pub journal: Journal,
     pub models: Models,
+    /// Accounts leased with presets of their own.
+    pub scopes: Scopes,
     /// Limits and deadlines, fixed at start.
     pub limits: Limits,
     /// Presets given at start; `reset` restores them.
@@ -32,6 +35,7 @@ impl Shared {
             events: EventLog::default(),
             journal: Journal::new(limits.journal_capacity),
             models: Models::new(ModelSettings::default()),
+            scopes: Scopes::default(),
             limits,
             initial_presets,
         };
@@ -65,9 +69,10 @@ impl Shared {
         }
     }
 
-    /// Back to the state right after start: journal, rules, counters, events, model state
-    /// cleared, then the start-up presets applied again (seed first).
+    /// Back to the state right after start: journal, rules, counters, events, model state and
+    /// leased accounts cleared, then the start-up presets applied again (seed first).
     pub fn reset(&self) {
+        self.scopes.clear(&self.rules);
         self.rules.remove(None);
         self.rules.set_global_seed(None);
         self.events.clear();

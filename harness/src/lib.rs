@@ -2,6 +2,7 @@
 //! `harness up` / `harness run` / `harness repro` commands. The fault proxy itself is the
 //! `faultproxy` crate.
 pub mod accounts;
+pub mod control_client;
 pub mod emulator;
 pub mod env;
 pub mod exit;
@@ -11,5 +12,7 @@ pub mod reports;
 pub mod repro;
 pub mod run;
 pub mod up;
+pub mod up_commands;
+pub mod up_state;
 
 pub use exit::exit_code;

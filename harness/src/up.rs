@@ -6,6 +6,10 @@
 //! model's window range after scaling, so `harness up > .env` or reading the first line from a
 //! script both work. Runs until SIGINT/SIGTERM, then stops the proxy and the emulator.
 //!
+//! It registers itself in the state file of up_state.rs, so `harness run` attaches to it (leasing
+//! a fresh pooled account with presets of its own) instead of starting an emulator, and
+//! `harness status` / `harness down` find it.
+//!
 //! With `--journal FILE` it writes the journal (and which behaviours were on) when it stops, for
 //! `harness report` to turn into CI reports (reports/command.rs).
 //!
@@ -21,6 +25,7 @@ use clap::Args;
 use crate::env::{DEFAULT_REGION, TEST_SECRET_KEY};
 use crate::launch::{describe_models, LaunchArgs, Launched};
 use crate::reports::{self, behaviours};
+use crate::up_state;
 use faultproxy::cli::wait_for_shutdown_signal;
 use faultproxy::ControlAccess;
 
@@ -79,6 +84,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
         out.flush()?;
     }
+    let registration = register_for_runs(&launched, &args.launch);
     let settings = &launched.settings;
     tracing::info!(
         listen = %launched.proxy.addr(),
@@ -93,6 +99,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     );
     wait_for_shutdown_signal().await;
     tracing::info!("shutting down");
+    // No `harness run` attaches to an `up` that is stopping.
+    drop(registration);
     let written = match &args.journal {
         Some(path) => {
             record.duration_ms = started.elapsed().as_millis() as u64;
@@ -102,6 +110,38 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     launched.stop().await;
     written
+}
+
+/// Makes this `up` the one `harness run` attaches to (up_state.rs): the accounts it leases come
+/// from the warm pool on moto (pool.rs), and the state file names it. Another running `up`
+/// already registered keeps that role (a warning says so).
+fn register_for_runs(launched: &Launched, args: &LaunchArgs) -> Option<up_state::Registration> {
+    let endpoint = launched.emulator.endpoint();
+    if endpoint.flavor == faultproxy::UpstreamFlavor::Moto {
+        if let Some(pool) = crate::pool::shared(endpoint, DEFAULT_REGION) {
+            launched
+                .proxy
+                .set_account_source(std::sync::Arc::new(|| pool.take().id().to_string()));
+        }
+    }
+    let state = up_state::UpState::of_this_process(
+        launched.proxy.url(),
+        args.backend.name(),
+        reports::record::unix_ms(SystemTime::now()),
+    );
+    match up_state::register(&up_state::path(), state) {
+        Ok(registration) => {
+            tracing::info!(
+                state_file = %registration.path().display(),
+                "`harness run` attaches here; `harness status` shows it, `harness down` stops it"
+            );
+            Some(registration)
+        }
+        Err(why) => {
+            tracing::warn!("{why}");
+            None
+        }
+    }
 }
 
 /// Writes the journal file of a stopping `harness up`: what was on when it started and when it

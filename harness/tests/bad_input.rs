@@ -147,6 +147,22 @@ const ROWS: &[Row] = &[
         1,
     ),
     row(
+        "`harness down` or `harness status` with no `harness up` running",
+        &["down"],
+        &[("HARNESS_UP_STATE", "{dir}/up.json")],
+        Server::None,
+        "error: no harness up is running (no state file at {dir}/up.json); `harness up` starts one",
+        1,
+    ),
+    row(
+        "`harness run --attach URL` where no harness answers",
+        &["run", "--attach", "{endpoint}", "--", "true"],
+        &[],
+        Server::Refused,
+        "error: --attach {endpoint}: no harness answers at {endpoint} (Connection refused (os error 111))",
+        125,
+    ),
+    row(
         "no Python to install moto with",
         &["up", "--listen", "127.0.0.1:0"],
         &[

@@ -22,6 +22,11 @@ async fn up_prints_the_endpoint_serves_and_stops_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(["up", "--listen", "127.0.0.1:0", "--backend", "moto"])
         .env("RUST_LOG", "info")
+        // A state file of this process's own: no other test's `harness run` attaches to this `up`.
+        .env(
+            "HARNESS_UP_STATE",
+            std::env::temp_dir().join(format!("harness-up-{}.json", std::process::id())),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -21,6 +21,8 @@ pub mod slr_deletion_status;
 pub(crate) mod test_support;
 pub mod window;
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 use bytes::Bytes;
@@ -223,6 +225,10 @@ pub(crate) fn model_fault(spec: &ModelSpec, kind: FaultKind, code: Option<&str>)
 /// All models, with their shared settings.
 pub(crate) struct Models {
     settings: RwLock<ModelSettings>,
+    /// The settings of leased accounts (scopes.rs), which replace `settings` for their requests.
+    leased: RwLock<HashMap<String, ModelSettings>>,
+    /// Whether `leased` has any entry: the hot path of a proxy nobody leased from skips its lock.
+    any_leased: AtomicBool,
     models: Vec<Box<dyn Model>>,
 }
 
@@ -230,6 +236,8 @@ impl Models {
     pub fn new(settings: ModelSettings) -> Models {
         Models {
             settings: RwLock::new(settings),
+            leased: RwLock::new(HashMap::new()),
+            any_leased: AtomicBool::new(false),
             models: REGISTRY
                 .iter()
                 .map(|r| (r.build)())
@@ -246,15 +254,42 @@ impl Models {
         f(&mut self.settings.write().unwrap_or_else(|e| e.into_inner()));
     }
 
-    /// The current settings when some model wants this request (the hot-path check).
-    /// The settings are copied only when some model is interested.
+    /// The settings of leased account `account`, if it is leased.
+    pub fn leased_settings(&self, account: &str) -> Option<ModelSettings> {
+        let leased = self.leased.read().unwrap_or_else(|e| e.into_inner());
+        leased.get(account).copied()
+    }
+
+    /// Sets (`Some`) or forgets (`None`) the settings of leased account `account`.
+    pub fn set_leased(&self, account: &str, settings: Option<ModelSettings>) {
+        let mut leased = self.leased.write().unwrap_or_else(|e| e.into_inner());
+        match settings {
+            Some(s) => leased.insert(account.to_string(), s),
+            None => leased.remove(account),
+        };
+        self.any_leased.store(!leased.is_empty(), Ordering::Release);
+    }
+
+    /// The settings that apply to this request (its leased account's, else the proxy's) when
+    /// some model wants it (the hot-path check). The settings are copied only when some model is
+    /// interested.
     pub fn interested(&self, info: &RequestInfo) -> Option<ModelSettings> {
         info.operation.as_ref()?;
-        let settings = self.settings.read().unwrap_or_else(|e| e.into_inner());
-        self.models
-            .iter()
-            .any(|m| m.wants(info, &settings))
-            .then_some(*settings)
+        let wanted = |settings: &ModelSettings| {
+            self.models
+                .iter()
+                .any(|m| m.wants(info, settings))
+                .then_some(*settings)
+        };
+        if self.any_leased.load(Ordering::Acquire) {
+            if let Some(account) = &info.account {
+                let leased = self.leased.read().unwrap_or_else(|e| e.into_inner());
+                if let Some(settings) = leased.get(account) {
+                    return wanted(settings);
+                }
+            }
+        }
+        wanted(&self.settings.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub async fn before(&self, cx: &ModelCx<'_>) -> Option<ModelAnswer> {
@@ -293,8 +328,14 @@ impl Models {
         fault
     }
 
+    /// Back to `settings` with no state; leased accounts' settings are forgotten too.
     pub fn reset(&self, settings: ModelSettings) {
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = settings;
+        self.leased
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.any_leased.store(false, Ordering::Release);
         for m in &self.models {
             m.reset();
         }

@@ -1,6 +1,7 @@
 //! The rule store: the ordered, immutable [`RuleSet`] snapshot requests evaluate, and the
 //! [`RuleStore`] that replaces it on set / add / remove / preset changes.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -11,20 +12,40 @@ use super::matcher::ActiveRule;
 use super::schema::Rule;
 use crate::aws::classify::RequestInfo;
 
+/// The accounts leased with rules and models of their own (scopes.rs).
+pub(crate) type Leased = Arc<HashSet<String>>;
+
 /// An immutable, ordered snapshot of the active rules.
 #[derive(Default)]
 pub(crate) struct RuleSet {
     pub rules: Vec<Arc<ActiveRule>>,
     watched: Vec<EventKey>,
+    /// A leased account's requests meet only the rules naming it: a rule without `account`
+    /// applies to every account that is not leased, so what one `harness run` sets up never
+    /// reaches another's account.
+    leased: Leased,
 }
 
 impl RuleSet {
-    fn from_rules(rules: Vec<Arc<ActiveRule>>) -> RuleSet {
+    fn from_rules(rules: Vec<Arc<ActiveRule>>, leased: Leased) -> RuleSet {
         let mut watched: Vec<EventKey> =
             rules.iter().filter_map(|r| r.window.map(|w| w.0)).collect();
         watched.sort_unstable();
         watched.dedup();
-        RuleSet { rules, watched }
+        RuleSet {
+            rules,
+            watched,
+            leased,
+        }
+    }
+
+    /// Whether `info`'s account is leased (then only rules naming it apply).
+    fn is_leased(&self, info: &RequestInfo) -> bool {
+        !self.leased.is_empty()
+            && info
+                .account
+                .as_ref()
+                .is_some_and(|a| self.leased.contains(a))
     }
 
     /// The first rule at index `from` or later that matches and fires, with its index and draw.
@@ -36,11 +57,12 @@ impl RuleSet {
         events: &EventLog,
         now: Instant,
     ) -> Option<(usize, &ActiveRule, u64)> {
+        let leased = self.is_leased(info);
         self.rules
             .iter()
             .enumerate()
             .skip(from)
-            .filter(|(_, r)| r.matches(info))
+            .filter(|(_, r)| (!leased || r.rule.account.is_some()) && r.matches(info))
             .find_map(|(i, r)| r.fires(info, events, now).map(|d| (i, &**r, d)))
     }
 
@@ -67,6 +89,7 @@ pub(crate) struct RuleStore {
     current: RwLock<Arc<RuleSet>>,
     next_id: AtomicU64,
     global_seed: Mutex<Option<u64>>,
+    leased: Mutex<Leased>,
 }
 
 impl RuleStore {
@@ -75,6 +98,7 @@ impl RuleStore {
             current: RwLock::new(Arc::new(RuleSet::default())),
             next_id: AtomicU64::new(1),
             global_seed: Mutex::new(global_seed),
+            leased: Mutex::new(Leased::default()),
         }
     }
 
@@ -90,11 +114,21 @@ impl RuleStore {
     /// presets".
     pub fn set_global_seed(&self, seed: Option<u64>) {
         *self.global_seed.lock().unwrap_or_else(|e| e.into_inner()) = seed;
+        // A leased account's rules derive their seeds from the account's own seed.
+        let leased = self
+            .leased
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         self.update(|old| {
             old.iter()
-                .map(|r| match r.rule.seed {
-                    Some(_) => r.clone(),
-                    None => Arc::new(ActiveRule::new(r.rule.clone(), r.name.clone(), seed)),
+                .map(|r| {
+                    let own = r.rule.account.as_ref().is_some_and(|a| leased.contains(a));
+                    match r.rule.seed {
+                        Some(_) => r.clone(),
+                        None if own => r.clone(),
+                        None => Arc::new(ActiveRule::new(r.rule.clone(), r.name.clone(), seed)),
+                    }
                 })
                 .collect()
         });
@@ -105,7 +139,11 @@ impl RuleStore {
     }
 
     fn activate(&self, rules: Vec<Rule>) -> Vec<Arc<ActiveRule>> {
-        let seed = self.global_seed();
+        self.activate_seeded(rules, self.global_seed())
+    }
+
+    /// Activates `rules`; those without a seed derive theirs from `seed`.
+    fn activate_seeded(&self, rules: Vec<Rule>, seed: Option<u64>) -> Vec<Arc<ActiveRule>> {
         rules
             .into_iter()
             .map(|r| {
@@ -120,7 +158,61 @@ impl RuleStore {
     fn update(&self, f: impl FnOnce(&[Arc<ActiveRule>]) -> Vec<Arc<ActiveRule>>) {
         let mut guard = self.current.write().unwrap_or_else(|e| e.into_inner());
         let next = f(&guard.rules);
-        *guard = Arc::new(RuleSet::from_rules(next));
+        let leased = self
+            .leased
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        *guard = Arc::new(RuleSet::from_rules(next, leased));
+    }
+
+    /// Sets the leased accounts (see [`RuleSet`]); rules naming an account no longer leased are
+    /// removed.
+    pub fn set_leased(&self, leased: HashSet<String>) {
+        let leased = Arc::new(leased);
+        let before = std::mem::replace(
+            &mut *self.leased.lock().unwrap_or_else(|e| e.into_inner()),
+            leased.clone(),
+        );
+        self.update(|old| {
+            old.iter()
+                .filter(|r| match &r.rule.account {
+                    Some(a) if before.contains(a) => leased.contains(a),
+                    _ => true,
+                })
+                .cloned()
+                .collect()
+        });
+    }
+
+    /// Replaces the rules of leased account `account` whose names start with `prefix` by
+    /// `rules` (each gets `account`; those without a seed derive theirs from `seed`, the
+    /// account's own seed, as an unleased proxy's rules derive theirs from the global seed).
+    pub fn replace_prefixed_for(
+        &self,
+        account: &str,
+        prefix: &str,
+        rules: Vec<Rule>,
+        seed: Option<u64>,
+    ) {
+        let rules = rules
+            .into_iter()
+            .map(|mut r| {
+                r.account = Some(account.to_string());
+                r
+            })
+            .collect();
+        let new = self.activate_seeded(rules, seed);
+        self.update(|old| {
+            let mine = |r: &ActiveRule| {
+                r.name.starts_with(prefix) && r.rule.account.as_deref() == Some(account)
+            };
+            let pos = old.iter().position(|r| mine(r));
+            let mut kept: Vec<_> = old.iter().filter(|r| !mine(r)).cloned().collect();
+            let at = pos.unwrap_or(kept.len()).min(kept.len());
+            kept.splice(at..at, new);
+            kept
+        });
     }
 
     /// Replaces all rules (validated by the caller).
@@ -152,15 +244,21 @@ impl RuleStore {
 
     /// Replaces the rules whose names start with `prefix` by `rules`, keeping their position
     /// (appended when there were none). Presets use it so that applying one twice does not stack.
+    /// Leased accounts' rules are left alone ([`RuleStore::replace_prefixed_for`] is theirs).
     pub fn replace_prefixed(&self, prefix: &str, rules: Vec<Rule>) {
         let new = self.activate(rules);
+        let leased = self
+            .leased
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         self.update(|old| {
-            let pos = old.iter().position(|r| r.name.starts_with(prefix));
-            let mut kept: Vec<_> = old
-                .iter()
-                .filter(|r| !r.name.starts_with(prefix))
-                .cloned()
-                .collect();
+            let theirs = |r: &ActiveRule| {
+                r.name.starts_with(prefix)
+                    && !r.rule.account.as_ref().is_some_and(|a| leased.contains(a))
+            };
+            let pos = old.iter().position(|r| theirs(r));
+            let mut kept: Vec<_> = old.iter().filter(|r| !theirs(r)).cloned().collect();
             let at = pos.unwrap_or(kept.len()).min(kept.len());
             kept.splice(at..at, new);
             kept

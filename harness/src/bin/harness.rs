@@ -4,7 +4,9 @@
 //! this file only wires them together (add a variant to [`Command`] and an arm in `main`).
 //! - `proxy`: the fault-injecting proxy alone, in front of a running emulator.
 //! - `up`: an emulator (HARNESS_BACKEND) plus the fault proxy in front of it.
-//! - `run`: an emulator and the proxy around one command (`harness run -- CMD ARGS...`).
+//! - `run`: an emulator and the proxy around one command (`harness run -- CMD ARGS...`), or a
+//!   fresh account of the running `up` when there is one.
+//! - `status` / `down`: show / stop the running `up`.
 //! - `report`: the CI reports (JUnit, Markdown) of a journal `harness up` or `harness run` wrote.
 //! - `repro`: the first-apply failure reproduced, then absorbed, then avoided, as a story.
 //!
@@ -36,6 +38,10 @@ enum Command {
     Up(harness::up::UpArgs),
     /// Run a command against an emulator + fault proxy in a fresh account; report what it met.
     Run(harness::run::RunArgs),
+    /// Show the running `harness up` that `harness run` attaches to.
+    Status(harness::up_commands::StatusArgs),
+    /// Stop the running `harness up`.
+    Down(harness::up_commands::DownArgs),
     /// Write JUnit/Markdown reports from a journal (`harness up --journal`, `harness run`).
     Report(harness::reports::command::ReportArgs),
     /// Reproduce the first-apply failure of a fresh account, then show retry and `ensure` fix it.
@@ -84,6 +90,8 @@ async fn main() -> ExitCode {
         Command::Up(args) => harness::up::run(args).await,
         Command::Repro(args) => harness::repro::run(args).await,
         Command::Report(args) => harness::reports::command::run(args),
+        Command::Status(args) => harness::up_commands::status(args).await,
+        Command::Down(args) => harness::up_commands::down(args).await,
         Command::Run(args) => return ExitCode::from(harness::run::run(args).await),
     };
     match result {

@@ -150,20 +150,24 @@ impl LaunchArgs {
     /// The model settings these arguments give a proxy (what it holds after applying
     /// [`LaunchArgs::presets`]).
     pub fn model_settings(&self) -> Result<ModelSettings, PresetError> {
-        let mut s = ModelSettings::default();
-        let presets = self.presets()?;
-        for p in presets
-            .iter()
-            .filter(|p| p.is_seed())
-            .chain(presets.iter().filter(|p| !p.is_seed()))
-        {
-            if let Some(seed) = p.seed_value() {
-                s.seed = seed;
-            }
-            p.apply_to_models(&mut s);
-        }
-        Ok(s)
+        Ok(settings_of(&self.presets()?))
     }
+}
+
+/// The model settings a fresh proxy (or a leased account) holds after `presets` (the seed first).
+pub fn settings_of(presets: &[Preset]) -> ModelSettings {
+    let mut s = ModelSettings::default();
+    for p in presets
+        .iter()
+        .filter(|p| p.is_seed())
+        .chain(presets.iter().filter(|p| !p.is_seed()))
+    {
+        if let Some(seed) = p.seed_value() {
+            s.seed = seed;
+        }
+        p.apply_to_models(&mut s);
+    }
+    s
 }
 
 /// The comment lines describing the models: profile, seed, scale, then one line per model that

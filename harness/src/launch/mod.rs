@@ -9,7 +9,7 @@
 mod args;
 mod reproduce;
 
-pub use args::{describe_models, LaunchArgs, ModelSwitch, Profile};
+pub use args::{describe_models, settings_of, LaunchArgs, ModelSwitch, Profile};
 pub use reproduce::reproduce_line;
 
 use std::net::SocketAddr;
@@ -92,22 +92,35 @@ impl Launched {
     /// program, exit code or duration yet; the caller fills those in.
     pub fn record(&self, args: &LaunchArgs, region: &str) -> RunRecord {
         RunRecord {
-            program: None,
-            account: self.account.clone(),
-            region: region.to_string(),
             endpoint_url: self.proxy.url(),
+            ..Launched::record_of(&self.account, &self.settings, &self.presets, args, region)
+        }
+    }
+
+    /// The record of `account` with `settings` and `presets` (the endpoint left empty).
+    pub fn record_of(
+        account: &str,
+        settings: &ModelSettings,
+        presets: &[String],
+        args: &LaunchArgs,
+        region: &str,
+    ) -> RunRecord {
+        RunRecord {
+            program: None,
+            account: account.to_string(),
+            region: region.to_string(),
+            endpoint_url: String::new(),
             backend: args.backend.name().to_string(),
             profile: args.profile.name().to_string(),
-            seed: self.settings.seed,
-            time_scale: self.settings.time_scale(),
-            models: self
-                .settings
+            seed: settings.seed,
+            time_scale: settings.time_scale(),
+            models: settings
                 .enabled_names()
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
             behaviours: Vec::new(),
-            presets: self.presets.clone(),
+            presets: presets.to_vec(),
             exit_code: None,
             signal: None,
             started_unix_ms: 0,

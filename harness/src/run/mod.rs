@@ -6,7 +6,9 @@
 //! CMD's code (command.rs), and afterwards prints on stderr what the account did to CMD and
 //! where the journal is (report.rs). Several commands in one account: wrap a shell
 //! (`harness run -- sh -c 'terraform apply && terraform apply'`); `HARNESS_ACCOUNT_ID` names it.
+//! With a `harness up` running, it starts nothing and leases a fresh account from it (attach.rs).
 
+mod attach;
 mod child_env;
 mod command;
 mod env_warnings;
@@ -15,6 +17,7 @@ mod report;
 mod signals;
 mod terminal;
 
+pub use attach::AttachMode;
 pub use child_env::{ChildEnv, ChildSettings, ACCOUNT_ID_VAR, REMOVED};
 pub use command::{HARNESS_FAILED, NOT_EXECUTABLE, NOT_FOUND};
 pub use env_warnings::{NO_PROPAGATION_DELAY, NO_PROPAGATION_DELAY_WARNING};
@@ -57,6 +60,11 @@ pub struct RunArgs {
     /// The region CMD gets (AWS_REGION and AWS_DEFAULT_REGION).
     #[arg(long, value_name = "REGION", default_value = DEFAULT_REGION, value_parser = parse_region)]
     pub region: String,
+    /// `auto`: lease a fresh account from the running `harness up` (its state file), else start
+    /// an emulator; `off`: always start one; `http://HOST:PORT`: lease from that harness.
+    #[arg(long, value_name = "auto|off|URL", env = "HARNESS_ATTACH", default_value = "auto",
+          value_parser = AttachMode::parse)]
+    pub attach: AttachMode,
     /// Write the JSON journal here (default: <harness dir>/runs/<run>/journal.json).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
@@ -159,6 +167,19 @@ pub async fn run(args: RunArgs) -> u8 {
     if let Err(e) = signals::install() {
         return fail(format!("installing the signal handlers: {e}"));
     }
+    let choice = match attach::choose(&args.attach, &args.launch) {
+        Ok(choice) => choice,
+        Err(e) => return fail(e),
+    };
+    if let attach::Choice::Attach(control, up) = choice {
+        let from_state_file = up.is_some();
+        match attached(&args, control, up).await {
+            Ok(code) => return code,
+            // The named harness is the user's choice: its failure is the run's.
+            Err(e) if !from_state_file => return fail(e),
+            Err(e) => say(format!("{e}: starting an emulator for this run")),
+        }
+    }
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let start = Launched::start(
         &args.launch,
@@ -185,12 +206,92 @@ pub async fn run(args: RunArgs) -> u8 {
         launched.stop().await;
         return 128 + sig as u8;
     }
-    let code = match run_in(&args, &launched).await {
+    let served = Served {
+        endpoint_url: launched.proxy.url(),
+        account: launched.account.clone(),
+        settings: launched.settings,
+        rules: launched.proxy.rules(),
+        record: launched.record(&args.launch, &args.region),
+        from: From::Own(&launched),
+    };
+    let code = match run_in(&args, &served).await {
         Ok(code) => code,
         Err(e) => fail(format!("{e:#}")),
     };
     launched.stop().await;
     code
+}
+
+/// The run in an account leased from a running harness; `Err` when no account could be leased
+/// (nothing was run then).
+async fn attached(
+    args: &RunArgs,
+    control: crate::control_client::Control,
+    up: Option<crate::up_state::UpState>,
+) -> Result<u8, String> {
+    let presets = args.launch.presets().map_err(|e| e.to_string())?;
+    let lease = attach::Attached::lease(control, up, args.account.as_deref(), &presets).await?;
+    let backend = lease.up.as_ref().map_or_else(
+        || args.launch.backend.name().to_string(),
+        |up| up.backend.clone(),
+    );
+    let served = Served {
+        endpoint_url: lease.control.url().to_string(),
+        account: lease.account.clone(),
+        settings: lease.settings,
+        rules: lease.rules.clone(),
+        record: RunRecord {
+            endpoint_url: lease.control.url().to_string(),
+            backend,
+            ..Launched::record_of(
+                &lease.account,
+                &lease.settings,
+                &lease.presets,
+                &args.launch,
+                &args.region,
+            )
+        },
+        from: From::Attached(&lease),
+    };
+    let code = match run_in(args, &served).await {
+        Ok(code) => code,
+        Err(e) => fail(format!("{e:#}")),
+    };
+    lease.release().await;
+    Ok(code)
+}
+
+/// What CMD runs against: an endpoint, its account, what was on when it started.
+struct Served<'a> {
+    endpoint_url: String,
+    account: String,
+    settings: faultproxy::ModelSettings,
+    rules: Vec<faultproxy::Rule>,
+    /// The journal file's record, without program, exit and times.
+    record: RunRecord,
+    from: From<'a>,
+}
+
+/// Who serves the run: its own emulator and proxy, or a running harness it leased from.
+enum From<'a> {
+    Own(&'a Launched),
+    Attached(&'a attach::Attached),
+}
+
+impl Served<'_> {
+    /// The account's model settings, rules and journal entries after CMD.
+    async fn collect(
+        &self,
+    ) -> anyhow::Result<(
+        faultproxy::ModelSettings,
+        Vec<faultproxy::Rule>,
+        Vec<faultproxy::JournalEntry>,
+    )> {
+        match self.from {
+            From::Own(l) => Ok((l.proxy.model_settings(), l.proxy.rules(), l.proxy.journal())),
+            From::Attached(a) => a.collect().await.map_err(anyhow::Error::msg),
+        }
+    }
 }
 
 /// Spawns `cmd` in a process group of its own (owning the terminal, if the harness does),
@@ -232,17 +333,17 @@ async fn spawn_and_wait(
     ))
 }
 
-/// Spawns the command against `launched`, waits for it, writes the journal, prints the report.
-async fn run_in(args: &RunArgs, launched: &Launched) -> anyhow::Result<u8> {
+/// Spawns the command against `served`, waits for it, writes the journal, prints the report.
+async fn run_in(args: &RunArgs, served: &Served<'_>) -> anyhow::Result<u8> {
     let program = &args.command[0];
-    let account = launched.account.as_str();
+    let account = served.account.as_str();
     let dir = run_dir(account)?;
     let config_file = dir.join("aws-config");
     let credentials_file = dir.join("aws-credentials");
     for f in [&config_file, &credentials_file] {
         std::fs::write(f, "").with_context(|| format!("creating {}", f.display()))?;
     }
-    let endpoint_url = launched.proxy.url();
+    let endpoint_url = served.endpoint_url.clone();
     let settings = ChildSettings {
         endpoint_url: &endpoint_url,
         account,
@@ -260,14 +361,14 @@ async fn run_in(args: &RunArgs, launched: &Launched) -> anyhow::Result<u8> {
     say(format!(
         "running '{program_name}' in account {account} ({}) at {endpoint_url}; backend {}, profile {}, seed {}",
         args.region,
-        args.launch.backend,
+        served.record.backend,
         args.launch.profile.name(),
-        launched.settings.seed
+        served.settings.seed
     ));
     // Rules and models can change through the control API while CMD runs: what was on at the
     // start and at the end both count.
-    let mut on = behaviours::on_ids(&launched.settings, &launched.proxy.rules());
-    let mut record = launched.record(&args.launch, &args.region);
+    let mut on = behaviours::on_ids(&served.settings, &served.rules);
+    let mut record = served.record.clone();
     record.program = Some(program_name.clone());
     record.started_unix_ms = reports::record::unix_ms(SystemTime::now());
     let started = Instant::now();
@@ -276,11 +377,8 @@ async fn run_in(args: &RunArgs, launched: &Launched) -> anyhow::Result<u8> {
     record.exit_code = Some(code);
     record.signal = signal;
 
-    let entries = launched.proxy.journal();
-    on.extend(behaviours::on_ids(
-        &launched.proxy.model_settings(),
-        &launched.proxy.rules(),
-    ));
+    let (settings_now, rules_now, entries) = served.collect().await?;
+    on.extend(behaviours::on_ids(&settings_now, &rules_now));
     let list = behaviours::of(&on, &entries);
     record.behaviours = list.iter().map(|b| b.id.clone()).collect();
     let journal = args

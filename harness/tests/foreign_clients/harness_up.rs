@@ -42,6 +42,11 @@ impl HarnessUp {
             .args(["up", "--listen", "127.0.0.1:0", "--backend", "moto"])
             .args(args)
             .env("RUST_LOG", "info")
+            // A state file of this process's own: no other test's `harness run` attaches to this `up`.
+            .env(
+                "HARNESS_UP_STATE",
+                std::env::temp_dir().join(format!("harness-up-{}.json", std::process::id())),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
