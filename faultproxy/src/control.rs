@@ -7,6 +7,7 @@
 //! | POST | `/_harness/faults` | replace the rules with a JSON array (`[]` clears) |
 //! | PATCH | `/_harness/faults` | append rules |
 //! | DELETE | `/_harness/faults[?name=N]` | remove all rules, or those named N |
+//! | POST | `/_harness/replay[?by=count\|time][&account=A]` | replace the `replay:*` rules by those of a CloudTrail log file, `lookup-events` output or journal (the body, JSON; not gzipped) |
 //! | GET | `/_harness/journal[?account=A]` | the journal (JSON array; headers `x-harness-journal-dropped`, `x-harness-journal-capacity`) |
 //! | GET | `/_harness/journal/stats` | `{"capacity", "kept", "dropped"}` |
 //! | POST | `/_harness/reset` | back to the start-up state |
@@ -34,6 +35,7 @@ use hyper::body::Incoming;
 use serde::Serialize;
 
 use super::presets::{accepted_forms, Preset};
+use super::replay::{self, ReplayBy};
 use super::rules::parse_rules;
 use super::state::Shared;
 
@@ -42,7 +44,7 @@ pub(crate) const PREFIX: &str = "/_harness/";
 const CHAOS_PREFIX: &str = "/_localstack/chaos/";
 const MAX_CONTROL_BODY: usize = 1024 * 1024;
 
-const ENDPOINTS: &str = "GET|POST|PATCH|DELETE /_harness/faults, GET /_harness/journal[?account=], GET /_harness/journal/stats, POST /_harness/reset, GET|POST /_harness/presets, GET /_harness/health, GET|POST /_harness/accounts, GET|DELETE /_harness/accounts/A, POST /_harness/accounts/A/presets, GET|POST|PATCH|DELETE /_localstack/chaos/faults, GET|POST /_localstack/chaos/effects";
+const ENDPOINTS: &str = "GET|POST|PATCH|DELETE /_harness/faults, POST /_harness/replay[?by=count|time&account=A], GET /_harness/journal[?account=], GET /_harness/journal/stats, POST /_harness/reset, GET|POST /_harness/presets, GET /_harness/health, GET|POST /_harness/accounts, GET|DELETE /_harness/accounts/A, POST /_harness/accounts/A/presets, GET|POST|PATCH|DELETE /_localstack/chaos/faults, GET|POST /_localstack/chaos/effects";
 
 /// Whether a request is for the control API rather than for the emulator.
 pub(crate) fn is_control_path(path: &str) -> bool {
@@ -111,6 +113,24 @@ fn harness(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Respo
             let removed = shared.rules.remove(param("name").as_deref());
             json(StatusCode::OK, &serde_json::json!({ "removed": removed }))
         }
+        (&Method::POST, "replay") => {
+            let by = param("by").map_or(Ok(ReplayBy::Count), |b| ReplayBy::parse(&b));
+            let derived = by.and_then(|by| {
+                let account = param("account");
+                if body.starts_with(&[0x1f, 0x8b]) {
+                    return Err("the body is gzipped: send the decompressed JSON (gzip -dc FILE | curl --data-binary @- ...)".into());
+                }
+                replay::derive(text()?, by, account.as_deref()).map_err(|e| e.to_string())
+            });
+            match derived {
+                Ok(rules) => {
+                    let prefix = replay::rule_prefix(param("account").as_deref());
+                    shared.rules.replace_prefixed(&prefix, rules);
+                    json(StatusCode::OK, &shared.rules.list())
+                }
+                Err(e) => error(StatusCode::BAD_REQUEST, format!("replay: {e}")),
+            }
+        }
         (&Method::GET, "journal") => journal(shared, param("account").as_deref()),
         (&Method::GET, "journal/stats") => json(StatusCode::OK, &shared.journal.stats()),
         (&Method::DELETE, "journal") => {
@@ -145,13 +165,15 @@ fn harness(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Respo
         (method, p) if p == "accounts" || p.starts_with("accounts/") => {
             accounts::handle(shared, method, p, param("account"), text())
         }
-        (_, "faults" | "journal" | "journal/stats" | "reset" | "presets" | "health") => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!(
-                "{} not allowed on {PREFIX}{path}; endpoints: {ENDPOINTS}",
-                parts.method
-            ),
-        ),
+        (_, "faults" | "replay" | "journal" | "journal/stats" | "reset" | "presets" | "health") => {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{} not allowed on {PREFIX}{path}; endpoints: {ENDPOINTS}",
+                    parts.method
+                ),
+            )
+        }
         _ => error(
             StatusCode::NOT_FOUND,
             format!("no control endpoint {PREFIX}{path}; endpoints: {ENDPOINTS}"),

@@ -85,6 +85,9 @@ pub struct InjectedFault {
     /// AWS error code sent, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The error's message as sent, if any (a replay of the journal answers it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// One request as the proxy saw it.
@@ -103,6 +106,11 @@ pub struct JournalEntry {
     pub status: Option<u16>,
     /// The injected fault, if any.
     pub fault: Option<InjectedFault>,
+    /// The resource the request named (`rules/resource.rs`), read for requests that got a
+    /// failure and for every later request of an operation that got one (so a replay of the
+    /// journal sees where each run of failures ended), else absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     /// Set when a behaviour model answered instead of the upstream (`model:service-linked-role`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handled_by: Option<String>,
@@ -132,16 +140,19 @@ const MUTATING_PREFIXES: &[&str] = &[
     "Stop",
 ];
 
+/// True for operations that change state (by AWS naming convention: `Create...`, `Put...`).
+pub fn is_mutating_operation(op: &str) -> bool {
+    MUTATING_PREFIXES.iter().any(|p| {
+        op.strip_prefix(p).is_some_and(|rest| {
+            rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
+        })
+    })
+}
+
 impl JournalEntry {
     /// True for operations that change state (by AWS naming convention).
     pub fn is_mutating(&self) -> bool {
-        self.operation.as_deref().is_some_and(|op| {
-            MUTATING_PREFIXES.iter().any(|p| {
-                op.strip_prefix(p).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
-                })
-            })
-        })
+        self.operation.as_deref().is_some_and(is_mutating_operation)
     }
 
     /// True when the client got an injected failure: kind `error`, `throttle` or `drop` (not
@@ -299,6 +310,7 @@ mod tests {
             operation: Some(op.into()),
             status: Some(200),
             fault: None,
+            resource: None,
             handled_by: None,
             upstream: "moto".into(),
             duration_ms: 1.0,
@@ -374,12 +386,14 @@ mod tests {
             rule: "r".into(),
             kind: FaultKind::Latency,
             code: None,
+            message: None,
         });
         assert!(!e.is_injected_failure());
         e.fault = Some(InjectedFault {
             rule: "model:slr-delay".into(),
             kind: FaultKind::ReadLag,
             code: Some("NoSuchEntity".into()),
+            message: None,
         });
         e.status = Some(404);
         assert!(!e.is_injected_failure());
@@ -388,6 +402,7 @@ mod tests {
             rule: "r".into(),
             kind: FaultKind::Error,
             code: Some("X".into()),
+            message: None,
         });
         e.status = Some(400);
         assert!(e.is_injected_failure());
@@ -412,6 +427,7 @@ mod tests {
             rule: "r".into(),
             kind: FaultKind::ReadLag,
             code: None,
+            message: None,
         };
         assert_eq!(
             serde_json::to_string(&f).unwrap(),

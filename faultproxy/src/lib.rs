@@ -33,6 +33,7 @@ pub mod limits;
 pub mod models;
 mod pipeline;
 pub mod presets;
+pub mod replay;
 pub mod routes;
 pub mod rules;
 pub mod scopes;

@@ -77,7 +77,7 @@ impl Drop for Call {
             let info = std::mem::take(&mut self.info);
             let fault = self.fault.take();
             self.shared
-                .record(&self.arrival, info, None, fault, Some(CLIENT_GONE));
+                .record(&self.arrival, info, None, fault, Some(CLIENT_GONE), None);
         }
     }
 }
@@ -92,9 +92,12 @@ impl Call {
         outcome: Outcome,
     ) -> Outcome {
         self.journaled = true;
+        let resource = self
+            .shared
+            .journal_resource(&self.info, &self.body, fault.as_ref());
         let info = std::mem::take(&mut self.info);
         self.shared
-            .record(&self.arrival, info, status, fault, handled_by);
+            .record(&self.arrival, info, status, fault, handled_by, resource);
         outcome
     }
 
@@ -205,7 +208,7 @@ fn check_head_size(shared: &Shared, arrival: &Arrival, parts: &Parts) -> Option<
 fn refuse(shared: &Shared, arrival: &Arrival, parts: &Parts, err: AwsError) -> Outcome {
     let info = classify(&parts.method, &parts.uri, &parts.headers, b"");
     let resp = wire::error_response(info.protocol, info.service, &err);
-    shared.record(arrival, info, Some(err.status), None, Some("proxy"));
+    shared.record(arrival, info, Some(err.status), None, Some("proxy"), None);
     Ok(resp.map(Either::Right))
 }
 
@@ -256,19 +259,24 @@ impl Call {
 async fn inject(call: &mut Call) -> Option<Injected> {
     let ruleset = call.ruleset.clone();
     let mut next = 0;
-    while let Some((index, rule, draw)) =
-        ruleset.evaluate_from(next, &call.info, &call.shared.events, call.arrival.instant)
-    {
+    while let Some((index, rule, draw)) = ruleset.evaluate_from(
+        next,
+        &call.info,
+        &call.body,
+        &call.shared.events,
+        call.arrival.instant,
+    ) {
         next = index + 1;
         let cx = FaultContext {
             info: &call.info,
             draw,
         };
         for f in &rule.faults {
-            let fault = |code| InjectedFault {
+            let fault = |code, message| InjectedFault {
                 rule: rule.name.clone(),
                 kind: f.kind(),
                 code,
+                message,
             };
             match f.apply(&cx) {
                 FaultAction::Delay(d) => tokio::time::sleep(d).await,
@@ -276,14 +284,14 @@ async fn inject(call: &mut Call) -> Option<Injected> {
                     let resp = call.error_response(&err);
                     return Some(Injected {
                         status: Some(err.status),
-                        fault: fault(Some(err.code)),
+                        fault: fault(Some(err.code), Some(err.message)),
                         outcome: Ok(resp.map(Either::Right)),
                     });
                 }
                 FaultAction::Drop => {
                     return Some(Injected {
                         status: None,
-                        fault: fault(None),
+                        fault: fault(None, None),
                         outcome: Err(DropConnection),
                     })
                 }
@@ -294,6 +302,7 @@ async fn inject(call: &mut Call) -> Option<Injected> {
                 rule: rule.name.clone(),
                 kind: f.kind(),
                 code: None,
+                message: None,
             });
         }
     }

@@ -2,13 +2,16 @@
 //! behaviour models and the leased accounts. The request pipeline (`server`), the control API (`control`) and the
 //! in-process handle (`lib.rs`) all import it; none of them imports another for it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::aws::classify::RequestInfo;
+use super::aws::Operation;
 use super::journal::{Arrival, InjectedFault, Journal, JournalEntry, Kept};
 use super::limits::Limits;
 use super::models::{ModelSettings, Models};
 use super::presets::Preset;
 use super::routes::Upstreams;
-use super::rules::{EventLog, RuleStore};
+use super::rules::{resource, EventLog, RuleStore};
 use super::scopes::Scopes;
 use super::upstream::UpstreamFlavor;
 
@@ -25,6 +28,9 @@ pub(crate) struct Shared {
     pub limits: Limits,
     /// Presets given at start; `reset` restores them.
     initial_presets: Vec<Preset>,
+    /// Per operation (by index): whether a request of it got a failure since the start or the
+    /// last reset; the journal then reads the resource of each of its requests.
+    faulted_ops: Vec<AtomicBool>,
 }
 
 impl Shared {
@@ -38,6 +44,9 @@ impl Shared {
             scopes: Scopes::default(),
             limits,
             initial_presets,
+            faulted_ops: (0..Operation::count())
+                .map(|_| AtomicBool::new(false))
+                .collect(),
         };
         shared.reset();
         shared
@@ -77,8 +86,31 @@ impl Shared {
         self.rules.set_global_seed(None);
         self.events.clear();
         self.journal.clear();
+        self.faulted_ops
+            .iter()
+            .for_each(|f| f.store(false, Ordering::Relaxed));
         self.models.reset(ModelSettings::default());
         self.apply_presets(&self.initial_presets);
+    }
+
+    /// The resource the journal records for a request: read when the request got a failure (an
+    /// error code or a dropped connection) and for every request of an operation that got one,
+    /// so a replay of the journal sees which success ended a run of failures. Other requests
+    /// skip reading their body for it.
+    pub fn journal_resource(
+        &self,
+        info: &RequestInfo,
+        body: &[u8],
+        fault: Option<&InjectedFault>,
+    ) -> Option<String> {
+        let slot = &self.faulted_ops[info.operation?.index()];
+        let failed = fault.is_some_and(|f| f.kind.is_failure() || f.code.is_some());
+        if failed {
+            slot.store(true, Ordering::Relaxed);
+        } else if !slot.load(Ordering::Relaxed) {
+            return None;
+        }
+        resource::from_request(info, body)
     }
 
     pub(crate) fn record(
@@ -88,6 +120,7 @@ impl Shared {
         status: Option<u16>,
         fault: Option<InjectedFault>,
         handled_by: Option<&'static str>,
+        resource: Option<String>,
     ) {
         let upstream = self.upstreams.for_info(&info).flavor.as_str();
         let entry = JournalEntry {
@@ -99,6 +132,7 @@ impl Shared {
             operation: info.operation.map(|o| o.name().to_string()),
             status,
             fault,
+            resource,
             // Kept as constants (see `Kept`).
             handled_by: None,
             upstream: String::new(),

@@ -1,6 +1,6 @@
 //! Why this file exists: the `harness` command's exit code for a failure, decided in one place
 //! with the provisioner's codes (`provisioner::user_error`): 3 when the user's input or
-//! configuration is wrong (a flag, a preset, `HARNESS_*` variables), 1 for everything else (the
+//! configuration is wrong (a flag, a preset, `HARNESS_*` variables, a `--replay` file), 1 for everything else (the
 //! emulator would not start, a port is taken, the network is down).
 
 use provisioner::user_error::{self, EXIT_BAD_INPUT};
@@ -21,7 +21,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                     | faultproxy::Error::Rules(_)
                     | faultproxy::Error::Route(_)
             )
-        )
+        ) || e.is::<faultproxy::replay::ReplayError>()
     });
     if bad_input {
         EXIT_BAD_INPUT

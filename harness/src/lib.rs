@@ -8,6 +8,7 @@ pub mod env;
 pub mod exit;
 pub mod launch;
 pub mod pool;
+pub mod replay;
 pub mod reports;
 pub mod repro;
 pub mod run;

@@ -82,6 +82,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         for line in describe_models(args.launch.profile, &launched.settings) {
             writeln!(out, "{line}")?;
         }
+        if let Some(replay) = &launched.replay {
+            writeln!(out, "# {replay} (account {})", launched.account)?;
+        }
         out.flush()?;
     }
     let registration = register_for_runs(&launched, &args.launch);

@@ -139,6 +139,7 @@ impl Model for FidelityEngine {
             return Some(InjectedFault {
                 rule: row.spec.rule.to_string(),
                 kind: FaultKind::Error,
+                message: Some(err.message.clone()),
                 code: Some(err.code),
             });
         }

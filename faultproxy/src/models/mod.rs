@@ -149,6 +149,7 @@ impl ModelAnswer {
             rule: rule.to_string(),
             kind,
             code: Some(err.code.clone()),
+            message: Some(err.message.clone()),
         };
         ModelAnswer {
             response: wire::error_response(info.protocol, info.service, &err),
@@ -219,6 +220,7 @@ pub(crate) fn model_fault(spec: &ModelSpec, kind: FaultKind, code: Option<&str>)
         rule: spec.rule.to_string(),
         kind,
         code: code.map(str::to_string),
+        message: None,
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::draw::{draw, event_key, fnv_str, info_key, splitmix64, unit, EventKey};
 use super::events::{Counters, EventLog};
+use super::resource;
 use super::schema::Rule;
 use crate::aws::classify::RequestInfo;
 use crate::aws::{Operation, Service};
@@ -21,6 +22,8 @@ pub(crate) struct ActiveRule {
     seed: u64,
     pub(super) window: Option<(EventKey, Duration)>,
     pub faults: Vec<Box<dyn Fault>>,
+    /// The rule's resource, reduced to its name as requests' are.
+    resource: Option<String>,
     counters: Mutex<Counters>,
 }
 
@@ -45,7 +48,12 @@ impl ActiveRule {
             .zip(rule.operation.as_deref())
             .and_then(|(s, op)| s.operation(op))
             .map(Operation::canonical);
+        let resource = rule
+            .resource
+            .as_deref()
+            .map(|r| resource::resource_name(r).to_string());
         ActiveRule {
+            resource,
             service,
             operation,
             faults: rule.effects().iter().map(faults::build).collect(),
@@ -57,7 +65,7 @@ impl ActiveRule {
         }
     }
 
-    pub(super) fn matches(&self, info: &RequestInfo) -> bool {
+    pub(super) fn matches(&self, info: &RequestInfo, body: &[u8]) -> bool {
         fn eq(want: &Option<String>, got: &Option<String>) -> bool {
             match want {
                 None => true,
@@ -93,7 +101,14 @@ impl ActiveRule {
                 return false;
             }
         }
-        eq(&self.rule.account, &info.account) && eq(&self.rule.region, &info.region)
+        if !(eq(&self.rule.account, &info.account) && eq(&self.rule.region, &info.region)) {
+            return false;
+        }
+        // Read last: the only part of the match that looks into the body.
+        match &self.resource {
+            None => true,
+            Some(want) => resource::from_request(info, body).as_deref() == Some(want.as_str()),
+        }
     }
 
     /// Counts the match and decides whether the trigger fires. Returns the draw for the faults.

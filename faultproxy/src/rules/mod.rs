@@ -1,6 +1,6 @@
 //! Fault rules: which requests get which fault, and when.
 //!
-//! A rule is a match (service / operation / account / region, omitted = any), a trigger
+//! A rule is a match (service / operation / account / region / resource, omitted = any), a trigger
 //! (probability with a seed, the first N matches, every match after the first N, a time window
 //! after an observed event in the same account — all optional, all must hold) and an effect
 //! (AWS error, throttling, dropped connection, latency). Rules are evaluated in order; the first
@@ -17,16 +17,19 @@
 //! calls interleave differently across runs.
 //!
 //! Inside: `schema` (the JSON form and builders), `validate`, `matcher` (an active rule's match
-//! and trigger), `draw` (deterministic hashes), `events` (event log and counters), `store`.
+//! and trigger), `resource` (the resource a call names), `draw` (deterministic hashes), `events` (event log and counters), `store`.
 
 mod draw;
 mod events;
 mod matcher;
+pub mod resource;
 mod schema;
 mod store;
 mod validate;
 
 pub use crate::faults::{ErrorSpec, LatencySpec};
+#[cfg(test)]
+pub(crate) use draw::event_key as event_key_of;
 pub(crate) use draw::info_key;
 pub(crate) use events::EventLog;
 pub use schema::{Rule, Window};

@@ -27,6 +27,10 @@ pub struct Rule {
     /// 12-digit account id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The resource the request names (ECS service or cluster, IAM role, S3 bucket, Lambda
+    /// function, log group, ...; see `resource.rs`). An ARN matches by the name it ends with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     /// Chance (0.0–1.0) that a matching request is hit. Omitted = always.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
@@ -96,6 +100,10 @@ impl Rule {
     }
     pub fn for_account(mut self, account: impl Into<String>) -> Rule {
         self.account = Some(account.into());
+        self
+    }
+    pub fn for_resource(mut self, resource: impl Into<String>) -> Rule {
+        self.resource = Some(resource.into());
         self
     }
     pub fn for_region(mut self, region: impl Into<String>) -> Rule {

@@ -54,6 +54,7 @@ impl RuleSet {
         &self,
         from: usize,
         info: &RequestInfo,
+        body: &[u8],
         events: &EventLog,
         now: Instant,
     ) -> Option<(usize, &ActiveRule, u64)> {
@@ -62,7 +63,7 @@ impl RuleSet {
             .iter()
             .enumerate()
             .skip(from)
-            .filter(|(_, r)| (!leased || r.rule.account.is_some()) && r.matches(info))
+            .filter(|(_, r)| (!leased || r.rule.account.is_some()) && r.matches(info, body))
             .find_map(|(i, r)| r.fires(info, events, now).map(|d| (i, &**r, d)))
     }
 
@@ -74,7 +75,7 @@ impl RuleSet {
         events: &EventLog,
         now: Instant,
     ) -> Option<(&ActiveRule, u64)> {
-        self.evaluate_from(0, info, events, now)
+        self.evaluate_from(0, info, b"", events, now)
             .map(|(_, r, d)| (r, d))
     }
 
@@ -350,11 +351,11 @@ mod tests {
         let ev = EventLog::default();
         let now = Instant::now();
         let req = info("ecs", "ListClusters", A);
-        let (i, r, _) = set.evaluate_from(0, &req, &ev, now).unwrap();
+        let (i, r, _) = set.evaluate_from(0, &req, b"", &ev, now).unwrap();
         assert_eq!((i, r.name.as_str()), (0, "slow"));
-        let (i, r, _) = set.evaluate_from(i + 1, &req, &ev, now).unwrap();
+        let (i, r, _) = set.evaluate_from(i + 1, &req, b"", &ev, now).unwrap();
         assert_eq!((i, r.name.as_str()), (1, "cut"));
-        assert!(set.evaluate_from(2, &req, &ev, now).is_none());
+        assert!(set.evaluate_from(2, &req, b"", &ev, now).is_none());
     }
 
     #[test]

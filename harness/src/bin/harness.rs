@@ -8,6 +8,7 @@
 //!   fresh account of the running `up` when there is one.
 //! - `status` / `down`: show / stop the running `up`.
 //! - `report`: the CI reports (JUnit, Markdown) of a journal `harness up` or `harness run` wrote.
+//! - `replay show`: the schedule (or rules) `--replay FILE` derives from a trail.
 //! - `repro`: the first-apply failure reproduced, then absorbed, then avoided, as a story.
 //!
 //! Errors are rendered like the provisioner's (`error:` + `caused by:` lines); exit codes: 0 ok,
@@ -46,6 +47,8 @@ enum Command {
     Report(harness::reports::command::ReportArgs),
     /// Reproduce the first-apply failure of a fresh account, then show retry and `ensure` fix it.
     Repro(harness::repro::ReproArgs),
+    /// What `--replay FILE` would do: `harness replay show FILE [--json]`.
+    Replay(harness::replay::ShowArgs),
 }
 
 /// docker-compose and CI templates pass a setting they have no value for as an empty string
@@ -92,6 +95,7 @@ async fn main() -> ExitCode {
         Command::Report(args) => harness::reports::command::run(args),
         Command::Status(args) => harness::up_commands::status(args).await,
         Command::Down(args) => harness::up_commands::down(args).await,
+        Command::Replay(args) => harness::replay::show(args),
         Command::Run(args) => return ExitCode::from(harness::run::run(args).await),
     };
     match result {

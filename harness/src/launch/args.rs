@@ -56,6 +56,9 @@ pub struct LaunchArgs {
         long_help = model_help()
     )]
     pub models: Vec<ModelSwitch>,
+    /// `--replay FILE`, `--replay-by`: a real run's failures as rules (harness/src/replay/).
+    #[command(flatten)]
+    pub replay: crate::replay::ReplayArgs,
 }
 
 /// `--model`'s long help: the switch, then every model and catalogue row by name, from the

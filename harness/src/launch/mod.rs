@@ -43,6 +43,8 @@ pub struct Launched {
     pub settings: ModelSettings,
     /// The presets the proxy started with, as text (for logs).
     pub presets: Vec<String>,
+    /// What `--replay` put in, as one line (`None` without it).
+    pub replay: Option<String>,
 }
 
 impl Launched {
@@ -58,6 +60,7 @@ impl Launched {
     ) -> anyhow::Result<Launched> {
         // Checked before anything starts (clap checked each value already).
         let presets = args.presets()?;
+        let replay = args.replay.load()?;
         let emulator = emulator::start(args.backend).await?;
         let endpoint = emulator.endpoint().clone();
         let started_with: Vec<String> = presets.iter().map(ToString::to_string).collect();
@@ -74,6 +77,10 @@ impl Launched {
         if endpoint.flavor == UpstreamFlavor::Moto {
             crate::pool::warm(&endpoint, region, &account).await;
         }
+        // The run's account only: a `harness run` attached to a shared proxy leaves others alone.
+        if let Some(loaded) = &replay {
+            proxy.add_rules(loaded.rules(Some(&account)))?;
+        }
         if !endpoint.serves_ecs {
             tracing::warn!(
                 "this endpoint serves no ECS/ECR (LocalStack without LOCALSTACK_AUTH_TOKEN)"
@@ -85,6 +92,7 @@ impl Launched {
             account,
             settings,
             presets: started_with,
+            replay: replay.map(|l| l.summary(args.replay.replay_by)),
         })
     }
 

@@ -32,6 +32,12 @@ pub fn reproduce_line(
     for m in &args.models {
         words.extend(["--model".into(), format!("{}={}", m.name, m.value)]);
     }
+    if let Some(file) = &args.replay.replay {
+        words.extend(["--replay".into(), file.display().to_string()]);
+        if args.replay.replay_by == faultproxy::replay::ReplayBy::Time {
+            words.extend(["--replay-by".into(), "time".into()]);
+        }
+    }
     words.push("--".into());
     if let Some(program) = command.first() {
         words.push(program.to_string_lossy().into_owned());

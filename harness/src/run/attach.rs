@@ -140,6 +140,18 @@ impl Attached {
         })
     }
 
+    /// Appends `rules` (scoped to the account: `account` set) to the proxy's; they go with the
+    /// lease.
+    pub async fn add_rules(&mut self, rules: Vec<Rule>) -> Result<(), String> {
+        let body = serde_json::to_string(&rules).map_err(|e| e.to_string())?;
+        let _: serde_json::Value = self
+            .control
+            .json(Method::PATCH, "/_harness/faults", &body)
+            .await?;
+        self.rules.extend(rules);
+        Ok(())
+    }
+
     /// The account's settings, rules and journal now (after CMD).
     pub async fn collect(&self) -> Result<(ModelSettings, Vec<Rule>, Vec<JournalEntry>), String> {
         let lease: LeaseAnswer = self

@@ -167,6 +167,10 @@ pub async fn run(args: RunArgs) -> u8 {
     if let Err(e) = signals::install() {
         return fail(format!("installing the signal handlers: {e}"));
     }
+    // A file that cannot be replayed is one line before anything starts or is leased.
+    if let Err(e) = args.launch.replay.load() {
+        return fail(e);
+    }
     let choice = match attach::choose(&args.attach, &args.launch) {
         Ok(choice) => choice,
         Err(e) => return fail(e),
@@ -212,6 +216,7 @@ pub async fn run(args: RunArgs) -> u8 {
         settings: launched.settings,
         rules: launched.proxy.rules(),
         record: launched.record(&args.launch, &args.region),
+        replay: launched.replay.clone(),
         from: From::Own(&launched),
     };
     let code = match run_in(&args, &served).await {
@@ -230,7 +235,18 @@ async fn attached(
     up: Option<crate::up_state::UpState>,
 ) -> Result<u8, String> {
     let presets = args.launch.presets().map_err(|e| e.to_string())?;
-    let lease = attach::Attached::lease(control, up, args.account.as_deref(), &presets).await?;
+    let replay = args.launch.replay.load().map_err(|e| e.to_string())?;
+    let mut lease = attach::Attached::lease(control, up, args.account.as_deref(), &presets).await?;
+    let replay = match replay {
+        Some(loaded) => match lease.add_rules(loaded.rules(Some(&lease.account))).await {
+            Ok(()) => Some(loaded.summary(args.launch.replay.replay_by)),
+            Err(e) => {
+                lease.release().await;
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     let backend = lease.up.as_ref().map_or_else(
         || args.launch.backend.name().to_string(),
         |up| up.backend.clone(),
@@ -251,6 +267,7 @@ async fn attached(
                 &args.region,
             )
         },
+        replay,
         from: From::Attached(&lease),
     };
     let code = match run_in(args, &served).await {
@@ -269,6 +286,8 @@ struct Served<'a> {
     rules: Vec<faultproxy::Rule>,
     /// The journal file's record, without program, exit and times.
     record: RunRecord,
+    /// What `--replay` put in for the account, as one line.
+    replay: Option<String>,
     from: From<'a>,
 }
 
@@ -365,6 +384,9 @@ async fn run_in(args: &RunArgs, served: &Served<'_>) -> anyhow::Result<u8> {
         args.launch.profile.name(),
         served.settings.seed
     ));
+    if let Some(replay) = &served.replay {
+        say(replay);
+    }
     // Rules and models can change through the control API while CMD runs: what was on at the
     // start and at the end both count.
     let mut on = behaviours::on_ids(&served.settings, &served.rules);

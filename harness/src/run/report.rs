@@ -129,6 +129,7 @@ mod tests {
             operation: Some(op.into()),
             status: Some(status),
             fault: None,
+            resource: None,
             handled_by: None,
             upstream: "moto".into(),
             duration_ms: 1.0,
@@ -141,6 +142,7 @@ mod tests {
                 rule: rule.into(),
                 kind: FaultKind::Error,
                 code: Some(code.into()),
+                message: None,
             }),
             handled_by: Some("model:service-linked-role".into()),
             ..entry("ecs", op, 400)
@@ -171,6 +173,7 @@ mod tests {
                     rule: "preset:flaky".into(),
                     kind: FaultKind::Drop,
                     code: None,
+                    message: None,
                 }),
                 status: None,
                 ..entry("iam", "GetRole", 200)
