@@ -113,24 +113,7 @@ fn harness(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Respo
             let removed = shared.rules.remove(param("name").as_deref());
             json(StatusCode::OK, &serde_json::json!({ "removed": removed }))
         }
-        (&Method::POST, "replay") => {
-            let by = param("by").map_or(Ok(ReplayBy::Count), |b| ReplayBy::parse(&b));
-            let derived = by.and_then(|by| {
-                let account = param("account");
-                if body.starts_with(&[0x1f, 0x8b]) {
-                    return Err("the body is gzipped: send the decompressed JSON (gzip -dc FILE | curl --data-binary @- ...)".into());
-                }
-                replay::derive(text()?, by, account.as_deref()).map_err(|e| e.to_string())
-            });
-            match derived {
-                Ok(rules) => {
-                    let prefix = replay::rule_prefix(param("account").as_deref());
-                    shared.rules.replace_prefixed(&prefix, rules);
-                    json(StatusCode::OK, &shared.rules.list())
-                }
-                Err(e) => error(StatusCode::BAD_REQUEST, format!("replay: {e}")),
-            }
-        }
+        (&Method::POST, "replay") => replay(shared, param("by"), param("account"), body),
         (&Method::GET, "journal") => journal(shared, param("account").as_deref()),
         (&Method::GET, "journal/stats") => json(StatusCode::OK, &shared.journal.stats()),
         (&Method::DELETE, "journal") => {
@@ -178,6 +161,32 @@ fn harness(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Respo
             StatusCode::NOT_FOUND,
             format!("no control endpoint {PREFIX}{path}; endpoints: {ENDPOINTS}"),
         ),
+    }
+}
+
+/// `POST /_harness/replay`: the body's trail as rules, replacing the replay rules of the account.
+fn replay(
+    shared: &Shared,
+    by: Option<String>,
+    account: Option<String>,
+    body: &Bytes,
+) -> Response<Full<Bytes>> {
+    let derived = by
+        .map_or(Ok(ReplayBy::Count), |b| ReplayBy::parse(&b))
+        .and_then(|by| {
+            if body.starts_with(&[0x1f, 0x8b]) {
+                return Err("the body is gzipped: send the decompressed JSON (gzip -dc FILE | curl --data-binary @- ...)".into());
+            }
+            let text = std::str::from_utf8(body).map_err(|_| "request body is not UTF-8")?;
+            replay::derive(text, by, account.as_deref()).map_err(|e| e.to_string())
+        });
+    match derived {
+        Ok(rules) => {
+            let prefix = replay::rule_prefix(account.as_deref());
+            shared.rules.replace_prefixed(&prefix, rules);
+            json(StatusCode::OK, &shared.rules.list())
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, format!("replay: {e}")),
     }
 }
 
