@@ -102,7 +102,10 @@ fn iam_codes_become_wire_codes_and_statuses() {
     assert_eq!(rules.len(), 1);
     let e = rules[0].error.as_ref().unwrap();
     assert_eq!((e.status_code, e.code.as_str()), (404, "NoSuchEntity"));
-    assert_eq!(rules[0].resource.as_deref(), Some("first-apply-task-role"));
+    assert_eq!(
+        rules[0].resource.as_deref(),
+        Some("first-apply-ecs-task-role")
+    );
     assert_eq!(rules[0].first, Some(3));
 }
 
