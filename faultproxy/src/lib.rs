@@ -4,7 +4,8 @@
 //! SDK clients and an emulator (moto, LocalStack, anything HTTP; or several, one per service, see
 //! [`routes`]), classifies every request (account, region, service, operation), injects faults
 //! in the service's own wire protocol according to ordered [`Rule`]s, runs behaviour models that reproduce what the emulators lack
-//! (the ECS service-linked-role lifecycle and its visibility delay, IAM propagation to ECR), and
+//! (the ECS service-linked-role lifecycle and its visibility delay, and the fresh-account
+//! catalogue's rows: IAM propagation to ECR, Lambda, EC2, ...), and
 //! journals every call without secrets. It is driven in-process through [`ProxyHandle`] or over
 //! HTTP under `/_harness/` (see [`control`]).
 //!
@@ -348,14 +349,14 @@ pub fn all_model_specs() -> impl Iterator<Item = &'static models::ModelSpec> {
 pub(crate) const CATALOGUE_ROWS: usize =
     catalogue::PRINCIPAL_ROWS.len() + catalogue::READ_ROWS.len() + catalogue::FIDELITY_ROWS.len();
 
-/// The catalogue's engines, as models; `first` is the settings index of the first row.
-pub(crate) fn catalogue_engines(first: usize) -> Vec<Box<dyn models::Model>> {
-    let read = first + catalogue::PRINCIPAL_ROWS.len();
+/// The catalogue's engines, as models; `first` is the id of the first row.
+pub(crate) fn catalogue_engines(first: models::ModelId) -> Vec<Box<dyn models::Model>> {
+    let read = first.nth(catalogue::PRINCIPAL_ROWS.len());
     vec![
         Box::new(catalogue::principal::PrincipalEngine::new(first)),
         Box::new(catalogue::read_after_create::ReadEngine::new(read)),
         Box::new(catalogue::fidelity::FidelityEngine::new(
-            read + catalogue::READ_ROWS.len(),
+            read.nth(catalogue::READ_ROWS.len()),
         )),
     ]
 }

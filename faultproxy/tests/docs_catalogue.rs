@@ -1,13 +1,14 @@
 //! The book's behaviour catalogue (docs/src/behaviours.md) is what users read to know which
-//! models exist and how long their windows last, so it must name exactly the models of the
-//! registry, each with the window its `ModelSpec` gives. A model added, removed or re-ranged in
+//! models exist and how long their windows last, so it must name exactly the models the seed's
+//! stack meets (the registry's and the `iam-propagation` row), each with the window its
+//! `ModelSpec` gives. A model added, removed or re-ranged in
 //! code without its row fails here, naming the row to write. The catalogue rows' table
 //! (docs/src/catalogue.md) is generated from the rows and must equal what they render.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use faultproxy::models::specs;
+use faultproxy::models::seed_stack_specs as specs;
 
 /// `model name -> default window cell` of the catalogue's model table: the rows whose first
 /// cell is a model name in backticks.

@@ -19,7 +19,8 @@ async fn presets_journal_and_reset() {
     .await;
     assert_eq!(s, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["models"]["slr_delay"], "5s");
+    assert_eq!(v["models"]["windows"]["slr-delay"], "5s");
+    assert_eq!(v["models"]["models"], serde_json::json!(["slr-delay"]));
     assert_eq!(v["seed"], 3);
     assert_eq!(v["flavor"], "moto");
     let rule_names: Vec<_> = v["rules"]
@@ -29,9 +30,12 @@ async fn presets_journal_and_reset() {
         .map(|n| n.as_str().unwrap().to_string())
         .collect();
     assert_eq!(rule_names, ["preset:latency", "preset:throttle"]);
+    let slr = faultproxy::models::spec("slr-delay").unwrap();
     assert_eq!(
-        proxy.model_settings().slr_delay,
-        std::time::Duration::from_secs(5)
+        proxy.model_settings().window_range(slr),
+        Some(faultproxy::models::WindowRange::fixed(
+            std::time::Duration::from_secs(5)
+        ))
     );
 
     let (a, b) = (fresh_account(), fresh_account());
@@ -93,7 +97,7 @@ async fn presets_journal_and_reset() {
     assert!(proxy.journal().is_empty());
     let names: Vec<_> = proxy.rules().into_iter().map(|r| r.name.unwrap()).collect();
     assert_eq!(names, ["preset:latency"]);
-    assert!(proxy.model_settings().slr_delay.is_zero());
+    assert_eq!(proxy.model_settings().window_range(slr), None);
     // Applying a rule preset twice replaces its rules instead of stacking them.
     proxy.apply_preset(&"throttle=5".parse().unwrap());
     proxy.apply_preset(&"throttle=6".parse().unwrap());

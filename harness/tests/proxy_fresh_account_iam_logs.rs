@@ -227,9 +227,9 @@ async fn iam_reads_miss_a_new_role_and_inline_policy_for_the_scaled_window() {
 async fn get_role_of_the_ecs_service_linked_role_is_left_to_the_slr_delay() {
     let proxy = proxy_with(&[]).await;
     only(&proxy, "iam-read-after-write", Duration::from_secs(600));
-    let mut s = proxy.model_settings();
-    s.slr_delay = Duration::from_secs(600);
-    proxy.set_model_settings(s);
+    proxy
+        .apply_presets("slr-delay=600s")
+        .expect("a valid preset");
     let account = fresh_account();
     let sdk_iam = aws_sdk_iam::Client::new(&sdk(&proxy, &account).await);
     sdk_iam

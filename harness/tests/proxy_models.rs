@@ -11,7 +11,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_iam::types::DeletionTaskStatusType;
 use aws_types::SdkConfig;
-use faultproxy::models::iam_propagation::PRINCIPAL_NOT_FOUND;
+use faultproxy::catalogue::rows::ECR_PRINCIPAL_NOT_FOUND as PRINCIPAL_NOT_FOUND;
 use faultproxy::models::service_linked_role::{
     NAME_TAKEN, POLICY_ARN, ROLE_NAME, ROLE_PATH, UNABLE_TO_ASSUME,
 };

@@ -125,9 +125,10 @@ fn case<'a>(suite: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no test case {name}: {suite:#}"))
 }
 
-/// The behaviour models of the fresh-account profile, by their journal names.
+/// The behaviour models of the fresh-account profile the seed's stack can meet, by their
+/// journal names.
 fn model_rules() -> Vec<String> {
-    faultproxy::models::specs()
+    faultproxy::models::seed_stack_specs()
         .map(|s| s.rule.to_string())
         .collect()
 }

@@ -23,7 +23,7 @@ use provisioner::{Error, Names, SlrMode, Stack};
 use rstest::rstest;
 
 use crate::common::fresh::*;
-use crate::common::held::{apply_holding_model, FixedWindow};
+use crate::common::held::apply_holding_model;
 use crate::common::*;
 
 /// A window the provisioner's calls land in however loaded the machine is (never waited out).
@@ -326,7 +326,7 @@ const FLOOR: Duration = Duration::from_secs(10);
 /// [`FLOOR`], then the [`RANGES`].
 fn profile_of_the_seeds(seed: u64) -> faultproxy::ModelSettings {
     let mut models = fresh_account(seed, SCALE);
-    for spec in faultproxy::models::specs() {
+    for spec in faultproxy::models::seed_stack_specs() {
         let r = models.range(spec);
         let floored = WindowRange {
             min: r.min.max(FLOOR),
@@ -347,18 +347,7 @@ fn profile_of_the_seeds(seed: u64) -> faultproxy::ModelSettings {
 /// iam-propagation (met by SetRepositoryPolicy after the execution role's whole step), the two
 /// whose windows a loaded machine's slow emulator let close before the apply got there, so that
 /// the profile's "every model met" does not depend on how fast the emulator answers.
-const HELD: [(u64, &str, FixedWindow); 2] = [
-    (1, "slr-delay", slr_delay_setting),
-    (2, "iam-propagation", iam_propagation_setting),
-];
-
-fn slr_delay_setting(s: &mut faultproxy::ModelSettings) -> &mut Duration {
-    &mut s.slr_delay
-}
-
-fn iam_propagation_setting(s: &mut faultproxy::ModelSettings) -> &mut Duration {
-    &mut s.iam_propagation
-}
+const HELD: [(u64, &str); 2] = [(1, "slr-delay"), (2, "iam-propagation")];
 
 /// One seed: first apply succeeds with retries, second plan empty, destroy (service-linked role
 /// included) clean, nothing left. Returns the account's journal.
@@ -386,8 +375,8 @@ async fn one_seed(seed: u64) -> Result<Vec<JournalEntry>, String> {
         )
     };
     let apply = try_apply(&stack, retry_fast());
-    let report = match HELD.iter().find(|(s, _, _)| *s == seed) {
-        Some((_, name, fixed)) => apply_holding_model(&env, name, *fixed, apply).await,
+    let report = match HELD.iter().find(|(s, _)| *s == seed) {
+        Some((_, name)) => apply_holding_model(&env, name, apply).await,
         None => apply.await,
     }
     .map_err(|e| fail("first apply", &e))?;

@@ -14,7 +14,7 @@ use crate::aws::{Operation, Service};
 use crate::classify::form_param;
 use crate::journal::{FaultKind, InjectedFault};
 use crate::models::{
-    xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer,
+    xml_element, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec, UpstreamAnswer,
 };
 use crate::wire::{self, AwsError};
 use serde::Serialize;
@@ -85,24 +85,32 @@ static INDEX: LazyLock<Vec<Box<[u16]>>> = LazyLock::new(|| {
     rows.into_iter().map(Vec::into_boxed_slice).collect()
 });
 
-/// Runs the fidelity rows; `first` is the settings index of the first row.
+/// Runs the fidelity rows; `first` is the id of the first row.
 pub(crate) struct FidelityEngine {
-    first: usize,
+    first: ModelId,
 }
 
 impl FidelityEngine {
-    pub fn new(first: usize) -> FidelityEngine {
+    pub fn new(first: ModelId) -> FidelityEngine {
         FidelityEngine { first }
+    }
+
+    fn on(&self, settings: &ModelSettings, row: u16) -> bool {
+        settings.on(self.first.nth(usize::from(row)))
     }
 }
 
 impl Model for FidelityEngine {
+    fn operations(&self) -> Vec<Operation> {
+        FIDELITY_ROWS
+            .iter()
+            .filter_map(|r| r.service.operation(r.operation))
+            .collect()
+    }
+
     fn wants(&self, info: &crate::classify::RequestInfo, settings: &ModelSettings) -> bool {
-        info.operation.is_some_and(|op| {
-            INDEX[op.index()]
-                .iter()
-                .any(|&r| settings.is_enabled_at(self.first + usize::from(r)))
-        })
+        info.operation
+            .is_some_and(|op| INDEX[op.index()].iter().any(|&r| self.on(settings, r)))
     }
 
     fn before<'a>(&'a self, _cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
@@ -116,7 +124,7 @@ impl Model for FidelityEngine {
     fn on_answer(&self, cx: &ModelCx<'_>, answer: &mut UpstreamAnswer) -> Option<InjectedFault> {
         let op = cx.info.operation?;
         for &r in INDEX[op.index()].iter() {
-            if !cx.settings.is_enabled_at(self.first + usize::from(r)) {
+            if !self.on(&cx.settings, r) {
                 continue;
             }
             let row = &FIDELITY_ROWS[usize::from(r)];
@@ -169,7 +177,7 @@ mod tests {
     #[test]
     fn motos_missing_profile_becomes_awss_invalid_parameter_value() {
         let s = ModelSettings::fresh_account();
-        let e = FidelityEngine::new(all_specs().count() - FIDELITY_ROWS.len());
+        let e = FidelityEngine::new(ModelId::at(all_specs().count() - FIDELITY_ROWS.len()));
         let info = RequestInfo {
             account: Some(ACCOUNT.into()),
             region: Some(REGION.into()),

@@ -18,7 +18,7 @@ use crate::aws::{Operation, Protocol, Service};
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::models::window::Windows;
-use crate::models::{Model, ModelAnswer, ModelCx, ModelSettings, ResourceKey};
+use crate::models::{Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ResourceKey};
 use crate::wire::AwsError;
 
 /// Per operation (by index): the rows naming it and the IAM write it is, if any.
@@ -27,11 +27,14 @@ struct Index {
     triggers: Vec<Option<Trigger>>,
     /// Per trigger (by position in [`Trigger::ALL`]): the rows it opens windows for.
     opens: Vec<Vec<u16>>,
+    /// Every operation a row names or a trigger is.
+    watched: Vec<Operation>,
 }
 
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let n = Operation::count();
     let mut rows: Vec<Vec<u16>> = vec![Vec::new(); n];
+    let mut watched = Vec::new();
     for (i, r) in PRINCIPAL_ROWS.iter().enumerate() {
         let op = r.service.operation(r.operation).unwrap_or_else(|| {
             panic!(
@@ -40,13 +43,16 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
             )
         });
         rows[op.index()].push(i as u16);
+        watched.push(op);
     }
     let mut triggers = vec![None; n];
     let mut opens = vec![Vec::new(); Trigger::ALL.len()];
     for (t, trigger) in Trigger::ALL.iter().enumerate() {
-        if let Some(op) = Service::IAM.operation(trigger.operation()) {
-            triggers[op.index()] = Some(*trigger);
-        }
+        let op = Service::IAM
+            .operation(trigger.operation())
+            .unwrap_or_else(|| panic!("IAM has no operation {}", trigger.operation()));
+        triggers[op.index()] = Some(*trigger);
+        watched.push(op);
         for (i, r) in PRINCIPAL_ROWS.iter().enumerate() {
             if r.triggers.contains(trigger) {
                 opens[t].push(i as u16);
@@ -57,25 +63,30 @@ static INDEX: LazyLock<Index> = LazyLock::new(|| {
         rows: rows.into_iter().map(Vec::into_boxed_slice).collect(),
         triggers,
         opens,
+        watched,
     }
 });
 
-/// Runs the principal-propagation rows; `first` is the settings index of the first row.
+/// Runs the principal-propagation rows; `first` is the id of the first row.
 pub(crate) struct PrincipalEngine {
-    first: usize,
+    first: ModelId,
     windows: Vec<Windows>,
 }
 
 impl PrincipalEngine {
-    pub fn new(first: usize) -> PrincipalEngine {
+    pub fn new(first: ModelId) -> PrincipalEngine {
         PrincipalEngine {
             first,
             windows: PRINCIPAL_ROWS.iter().map(|_| Windows::default()).collect(),
         }
     }
 
+    fn id(&self, row: u16) -> ModelId {
+        self.first.nth(usize::from(row))
+    }
+
     fn on(&self, settings: &ModelSettings, row: u16) -> bool {
-        settings.is_enabled_at(self.first + usize::from(row))
+        settings.on(self.id(row))
     }
 }
 
@@ -243,6 +254,10 @@ fn message(row: &PrincipalRow, n: &Named) -> String {
 }
 
 impl Model for PrincipalEngine {
+    fn operations(&self) -> Vec<Operation> {
+        INDEX.watched.clone()
+    }
+
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         let Some(op) = info.operation else {
             return false;
@@ -267,8 +282,9 @@ impl Model for PrincipalEngine {
                 }
                 let row = &PRINCIPAL_ROWS[usize::from(r)];
                 let windows = &self.windows[usize::from(r)];
+                let length = cx.settings.lengths(self.id(r), &row.spec);
                 for n in named(row, cx.info, cx.body) {
-                    if windows.is_open(&key(&n.account, n.kind, &n.name), now) {
+                    if windows.is_open(&key(&n.account, n.kind, &n.name), now, &length) {
                         let err = AwsError::new(row.status, row.code, message(row, &n));
                         let rule = row.spec.rule;
                         return Some(ModelAnswer::injected(
@@ -305,14 +321,9 @@ impl Model for PrincipalEngine {
             let k = key(&account, kind, &name);
             let now = Instant::now();
             for &r in &INDEX.opens[trigger as usize] {
-                if !self.on(&cx.settings, r) {
-                    continue;
+                if self.on(&cx.settings, r) {
+                    self.windows[usize::from(r)].open(k.clone(), now);
                 }
-                let spec = &PRINCIPAL_ROWS[usize::from(r)].spec;
-                let range = cx.settings.range(spec);
-                self.windows[usize::from(r)].open(k.clone(), now, |key, counter| {
-                    cx.settings.draw(spec, range, key, counter)
-                });
             }
         }
         .boxed()

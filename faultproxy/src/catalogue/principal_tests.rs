@@ -5,7 +5,7 @@ use http_body_util::BodyExt;
 
 use super::*;
 use crate::models::test_support::{upstream, ACCOUNT, REGION};
-use crate::models::{all_specs, WindowRange};
+use crate::models::WindowRange;
 
 fn info(service: &str, op: &str) -> RequestInfo {
     RequestInfo {
@@ -26,7 +26,7 @@ fn settings() -> ModelSettings {
 }
 
 fn engine() -> PrincipalEngine {
-    PrincipalEngine::new(all_specs().count() - crate::CATALOGUE_ROWS)
+    PrincipalEngine::new(ModelId::FIRST_ROW)
 }
 
 async fn call(

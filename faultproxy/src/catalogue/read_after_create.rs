@@ -15,7 +15,7 @@ use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 use crate::models::window::Windows;
 use crate::models::{
-    xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ResourceKey, UpstreamAnswer,
+    xml_element, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ResourceKey, UpstreamAnswer,
 };
 use crate::wire::AwsError;
 
@@ -23,43 +23,53 @@ use crate::wire::AwsError;
 struct Index {
     creates: Vec<Box<[u16]>>,
     reads: Vec<Box<[u16]>>,
+    /// Every operation a row creates or reads with.
+    watched: Vec<Operation>,
 }
 
 static INDEX: LazyLock<Index> = LazyLock::new(|| {
     let n = Operation::count();
     let (mut creates, mut reads) = (vec![Vec::new(); n], vec![Vec::new(); n]);
+    let mut watched = Vec::new();
     for (i, r) in READ_ROWS.iter().enumerate() {
         let op = |name: &str| {
             r.service.operation(name).unwrap_or_else(|| {
                 panic!("row {}: {} has no operation {name}", r.spec.name, r.service)
             })
         };
-        creates[op(r.create).index()].push(i as u16);
-        reads[op(r.read).index()].push(i as u16);
+        let (create, read) = (op(r.create), op(r.read));
+        creates[create.index()].push(i as u16);
+        reads[read.index()].push(i as u16);
+        watched.extend([create, read]);
     }
     let boxed = |v: Vec<Vec<u16>>| v.into_iter().map(Vec::into_boxed_slice).collect();
     Index {
         creates: boxed(creates),
         reads: boxed(reads),
+        watched,
     }
 });
 
-/// Runs the read-after-create rows; `first` is the settings index of the first row.
+/// Runs the read-after-create rows; `first` is the id of the first row.
 pub(crate) struct ReadEngine {
-    first: usize,
+    first: ModelId,
     windows: Vec<Windows>,
 }
 
 impl ReadEngine {
-    pub fn new(first: usize) -> ReadEngine {
+    pub fn new(first: ModelId) -> ReadEngine {
         ReadEngine {
             first,
             windows: READ_ROWS.iter().map(|_| Windows::default()).collect(),
         }
     }
 
+    fn id(&self, row: u16) -> ModelId {
+        self.first.nth(usize::from(row))
+    }
+
     fn on(&self, settings: &ModelSettings, row: u16) -> bool {
-        settings.is_enabled_at(self.first + usize::from(row))
+        settings.on(self.id(row))
     }
 }
 
@@ -84,6 +94,10 @@ fn request_ids(id: Id, info: &RequestInfo, body: &[u8]) -> Vec<String> {
 }
 
 impl Model for ReadEngine {
+    fn operations(&self) -> Vec<Operation> {
+        INDEX.watched.clone()
+    }
+
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
         let Some(op) = info.operation else {
             return false;
@@ -104,8 +118,9 @@ impl Model for ReadEngine {
                     continue;
                 }
                 let row = &READ_ROWS[usize::from(r)];
+                let length = cx.settings.lengths(self.id(r), &row.spec);
                 for id in request_ids(row.named, cx.info, cx.body) {
-                    if self.windows[usize::from(r)].is_open(&key(cx.info, &id), now) {
+                    if self.windows[usize::from(r)].is_open(&key(cx.info, &id), now, &length) {
                         let message = row.message.replace("{id}", &id);
                         let err = AwsError::new(row.status, row.code, message);
                         let rule = row.spec.rule;
@@ -148,11 +163,7 @@ impl Model for ReadEngine {
                 other => request_ids(other, cx.info, cx.body).into_iter().next(),
             };
             let Some(id) = id else { continue };
-            let spec = &row.spec;
-            let range = cx.settings.range(spec);
-            self.windows[usize::from(r)].open(key(cx.info, &id), now, |k, counter| {
-                cx.settings.draw(spec, range, k, counter)
-            });
+            self.windows[usize::from(r)].open(key(cx.info, &id), now);
         }
         None
     }
@@ -188,7 +199,9 @@ mod tests {
             s.set_range(r.spec.name, WindowRange::secs(3600, 3600))
                 .expect("a row");
         }
-        let e = ReadEngine::new(all_specs().count() - READ_ROWS.len());
+        let first_read =
+            all_specs().count() - READ_ROWS.len() - crate::catalogue::FIDELITY_ROWS.len();
+        let e = ReadEngine::new(ModelId::at(first_read));
         let up = upstream();
         let create = info("CreateSubnet");
         assert!(e.wants(&create, &s));

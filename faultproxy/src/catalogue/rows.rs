@@ -90,6 +90,12 @@ const SNS_WINDOW: &str = "go-to-k/cdkd #839 (accepted ~8 s after creation); AWS 
 // #14449 / PR #14459.
 const SECRETS_PRINCIPAL: &str = "This resource policy contains an unsupported principal.";
 
+/// ECR's answer to a repository policy naming a role it cannot see yet (verbatim, HTTP 400,
+/// `InvalidParameterException`): hashicorp/terraform-provider-aws#39064; terraform-provider-aws
+/// `internal/service/ecr/repository_policy.go` retries it for `propagationTimeout`.
+pub const ECR_PRINCIPAL_NOT_FOUND: &str =
+    "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'";
+
 /// Every principal-propagation row, in the order the engine asks them (the first open window
 /// answers): on RunInstances the profile not yet visible comes before its role not yet added.
 pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
@@ -455,6 +461,19 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         message: SECRETS_PRINCIPAL,
         exception: Some("MalformedPolicyDocumentException"),
         evidence: "terraform-provider-aws internal/service/secretsmanager/secret_policy.go; #14449, PR #14459",
+        window_source: IAM_WINDOW,
+    },
+    PrincipalRow {
+        spec: row_spec!("iam-propagation", 2..30, IAM_UG),
+        service: Service::ECR,
+        operation: "SetRepositoryPolicy",
+        names: Names::Policy("policyText"),
+        triggers: &[Trigger::CreateRole],
+        status: 400,
+        code: "InvalidParameterException",
+        message: ECR_PRINCIPAL_NOT_FOUND,
+        exception: Some("InvalidParameterException"),
+        evidence: "hashicorp/terraform-provider-aws#39064; terraform-provider-aws internal/service/ecr/repository_policy.go (retried for propagationTimeout)",
         window_source: IAM_WINDOW,
     },
 ];

@@ -15,8 +15,10 @@ use serde_json::Value;
 
 use super::ecs::{self, cluster_of, request_json};
 use super::window::{Phase, WindowRange, Windows};
-use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer};
-use crate::aws::Service;
+use super::{
+    model_fault, op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec, UpstreamAnswer,
+};
+use crate::aws::Operation;
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
@@ -46,15 +48,17 @@ pub(crate) struct AttachmentsModel {
 
 /// Does this request open a window when it succeeds?
 fn opens_window(info: &RequestInfo, req: &Value) -> bool {
-    match info.operation_name() {
-        Some("PutClusterCapacityProviders") => true,
-        Some("CreateCluster") => req
+    match info.operation {
+        Some(op) if op == op!(ECS, "PutClusterCapacityProviders") => true,
+        Some(op) if op == op!(ECS, "CreateCluster") => req
             .get("capacityProviders")
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty()),
         _ => false,
     }
 }
+
+const ID: ModelId = ModelId::ECS_CAPACITY_PROVIDER_ATTACHMENTS;
 
 fn includes_attachments(req: &Value) -> bool {
     req.get("include")
@@ -93,29 +97,29 @@ pub(crate) fn set_attachments_status(
 }
 
 impl Model for AttachmentsModel {
-    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        settings.is_enabled(SPEC.name)
-            && info.service == Some(Service::ECS)
-            && matches!(
-                info.operation_name(),
-                Some(
-                    "CreateCluster"
-                        | "PutClusterCapacityProviders"
-                        | "DeleteCluster"
-                        | "DescribeClusters"
-                )
-            )
+    fn operations(&self) -> Vec<Operation> {
+        vec![
+            op!(ECS, "CreateCluster"),
+            op!(ECS, "PutClusterCapacityProviders"),
+            op!(ECS, "DeleteCluster"),
+            op!(ECS, "DescribeClusters"),
+        ]
+    }
+
+    fn wants(&self, _info: &RequestInfo, settings: &ModelSettings) -> bool {
+        settings.on(ID)
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation_name()?;
-            if !matches!(op, "PutClusterCapacityProviders" | "DeleteCluster") {
+            let op = cx.info.operation?;
+            if op != op!(ECS, "PutClusterCapacityProviders") && op != op!(ECS, "DeleteCluster") {
                 return None;
             }
             let req = request_json(cx.body);
             let key = ecs::key(cx.info, cluster_of(&req, "cluster"));
-            self.windows.is_open(&key, Instant::now()).then(|| {
+            let length = cx.settings.lengths(ID, &SPEC);
+            self.windows.is_open(&key, Instant::now(), length).then(|| {
                 ecs::error(
                     cx.info,
                     &SPEC,
@@ -133,33 +137,29 @@ impl Model for AttachmentsModel {
             if status != 200 || !opens_window(cx.info, &req) {
                 return;
             }
-            let field = if cx.info.is(Service::ECS, "CreateCluster") {
+            let field = if cx.info.operation == Some(op!(ECS, "CreateCluster")) {
                 "clusterName"
             } else {
                 "cluster"
             };
-            let settings = &cx.settings;
-            let range = settings.range(&SPEC);
-            self.windows.open(
-                ecs::key(cx.info, cluster_of(&req, field)),
-                Instant::now(),
-                |k, n| settings.draw(&SPEC, range, k, n),
-            );
+            self.windows
+                .open(ecs::key(cx.info, cluster_of(&req, field)), Instant::now());
         }
         .boxed()
     }
 
     fn on_answer(&self, cx: &ModelCx<'_>, answer: &mut UpstreamAnswer) -> Option<InjectedFault> {
         if answer.status != 200
-            || !cx.info.is(Service::ECS, "DescribeClusters")
+            || cx.info.operation != Some(op!(ECS, "DescribeClusters"))
             || !includes_attachments(&request_json(cx.body))
         {
             return None;
         }
         let mut v = answer.json()?;
         let now = Instant::now();
+        let length = cx.settings.lengths(ID, &SPEC);
         let (set, busy) = set_attachments_status(&mut v, |name| {
-            self.windows.phase(&ecs::key(cx.info, name), now)
+            self.windows.phase(&ecs::key(cx.info, name), now, &length)
         });
         if set {
             answer.set_json(&v);

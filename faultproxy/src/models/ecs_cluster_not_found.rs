@@ -13,9 +13,11 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use super::ecs::{self, cluster_of, request_json};
-use super::window::{Phase, WindowRange, Windows};
-use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer};
-use crate::aws::Service;
+use super::window::{WindowRange, Windows};
+use super::{
+    model_fault, op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec, UpstreamAnswer,
+};
+use crate::aws::Operation;
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
@@ -72,35 +74,32 @@ pub(crate) fn hide_clusters(
     true
 }
 
-impl ClusterNotFoundModel {
-    fn in_window(&self, info: &RequestInfo, cluster: &str) -> bool {
-        self.windows.phase(&ecs::key(info, cluster), Instant::now()) == Phase::Open
-    }
-}
+const ID: ModelId = ModelId::ECS_CLUSTER_NOT_FOUND;
 
 impl Model for ClusterNotFoundModel {
-    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        settings.is_enabled(SPEC.name)
-            && info.service == Some(Service::ECS)
-            && matches!(
-                info.operation_name(),
-                Some(
-                    "CreateCluster"
-                        | "CreateService"
-                        | "PutClusterCapacityProviders"
-                        | "DescribeClusters"
-                )
-            )
+    fn operations(&self) -> Vec<Operation> {
+        vec![
+            op!(ECS, "CreateCluster"),
+            op!(ECS, "CreateService"),
+            op!(ECS, "PutClusterCapacityProviders"),
+            op!(ECS, "DescribeClusters"),
+        ]
+    }
+
+    fn wants(&self, _info: &RequestInfo, settings: &ModelSettings) -> bool {
+        settings.on(ID)
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation_name()?;
-            if !matches!(op, "CreateService" | "PutClusterCapacityProviders") {
+            let op = cx.info.operation?;
+            if op != op!(ECS, "CreateService") && op != op!(ECS, "PutClusterCapacityProviders") {
                 return None;
             }
             let req = request_json(cx.body);
-            self.in_window(cx.info, cluster_of(&req, "cluster"))
+            let key = ecs::key(cx.info, cluster_of(&req, "cluster"));
+            self.windows
+                .is_open(&key, Instant::now(), cx.settings.lengths(ID, &SPEC))
                 .then(|| ecs::error(cx.info, &SPEC, CLUSTER_NOT_FOUND_CODE, CLUSTER_NOT_FOUND))
         }
         .boxed()
@@ -108,28 +107,25 @@ impl Model for ClusterNotFoundModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if status != 200 || !cx.info.is(Service::ECS, "CreateCluster") {
+            if status != 200 || cx.info.operation != Some(op!(ECS, "CreateCluster")) {
                 return;
             }
             let req = request_json(cx.body);
             let cluster = cluster_of(&req, "clusterName");
-            let settings = &cx.settings;
-            let range = settings.range(&SPEC);
             self.windows
-                .open(ecs::key(cx.info, cluster), Instant::now(), |k, n| {
-                    settings.draw(&SPEC, range, k, n)
-                });
+                .open(ecs::key(cx.info, cluster), Instant::now());
         }
         .boxed()
     }
 
     fn on_answer(&self, cx: &ModelCx<'_>, answer: &mut UpstreamAnswer) -> Option<InjectedFault> {
-        if answer.status != 200 || !cx.info.is(Service::ECS, "DescribeClusters") {
+        if answer.status != 200 || cx.info.operation != Some(op!(ECS, "DescribeClusters")) {
             return None;
         }
         let mut v = answer.json()?;
         let now = Instant::now();
-        let hidden = |name: &str| self.windows.is_open(&ecs::key(cx.info, name), now);
+        let length = cx.settings.lengths(ID, &SPEC);
+        let hidden = |name: &str| self.windows.is_open(&ecs::key(cx.info, name), now, &length);
         if !hide_clusters(&mut v, hidden, |name| ecs::cluster_arn(cx.info, name)) {
             return None;
         }
@@ -279,7 +275,8 @@ mod tests {
         let on = ModelSettings::fresh_account();
         assert!(!m.wants(&info("CreateService"), &off));
         assert!(m.wants(&info("CreateService"), &on));
-        assert!(m.wants(&info("DescribeClusters"), &on));
-        assert!(!m.wants(&info("ListClusters"), &on));
+        let watched = |op: &str| m.operations().contains(&info(op).operation.unwrap());
+        assert!(watched("DescribeClusters") && watched("CreateService"));
+        assert!(!watched("ListClusters"));
     }
 }

@@ -17,8 +17,10 @@ use serde_json::Value;
 
 use super::ecs::{self, cluster_of, request_json, service_name};
 use super::window::{Phase, ResourceKey, WindowRange, Windows};
-use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec, UpstreamAnswer};
-use crate::aws::Service;
+use super::{
+    model_fault, op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec, UpstreamAnswer,
+};
+use crate::aws::Operation;
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
@@ -99,9 +101,12 @@ pub(crate) fn show_deleted(answer: &mut Value, deleted: &HashMap<String, (&str, 
     changed
 }
 
+const ID: ModelId = ModelId::ECS_SERVICE_DRAINING;
+
 impl DrainingModel {
-    fn draining(&self, key: &ResourceKey) -> bool {
-        self.windows.is_open(key, Instant::now())
+    fn draining(&self, key: &ResourceKey, settings: &ModelSettings) -> bool {
+        self.windows
+            .is_open(key, Instant::now(), settings.lengths(ID, &SPEC))
     }
 
     fn record_deletion(&self, cx: &ModelCx<'_>, req: &Value, answer: &UpstreamAnswer) {
@@ -118,11 +123,7 @@ impl DrainingModel {
             .map(service_name)
             .unwrap_or("");
         let key = service_key(cx.info, cluster, name);
-        let settings = &cx.settings;
-        let range = settings.range(&SPEC);
-        self.windows.open(key.clone(), Instant::now(), |k, n| {
-            settings.draw(&SPEC, range, k, n)
-        });
+        self.windows.open(key.clone(), Instant::now());
         self.lock().insert(key, service);
     }
 
@@ -136,6 +137,7 @@ impl DrainingModel {
         let now = Instant::now();
         let mut shown = HashMap::new();
         let mut any_draining = false;
+        let length = cx.settings.lengths(ID, &SPEC);
         {
             let kept = self.lock();
             for id in req.get("services").and_then(Value::as_array)?.iter() {
@@ -144,7 +146,7 @@ impl DrainingModel {
                 let Some(object) = kept.get(&key) else {
                     continue;
                 };
-                let status = match self.windows.phase(&key, now) {
+                let status = match self.windows.phase(&key, now, &length) {
                     Phase::Open => DRAINING,
                     _ => INACTIVE,
                 };
@@ -168,21 +170,25 @@ impl DrainingModel {
 }
 
 impl Model for DrainingModel {
-    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        settings.is_enabled(SPEC.name)
-            && info.service == Some(Service::ECS)
-            && matches!(
-                info.operation_name(),
-                Some("DeleteService" | "DescribeServices" | "DeleteCluster" | "CreateService")
-            )
+    fn operations(&self) -> Vec<Operation> {
+        vec![
+            op!(ECS, "DeleteService"),
+            op!(ECS, "DescribeServices"),
+            op!(ECS, "DeleteCluster"),
+            op!(ECS, "CreateService"),
+        ]
+    }
+
+    fn wants(&self, _info: &RequestInfo, settings: &ModelSettings) -> bool {
+        settings.on(ID)
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
             let req = request_json(cx.body);
             let cluster = cluster_of(&req, "cluster");
-            match cx.info.operation_name()? {
-                "DeleteCluster" => {
+            match cx.info.operation? {
+                op if op == op!(ECS, "DeleteCluster") => {
                     let prefix = format!("{cluster}/");
                     let now = Instant::now();
                     let (account, region) = (
@@ -190,7 +196,7 @@ impl Model for DrainingModel {
                         ecs::region(cx.info),
                     );
                     self.windows
-                        .any_open(now, |k| {
+                        .any_open(now, cx.settings.lengths(ID, &SPEC), |k| {
                             k.account == account
                                 && k.region == region
                                 && k.name.starts_with(&prefix)
@@ -199,9 +205,9 @@ impl Model for DrainingModel {
                             ecs::error(cx.info, &SPEC, CONTAINS_SERVICES_CODE, CONTAINS_SERVICES)
                         })
                 }
-                "CreateService" => {
+                op if op == op!(ECS, "CreateService") => {
                     let name = req.get("serviceName").and_then(Value::as_str).unwrap_or("");
-                    self.draining(&service_key(cx.info, cluster, name))
+                    self.draining(&service_key(cx.info, cluster, name), &cx.settings)
                         .then(|| ecs::error(cx.info, &SPEC, NOT_IDEMPOTENT_CODE, NOT_IDEMPOTENT))
                 }
                 _ => None,
@@ -219,13 +225,13 @@ impl Model for DrainingModel {
             return None;
         }
         let req = request_json(cx.body);
-        match cx.info.operation_name()? {
-            "DeleteService" => {
+        match cx.info.operation? {
+            op if op == op!(ECS, "DeleteService") => {
                 self.record_deletion(cx, &req, answer);
                 None
             }
-            "DescribeServices" => self.describe(cx, &req, answer),
-            "CreateService" => {
+            op if op == op!(ECS, "DescribeServices") => self.describe(cx, &req, answer),
+            op if op == op!(ECS, "CreateService") => {
                 // A namesake created after the drain is a new service: forget the old one.
                 let name = req.get("serviceName").and_then(Value::as_str).unwrap_or("");
                 let key = service_key(cx.info, cluster_of(&req, "cluster"), name);

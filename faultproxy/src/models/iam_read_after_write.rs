@@ -19,8 +19,8 @@ use futures::FutureExt;
 
 use super::service_linked_role::ROLE_NAME as ECS_SLR_NAME;
 use super::window::{ResourceKey, WindowRange, Windows};
-use super::{Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
-use crate::aws::Service;
+use super::{op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec};
+use crate::aws::Operation;
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::wire::AwsError;
@@ -84,40 +84,52 @@ fn role_policy_key(role: &str, policy: &str) -> String {
 /// The window key a write opens (`CreateRole`, `PutRolePolicy`) or a read checks (`GetRole`,
 /// `GetRolePolicy`), from the request's form parameters; `None` for other requests, requests
 /// without the names, and the ECS service-linked role (the `slr-delay` model's).
-fn window_name(op: &str, body: &[u8]) -> Option<String> {
+fn window_name(op: Operation, body: &[u8]) -> Option<String> {
     let role = form_param(body, "RoleName")?;
     if role == ECS_SLR_NAME {
         return None;
     }
-    match op {
-        "CreateRole" | "GetRole" => Some(role_key(&role)),
-        "PutRolePolicy" | "GetRolePolicy" => {
-            Some(role_policy_key(&role, &form_param(body, "PolicyName")?))
-        }
-        _ => None,
+    if op == op!(IAM, "CreateRole") || op == op!(IAM, "GetRole") {
+        Some(role_key(&role))
+    } else if op == op!(IAM, "PutRolePolicy") || op == op!(IAM, "GetRolePolicy") {
+        Some(role_policy_key(&role, &form_param(body, "PolicyName")?))
+    } else {
+        None
     }
 }
 
+const ID: ModelId = ModelId::IAM_READ_AFTER_WRITE;
+
 impl Model for IamReadAfterWriteModel {
-    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        settings.is_enabled(SPEC.name)
-            && info.service == Some(Service::IAM)
-            && matches!(
-                info.operation_name(),
-                Some("CreateRole" | "GetRole" | "PutRolePolicy" | "GetRolePolicy")
-            )
+    fn operations(&self) -> Vec<Operation> {
+        vec![
+            op!(IAM, "CreateRole"),
+            op!(IAM, "GetRole"),
+            op!(IAM, "PutRolePolicy"),
+            op!(IAM, "GetRolePolicy"),
+        ]
+    }
+
+    fn wants(&self, _info: &RequestInfo, settings: &ModelSettings) -> bool {
+        settings.on(ID)
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation_name()?;
-            let message = match op {
-                "GetRole" => no_such_role(&form_param(cx.body, "RoleName")?),
-                "GetRolePolicy" => no_such_role_policy(&form_param(cx.body, "PolicyName")?),
-                _ => return None,
+            let op = cx.info.operation?;
+            let message = if op == op!(IAM, "GetRole") {
+                no_such_role(&form_param(cx.body, "RoleName")?)
+            } else if op == op!(IAM, "GetRolePolicy") {
+                no_such_role_policy(&form_param(cx.body, "PolicyName")?)
+            } else {
+                return None;
             };
             let name = window_name(op, cx.body)?;
-            if !self.windows.is_open(&key(cx.info, name), Instant::now()) {
+            let length = cx.settings.lengths(ID, &SPEC);
+            if !self
+                .windows
+                .is_open(&key(cx.info, name), Instant::now(), length)
+            {
                 return None;
             }
             Some(ModelAnswer::injected(
@@ -133,19 +145,16 @@ impl Model for IamReadAfterWriteModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            let op = cx.info.operation_name().unwrap_or("");
-            if status != 200 || !matches!(op, "CreateRole" | "PutRolePolicy") {
+            let Some(op) = cx.info.operation else {
+                return;
+            };
+            if status != 200 || (op != op!(IAM, "CreateRole") && op != op!(IAM, "PutRolePolicy")) {
                 return;
             }
             let Some(name) = window_name(op, cx.body) else {
                 return;
             };
-            let settings = &cx.settings;
-            let range = settings.range(&SPEC);
-            self.windows
-                .open(key(cx.info, name), Instant::now(), |k, n| {
-                    settings.draw(&SPEC, range, k, n)
-                });
+            self.windows.open(key(cx.info, name), Instant::now());
         }
         .boxed()
     }
@@ -199,7 +208,8 @@ mod tests {
         /// The model's answer to `op` as (status, body, fault rule and kind), if it answers.
         async fn before(&self, op: &str, params: &[(&str, &str)]) -> Option<(u16, String, String)> {
             let info = iam(op);
-            if !self.model.wants(&info, &self.settings) {
+            let watched = self.model.operations().contains(&info.operation.unwrap());
+            if !watched || !self.model.wants(&info, &self.settings) {
                 return None;
             }
             let body = form(op, params);
@@ -299,15 +309,16 @@ mod tests {
         let m = IamReadAfterWriteModel::default();
         let on = ModelSettings::fresh_account();
         assert!(!m.wants(&iam("GetRole"), &ModelSettings::default()));
+        assert!(m.wants(&iam("GetRole"), &on));
+        let watched = |op: &str| m.operations().contains(&iam(op).operation.unwrap());
         for op in ["CreateRole", "GetRole", "PutRolePolicy", "GetRolePolicy"] {
-            assert!(m.wants(&iam(op), &on), "{op}");
+            assert!(watched(op), "{op}");
         }
-        assert!(!m.wants(&iam("DeleteRole"), &on));
-        let ecs = RequestInfo {
-            service: Some(Service::ECS),
-            ..iam("GetRole")
-        };
-        assert!(!m.wants(&ecs, &on));
+        assert!(!watched("DeleteRole"));
+        let ecs_get = RequestInfo::call("ecs", "DescribeClusters")
+            .operation
+            .unwrap();
+        assert!(!m.operations().contains(&ecs_get));
     }
 
     #[test]
@@ -318,7 +329,10 @@ mod tests {
             "The role policy with name p cannot be found."
         );
         assert_eq!(
-            window_name("GetRolePolicy", &form("x", &[("RoleName", "r")])),
+            window_name(
+                iam("GetRolePolicy").operation.unwrap(),
+                &form("x", &[("RoleName", "r")])
+            ),
             None
         );
     }

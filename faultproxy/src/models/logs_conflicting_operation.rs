@@ -14,8 +14,8 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use super::window::{ResourceKey, WindowRange, Windows};
-use super::{Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
-use crate::aws::Service;
+use super::{op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec};
+use crate::aws::Operation;
 use crate::classify::RequestInfo;
 use crate::journal::FaultKind;
 use crate::wire::AwsError;
@@ -72,39 +72,42 @@ pub fn group_of_arn(arn: &str) -> Option<&str> {
 }
 
 /// The log group a request names: `logGroupName`, or TagResource's `resourceArn`.
-fn group_of<'a>(op: &str, req: &'a Value) -> Option<&'a str> {
-    match op {
-        "TagResource" => group_of_arn(req.get("resourceArn")?.as_str()?),
-        _ => req.get("logGroupName")?.as_str(),
+fn group_of(op: Operation, req: &Value) -> Option<&str> {
+    if op == op!(LOGS, "TagResource") {
+        group_of_arn(req.get("resourceArn")?.as_str()?)
+    } else {
+        req.get("logGroupName")?.as_str()
     }
 }
 
+const ID: ModelId = ModelId::LOGS_CONFLICTING_OPERATION;
+
 impl Model for ConflictingOperationModel {
-    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        settings.is_enabled(SPEC.name)
-            && info.service == Some(Service::LOGS)
-            && matches!(
-                info.operation_name(),
-                Some(
-                    "CreateLogGroup"
-                        | "PutRetentionPolicy"
-                        | "TagResource"
-                        | "TagLogGroup"
-                        | "DeleteLogGroup"
-                )
-            )
+    fn operations(&self) -> Vec<Operation> {
+        vec![
+            op!(LOGS, "CreateLogGroup"),
+            op!(LOGS, "PutRetentionPolicy"),
+            op!(LOGS, "TagResource"),
+            op!(LOGS, "TagLogGroup"),
+            op!(LOGS, "DeleteLogGroup"),
+        ]
+    }
+
+    fn wants(&self, _info: &RequestInfo, settings: &ModelSettings) -> bool {
+        settings.on(ID)
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            let op = cx.info.operation_name()?;
-            if op == "CreateLogGroup" {
+            let op = cx.info.operation?;
+            if op == op!(LOGS, "CreateLogGroup") {
                 return None;
             }
             let req: Value = serde_json::from_slice(cx.body).ok()?;
             let group = group_of(op, &req)?;
+            let length = cx.settings.lengths(ID, &SPEC);
             self.windows
-                .is_open(&key(cx.info, group), Instant::now())
+                .is_open(&key(cx.info, group), Instant::now(), length)
                 .then(|| {
                     ModelAnswer::injected(
                         cx.info,
@@ -120,21 +123,17 @@ impl Model for ConflictingOperationModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if status != 200 || !cx.info.is(Service::LOGS, "CreateLogGroup") {
+            let create = op!(LOGS, "CreateLogGroup");
+            if status != 200 || cx.info.operation != Some(create) {
                 return;
             }
             let Ok(req) = serde_json::from_slice::<Value>(cx.body) else {
                 return;
             };
-            let Some(group) = group_of("CreateLogGroup", &req) else {
+            let Some(group) = group_of(create, &req) else {
                 return;
             };
-            let settings = &cx.settings;
-            let range = settings.range(&SPEC);
-            self.windows
-                .open(key(cx.info, group), Instant::now(), |k, n| {
-                    settings.draw(&SPEC, range, k, n)
-                });
+            self.windows.open(key(cx.info, group), Instant::now());
         }
         .boxed()
     }
@@ -178,7 +177,8 @@ mod tests {
 
         async fn before(&self, op: &str, req: Value) -> Option<(u16, Value, String)> {
             let info = logs(op);
-            if !self.model.wants(&info, &self.settings) {
+            let watched = self.model.operations().contains(&info.operation.unwrap());
+            if !watched || !self.model.wants(&info, &self.settings) {
                 return None;
             }
             let body = req.to_string();
@@ -272,7 +272,8 @@ mod tests {
         );
         assert_eq!(group_of_arn("arn:aws:logs:us-east-1:1:log-group:"), None);
         assert_eq!(group_of_arn("/ecs/app"), None);
-        assert_eq!(group_of("DeleteLogGroup", &json!({"x": 1})), None);
+        let delete = logs("DeleteLogGroup").operation.unwrap();
+        assert_eq!(group_of(delete, &json!({"x": 1})), None);
     }
 
     #[test]
@@ -281,6 +282,7 @@ mod tests {
         let on = ModelSettings::fresh_account();
         assert!(!m.wants(&logs("DeleteLogGroup"), &ModelSettings::default()));
         assert!(m.wants(&logs("DeleteLogGroup"), &on));
-        assert!(!m.wants(&logs("DescribeLogGroups"), &on));
+        let describe = logs("DescribeLogGroups").operation.unwrap();
+        assert!(!m.operations().contains(&describe));
     }
 }

@@ -3,15 +3,16 @@
 //! A model watches classified requests of one account and may answer a request itself (an
 //! eventual-consistency error, or an API the emulator gets wrong) or act after the upstream
 //! answered (create the ECS service-linked role when CreateCluster succeeded). Models keep state
-//! per account, are switched on and tuned by [`ModelSettings`] (presets change them), and are
-//! called only for the few operations they declare interest in, so the hot path pays one cheap
-//! check per request.
+//! per account, are switched on and tuned by [`ModelSettings`] (presets change them), and declare
+//! the operations they watch ([`Model::operations`]): [`Models`] indexes them by operation, so a
+//! request no model watches costs one array load. Behaviours that differ only in data are
+//! catalogue rows (`crate::catalogue`), run by one engine per kind and registered here beside
+//! the models written as code.
 
 pub mod ecs;
 pub mod ecs_capacity_provider_attachments;
 pub mod ecs_cluster_not_found;
 pub mod ecs_service_draining;
-pub mod iam_propagation;
 pub mod iam_read_after_write;
 pub mod logs_conflicting_operation;
 pub mod service_linked_role;
@@ -30,14 +31,14 @@ use futures::future::BoxFuture;
 use http::Response;
 use http_body_util::Full;
 
-use super::aws::Service;
+use super::aws::{Operation, Service};
 use super::classify::RequestInfo;
 use super::journal::{FaultKind, InjectedFault};
 use super::routes::Upstreams;
 use super::upstream::Upstream;
 use super::wire::{self, AwsError};
 
-pub use settings::{ModelSettings, ModelSettingsError, Toggle};
+pub use settings::{ModelId, ModelSettings, ModelSettingsError, Toggle};
 pub use window::{ResourceKey, WindowRange};
 
 /// What a windowed model is: its name (presets, journal), its default window range and where
@@ -54,40 +55,100 @@ pub struct ModelSpec {
     pub source: &'static str,
 }
 
-/// A windowed model's entry in the registry: its spec and how to build it.
+/// The code models' ids: their places in [`REGISTRY`] (a const assertion checks each).
+impl ModelId {
+    pub const SLR_DELAY: ModelId = ModelId(0);
+    pub const ECS_CLUSTER_NOT_FOUND: ModelId = ModelId(1);
+    pub const ECS_CAPACITY_PROVIDER_ATTACHMENTS: ModelId = ModelId(2);
+    pub const ECS_SERVICE_DRAINING: ModelId = ModelId(3);
+    pub const IAM_READ_AFTER_WRITE: ModelId = ModelId(4);
+    pub const SLR_DELETION_STATUS: ModelId = ModelId(5);
+    pub const LOGS_CONFLICTING_OPERATION: ModelId = ModelId(6);
+    /// The first catalogue row's id (the rows follow the code models).
+    pub const FIRST_ROW: ModelId = ModelId(REGISTRY.len() as u8);
+}
+
+/// A windowed model's entry in the registry: its id, its spec and how to build it.
 pub(crate) struct Registration {
+    pub id: ModelId,
     pub spec: &'static ModelSpec,
     build: fn() -> Box<dyn Model>,
 }
 
-const fn register<M: Model + Default + 'static>(spec: &'static ModelSpec) -> Registration {
+const fn register<M: Model + Default + 'static>(
+    id: ModelId,
+    spec: &'static ModelSpec,
+) -> Registration {
     fn build<M: Model + Default + 'static>() -> Box<dyn Model> {
         Box::new(M::default())
     }
     Registration {
+        id,
         spec,
         build: build::<M>,
     }
 }
 
-/// Every model, in the order they see requests (the first `before` answer wins). A new model is
-/// one file plus one line here.
+/// Every model written as code, in the order they see requests (the first `before` answer
+/// wins); the catalogue's engines follow. A new code model is one file, one id and one line here.
 pub(crate) const REGISTRY: &[Registration] = &[
-    register::<service_linked_role::ServiceLinkedRoleModel>(&service_linked_role::SPEC),
-    register::<iam_propagation::IamPropagationModel>(&iam_propagation::SPEC),
-    register::<ecs_cluster_not_found::ClusterNotFoundModel>(&ecs_cluster_not_found::SPEC),
+    register::<service_linked_role::ServiceLinkedRoleModel>(
+        ModelId::SLR_DELAY,
+        &service_linked_role::SPEC,
+    ),
+    register::<ecs_cluster_not_found::ClusterNotFoundModel>(
+        ModelId::ECS_CLUSTER_NOT_FOUND,
+        &ecs_cluster_not_found::SPEC,
+    ),
     register::<ecs_capacity_provider_attachments::AttachmentsModel>(
+        ModelId::ECS_CAPACITY_PROVIDER_ATTACHMENTS,
         &ecs_capacity_provider_attachments::SPEC,
     ),
-    register::<ecs_service_draining::DrainingModel>(&ecs_service_draining::SPEC),
-    register::<iam_read_after_write::IamReadAfterWriteModel>(&iam_read_after_write::SPEC),
-    register::<slr_deletion_status::SlrDeletionModel>(&slr_deletion_status::SPEC),
+    register::<ecs_service_draining::DrainingModel>(
+        ModelId::ECS_SERVICE_DRAINING,
+        &ecs_service_draining::SPEC,
+    ),
+    register::<iam_read_after_write::IamReadAfterWriteModel>(
+        ModelId::IAM_READ_AFTER_WRITE,
+        &iam_read_after_write::SPEC,
+    ),
+    register::<slr_deletion_status::SlrDeletionModel>(
+        ModelId::SLR_DELETION_STATUS,
+        &slr_deletion_status::SPEC,
+    ),
     register::<logs_conflicting_operation::ConflictingOperationModel>(
+        ModelId::LOGS_CONFLICTING_OPERATION,
         &logs_conflicting_operation::SPEC,
     ),
 ];
 
-const _: () = assert!(REGISTRY.len() + crate::CATALOGUE_ROWS <= settings::MAX_MODELS);
+const _: () = {
+    assert!(REGISTRY.len() + crate::CATALOGUE_ROWS <= settings::MAX_MODELS);
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        assert!(
+            REGISTRY[i].id.index() == i,
+            "a code model's id is its registry place"
+        );
+        i += 1;
+    }
+};
+
+/// The operation `$op` of service `$service` (a [`Service`] constant's name), resolved from the
+/// generated table the first time this line runs and then one load: models compare operation
+/// handles per request, never names. A name the table lacks panics at that first run, which
+/// the model's tests reach.
+macro_rules! op {
+    ($service:ident, $op:literal) => {{
+        static OP: std::sync::LazyLock<$crate::aws::Operation> = std::sync::LazyLock::new(|| {
+            $crate::aws::Service::$service
+                .operation($op)
+                .unwrap_or_else(|| panic!("{} has no operation {}", stringify!($service), $op))
+        });
+        *OP
+    }};
+}
+pub(crate) use op;
 
 /// The spec of the model or catalogue row called `name`.
 pub fn spec(name: &str) -> Option<&'static ModelSpec> {
@@ -100,12 +161,24 @@ pub fn specs() -> impl Iterator<Item = &'static ModelSpec> {
     REGISTRY.iter().map(|r| r.spec)
 }
 
+/// The models the seed's ECS stack (scenarios/, `harness repro`) meets under `fresh-account`:
+/// every code model and the one catalogue row it reaches (`iam-propagation`, its ECR repository
+/// policy naming the task execution role). The other rows concern services the stack does not
+/// use; reports and scenarios that expect "every model met" by that stack read this list.
+pub fn seed_stack_specs() -> impl Iterator<Item = &'static ModelSpec> {
+    specs().chain(spec(SEED_STACK_ROW))
+}
+
+/// The catalogue row the seed's stack meets.
+const SEED_STACK_ROW: &str = "iam-propagation";
+
 /// Every model's and catalogue row's spec: the code models in registry order, then the rows.
 /// Settings index models in this order; `--model`, presets and help texts take any of them.
 pub fn all_specs() -> impl Iterator<Item = &'static ModelSpec> {
     crate::all_model_specs()
 }
 
+/// The settings index of the model or row called `name` (configuration only).
 fn spec_index(name: &str) -> Option<usize> {
     all_specs().position(|s| s.name == name)
 }
@@ -197,7 +270,10 @@ impl UpstreamAnswer {
 
 /// One behaviour model.
 pub(crate) trait Model: Send + Sync {
-    /// Cheap and synchronous: does this request concern the model at all?
+    /// Every operation the model may act on (asked once, to index the models by operation).
+    fn operations(&self) -> Vec<Operation>;
+    /// Cheap and synchronous, for a request of one of [`Model::operations`]: is the model (or
+    /// one of its rows watching this operation) on?
     fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool;
     /// Before forwarding: answer instead of the upstream, or `None` to forward.
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>>;
@@ -232,20 +308,45 @@ pub(crate) struct Models {
     /// Whether `leased` has any entry: the hot path of a proxy nobody leased from skips its lock.
     any_leased: AtomicBool,
     models: Vec<Box<dyn Model>>,
+    /// Per operation (by index): a bit per model in `models` that watches it.
+    watching: Vec<u16>,
 }
 
 impl Models {
     pub fn new(settings: ModelSettings) -> Models {
+        let models: Vec<Box<dyn Model>> = REGISTRY
+            .iter()
+            .map(|r| (r.build)())
+            .chain(crate::catalogue_engines(ModelId::FIRST_ROW))
+            .collect();
+        assert!(models.len() <= 16, "a u16 holds a bit per model");
+        let mut watching = vec![0u16; Operation::count()];
+        for (i, m) in models.iter().enumerate() {
+            for op in m.operations() {
+                watching[op.index()] |= 1 << i;
+            }
+        }
         Models {
             settings: RwLock::new(settings),
             leased: RwLock::new(HashMap::new()),
             any_leased: AtomicBool::new(false),
-            models: REGISTRY
-                .iter()
-                .map(|r| (r.build)())
-                .chain(crate::catalogue_engines(REGISTRY.len()))
-                .collect(),
+            models,
+            watching,
         }
+    }
+
+    /// The models watching this request's operation, in registry order.
+    fn watching<'a>(&'a self, info: &RequestInfo) -> impl Iterator<Item = &'a dyn Model> + 'a {
+        let bits = info
+            .operation
+            .and_then(|op| self.watching.get(op.index()))
+            .copied()
+            .unwrap_or(0);
+        self.models
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| bits & (1 << i) != 0)
+            .map(|(_, m)| m.as_ref())
     }
 
     pub fn settings(&self) -> ModelSettings {
@@ -276,10 +377,12 @@ impl Models {
     /// some model wants it (the hot-path check). The settings are copied only when some model is
     /// interested.
     pub fn interested(&self, info: &RequestInfo) -> Option<ModelSettings> {
-        info.operation.as_ref()?;
+        let op = info.operation?;
+        if self.watching.get(op.index()).copied().unwrap_or(0) == 0 {
+            return None;
+        }
         let wanted = |settings: &ModelSettings| {
-            self.models
-                .iter()
+            self.watching(info)
                 .any(|m| m.wants(info, settings))
                 .then_some(*settings)
         };
@@ -295,7 +398,7 @@ impl Models {
     }
 
     pub async fn before(&self, cx: &ModelCx<'_>) -> Option<ModelAnswer> {
-        for m in &self.models {
+        for m in self.watching(cx.info) {
             if m.wants(cx.info, &cx.settings) {
                 if let Some(a) = m.before(cx).await {
                     return Some(a);
@@ -306,7 +409,7 @@ impl Models {
     }
 
     pub async fn after(&self, cx: &ModelCx<'_>, status: u16) {
-        for m in &self.models {
+        for m in self.watching(cx.info) {
             if m.wants(cx.info, &cx.settings) {
                 m.after(cx, status).await;
             }
@@ -321,7 +424,7 @@ impl Models {
         answer: &mut UpstreamAnswer,
     ) -> Option<InjectedFault> {
         let mut fault = None;
-        for m in &self.models {
+        for m in self.watching(cx.info) {
             if m.wants(cx.info, &cx.settings) {
                 let f = m.on_answer(cx, answer);
                 fault = fault.or(f);

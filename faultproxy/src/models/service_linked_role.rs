@@ -13,8 +13,9 @@
 //! - refuses DeleteRole of the role (it is protected); its deletion (DeleteServiceLinkedRole, an
 //!   asynchronous task) is the `slr-deletion-status` model's (slr_deletion_status.rs).
 //!
-//! The delay is this model's window (`slr-delay`): a fixed `slr-delay=D`, or, with the model on
-//! (`fresh-account`), a length drawn per role creation from [`SPEC`]'s range.
+//! The delay is this model's window (`slr-delay`): with the model on (`fresh-account`, or
+//! `slr-delay=D`, which switches it on with the fixed range D), a length drawn per role creation
+//! from its range in force, read at each check.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,8 +25,8 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::window::{ResourceKey, WindowRange};
-use super::{xml_element, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
-use crate::aws::Service;
+use super::{op, xml_element, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec};
+use crate::aws::{Operation, Service};
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::upstream::Upstream;
@@ -68,8 +69,6 @@ pub const SPEC: ModelSpec = ModelSpec {
 struct AccountState {
     /// When the proxy created the role (either way); starts the visibility delay.
     created_at: Option<Instant>,
-    /// The window drawn for that creation (used when the `slr-delay` model is on).
-    drawn: std::time::Duration,
     /// How many times the proxy created the role in this account (feeds the draw).
     creations: u64,
 }
@@ -93,22 +92,21 @@ impl ServiceLinkedRoleModel {
     }
 
     fn in_delay(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        let fixed = !settings.slr_delay.is_zero();
-        if !fixed && !settings.is_enabled(SPEC.name) {
+        if !settings.on(ModelId::SLR_DELAY) {
             return false;
         }
+        let account = info.account.as_deref().unwrap_or("");
         let map = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(a) = map.get(info.account.as_deref().unwrap_or("")) else {
+        let Some(a) = map.get(account) else {
             return false;
         };
-        // A fixed delay is read now (changing the preset applies to a role created before);
-        // a drawn one was fixed at creation.
-        let window = if fixed {
-            settings.scaled(settings.slr_delay)
-        } else {
-            a.drawn
+        let Some(created) = a.created_at else {
+            return false;
         };
-        a.created_at.is_some_and(|t| t.elapsed() < window)
+        // Drawn from the range in force now: changing it applies to a role created before.
+        let key = ResourceKey::new(account, "", ROLE_NAME);
+        let window = settings.draw(ModelId::SLR_DELAY, &SPEC, &key, a.creations - 1);
+        created.elapsed() < window
     }
 
     fn creation_lock(&self, account: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -124,7 +122,6 @@ impl ServiceLinkedRoleModel {
         &self,
         info: &RequestInfo,
         up: &Upstream,
-        settings: &ModelSettings,
     ) -> Result<Ensured, UpstreamError> {
         let account = info.account.as_deref();
         let lock = self.creation_lock(account.unwrap_or(""));
@@ -171,22 +168,15 @@ impl ServiceLinkedRoleModel {
             );
         }
         // The delay runs from the moment the creation is complete (the client's answer is next).
-        let key = ResourceKey::new(account.unwrap_or(""), "", ROLE_NAME);
         self.with_account(account.unwrap_or(""), |a| {
             a.created_at = Some(Instant::now());
-            a.drawn = settings.draw(&SPEC, settings.range(&SPEC), &key, a.creations);
             a.creations += 1;
         });
         Ok(Ensured::Created(role_xml))
     }
 
-    async fn create_service_linked_role(
-        &self,
-        info: &RequestInfo,
-        up: &Upstream,
-        settings: &ModelSettings,
-    ) -> ModelAnswer {
-        match self.ensure_role(info, up, settings).await {
+    async fn create_service_linked_role(&self, info: &RequestInfo, up: &Upstream) -> ModelAnswer {
+        match self.ensure_role(info, up).await {
             Ok(Ensured::Created(role_xml)) => ModelAnswer::answered(
                 wire::query_success_response(
                     "CreateServiceLinkedRole",
@@ -236,37 +226,57 @@ pub(crate) fn truncate(s: &str) -> &str {
     &s[..end]
 }
 
+/// What the model does with a request of each operation it watches.
+enum Act {
+    EcsCreate,
+    GetRole,
+    DeleteRole,
+    CreateServiceLinkedRole,
+}
+
+fn act(op: Operation) -> Option<Act> {
+    if op == op!(ECS, "CreateCluster") || op == op!(ECS, "CreateService") {
+        Some(Act::EcsCreate)
+    } else if op == op!(IAM, "GetRole") {
+        Some(Act::GetRole)
+    } else if op == op!(IAM, "DeleteRole") {
+        Some(Act::DeleteRole)
+    } else if op == op!(IAM, "CreateServiceLinkedRole") {
+        Some(Act::CreateServiceLinkedRole)
+    } else {
+        None
+    }
+}
+
 impl Model for ServiceLinkedRoleModel {
-    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        if !settings.service_linked_role {
-            return false;
-        }
-        match (info.service_name(), info.operation_name()) {
-            (Some("ecs"), Some(op)) => matches!(op, "CreateCluster" | "CreateService"),
-            (Some("iam"), Some(op)) => {
-                matches!(op, "GetRole" | "DeleteRole" | "CreateServiceLinkedRole")
-            }
-            _ => false,
-        }
+    fn operations(&self) -> Vec<Operation> {
+        vec![
+            op!(ECS, "CreateCluster"),
+            op!(ECS, "CreateService"),
+            op!(IAM, "GetRole"),
+            op!(IAM, "DeleteRole"),
+            op!(IAM, "CreateServiceLinkedRole"),
+        ]
+    }
+
+    fn wants(&self, _info: &RequestInfo, settings: &ModelSettings) -> bool {
+        settings.service_linked_role
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
             let info = cx.info;
-            match (info.service_name()?, info.operation_name()?) {
-                ("ecs", "CreateCluster" | "CreateService") => {
-                    self.in_delay(info, &cx.settings).then(|| {
-                        ModelAnswer::injected(
-                            info,
-                            HANDLED_BY,
-                            DELAY_RULE,
-                            FaultKind::Error,
-                            AwsError::new(400, "InvalidParameterException", UNABLE_TO_ASSUME),
-                        )
-                    })
-                }
-                ("iam", "GetRole") => (form_param(cx.body, "RoleName").as_deref()
-                    == Some(ROLE_NAME)
+            match act(info.operation?)? {
+                Act::EcsCreate => self.in_delay(info, &cx.settings).then(|| {
+                    ModelAnswer::injected(
+                        info,
+                        HANDLED_BY,
+                        DELAY_RULE,
+                        FaultKind::Error,
+                        AwsError::new(400, "InvalidParameterException", UNABLE_TO_ASSUME),
+                    )
+                }),
+                Act::GetRole => (form_param(cx.body, "RoleName").as_deref() == Some(ROLE_NAME)
                     && self.in_delay(info, &cx.settings))
                 .then(|| {
                     ModelAnswer::injected(
@@ -277,29 +287,23 @@ impl Model for ServiceLinkedRoleModel {
                         AwsError::new(404, "NoSuchEntity", NO_SUCH_ROLE),
                     )
                 }),
-                ("iam", "DeleteRole") => {
-                    (form_param(cx.body, "RoleName").as_deref() == Some(ROLE_NAME)).then(|| {
+                Act::DeleteRole => (form_param(cx.body, "RoleName").as_deref() == Some(ROLE_NAME))
+                    .then(|| {
                         ModelAnswer::aws_error(
                             info,
                             HANDLED_BY,
                             AwsError::new(400, "UnmodifiableEntity", PROTECTED_ROLE),
                         )
-                    })
-                }
-                ("iam", "CreateServiceLinkedRole") => {
+                    }),
+                Act::CreateServiceLinkedRole => {
                     if form_param(cx.body, "AWSServiceName").as_deref() != Some(SERVICE_PRINCIPAL) {
                         return None;
                     }
                     Some(
-                        self.create_service_linked_role(
-                            info,
-                            cx.upstream_for(Service::IAM),
-                            &cx.settings,
-                        )
-                        .await,
+                        self.create_service_linked_role(info, cx.upstream_for(Service::IAM))
+                            .await,
                     )
                 }
-                _ => None,
             }
         }
         .boxed()
@@ -307,10 +311,10 @@ impl Model for ServiceLinkedRoleModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if !(200..300).contains(&status) || !cx.info.is(Service::ECS, "CreateCluster") {
+            if !(200..300).contains(&status) || cx.info.operation != Some(op!(ECS, "CreateCluster")) {
                 return;
             }
-            if let Err(e) = self.ensure_role(cx.info, cx.upstream_for(Service::IAM), &cx.settings).await {
+            if let Err(e) = self.ensure_role(cx.info, cx.upstream_for(Service::IAM)).await {
                 tracing::warn!(error = %format!("{e:#}"), "CreateCluster succeeded but creating {ROLE_NAME} failed");
             }
         }

@@ -1,10 +1,13 @@
 //! [`ModelSettings`]: which behaviour models are on, their windows, the seed and the time scale.
 //!
 //! Presets, the control API and library users change the settings; every request reads a copy
-//! (the type is `Copy`, so the hot path takes no lock across an await). The windowed models are
-//! named by the registry in `models/mod.rs`; switching one on makes it draw its window from its
-//! range (or an override) per event, multiplied by the time scale. [`ModelSettings::fresh_account`]
-//! turns them all on. Setters validate and name the allowed values on error.
+//! (the type is `Copy`, so the hot path takes no lock across an await). The windowed models and
+//! catalogue rows are named by the registry in `models/mod.rs` and addressed per request by their
+//! [`ModelId`] (an index, no name look-up). One mechanism configures them all: a per-model switch
+//! (on, off, or on with its own window range); the fixed-window presets (`slr-delay=5s`) are
+//! spellings of such a switch. A window's length is drawn from the range in force (override or
+//! default) times the time scale, at each check. [`ModelSettings::fresh_account`] turns them all
+//! on. Setters validate and name the allowed values on error.
 
 use std::time::Duration;
 
@@ -17,21 +20,37 @@ use super::{all_specs, spec_index, ModelSpec};
 /// Most windowed models and catalogue rows the settings can hold (a bit each).
 pub const MAX_MODELS: usize = 64;
 
+/// A windowed model or catalogue row, as the hot path names it: its index in the settings
+/// ([`all_specs`] order). Code models have a constant each (`models/mod.rs`); a catalogue engine
+/// derives its rows' ids from the id of its first row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ModelId(pub(crate) u8);
+
+impl ModelId {
+    /// The id at settings index `i` (`i` < [`MAX_MODELS`], which a const assertion beside the
+    /// registry guarantees for every model and row).
+    pub const fn at(i: usize) -> ModelId {
+        ModelId(i as u8)
+    }
+
+    /// The settings index.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The id `n` places after this one (a row's, from its engine's first).
+    pub const fn nth(self, n: usize) -> ModelId {
+        ModelId::at(self.index() + n)
+    }
+}
+
 /// Switches and windows of the behaviour models.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ModelSettings {
     /// Service-linked-role lifecycle (creation by CreateCluster, CreateServiceLinkedRole,
-    /// deletion FAILED while clusters live). On by default.
+    /// deletion FAILED while clusters live). On by default. Its visibility delay is the
+    /// `slr-delay` model's window.
     pub service_linked_role: bool,
-    /// How long a freshly created `AWSServiceRoleForECS` stays invisible to ECS and IAM GetRole
-    /// (`slr-delay=D`, a fixed window). Zero = no fixed window: the `slr-delay` model, when on,
-    /// draws its window instead.
-    #[serde(serialize_with = "ser_duration")]
-    pub slr_delay: Duration,
-    /// How long a freshly created role is "not found" as an ECR policy principal
-    /// (`iam-propagation=D`, a fixed window). Zero = off unless the `iam-propagation` model is on.
-    #[serde(serialize_with = "ser_duration")]
-    pub iam_propagation: Duration,
     /// Seed of the window draws (`seed=N`).
     pub seed: u64,
     /// Windowed models that are on, a bit per registry index.
@@ -48,8 +67,6 @@ impl Default for ModelSettings {
     fn default() -> Self {
         ModelSettings {
             service_linked_role: true,
-            slr_delay: Duration::ZERO,
-            iam_propagation: Duration::ZERO,
             seed: 0,
             enabled: 0,
             time_scale: 1.0,
@@ -152,6 +169,11 @@ impl ModelSettings {
         self.service_linked_role = true;
     }
 
+    /// Switches every model off (`fresh-account=off`), keeping seed, scale and ranges.
+    pub fn disable_all(&mut self) {
+        self.enabled = 0;
+    }
+
     fn index(name: &str) -> Result<usize, ModelSettingsError> {
         spec_index(name).ok_or_else(|| ModelSettingsError::UnknownModel {
             name: name.to_string(),
@@ -169,14 +191,15 @@ impl ModelSettings {
         Ok(())
     }
 
-    /// Is the windowed model `name` on? (Unknown names are off.)
+    /// Is the windowed model `name` on? (Unknown names are off.) For configuration and
+    /// reports; a request asks [`ModelSettings::on`].
     pub fn is_enabled(&self, name: &str) -> bool {
-        spec_index(name).is_some_and(|i| self.is_enabled_at(i))
+        spec_index(name).is_some_and(|i| self.on(ModelId::at(i)))
     }
 
-    /// Is the model or row at settings index `i` ([`all_specs`] order) on?
-    pub fn is_enabled_at(&self, i: usize) -> bool {
-        i < MAX_MODELS && self.enabled & (1 << i) != 0
+    /// Is the model or row `id` on? (The hot path's check: one bit test.)
+    pub fn on(&self, id: ModelId) -> bool {
+        self.enabled & (1u64 << (id.index() % MAX_MODELS)) != 0
     }
 
     /// Names of the models that are on, in registry order.
@@ -233,23 +256,35 @@ impl ModelSettings {
         Ok(())
     }
 
-    /// The range model `name` draws from: the override, else the registry default.
+    /// The range model `spec` draws from: the override, else the registry default (by name,
+    /// for configuration and reports).
     pub fn range(&self, spec: &ModelSpec) -> WindowRange {
-        spec_index(spec.name)
-            .and_then(|i| self.ranges[i])
-            .unwrap_or(spec.window)
+        spec_index(spec.name).map_or(spec.window, |i| self.range_at(ModelId::at(i), spec))
     }
 
-    /// The window range a model uses now: a fixed preset duration when non-zero, else its
-    /// (possibly overridden) range when the model is on, else `None` (the model is off).
-    pub fn window_range(&self, spec: &ModelSpec, fixed: Duration) -> Option<WindowRange> {
-        if !fixed.is_zero() {
-            Some(WindowRange::fixed(fixed))
-        } else if self.is_enabled(spec.name) {
-            Some(self.range(spec))
-        } else {
-            None
-        }
+    /// The range model `id` (whose spec is `spec`) draws from: the override, else the default.
+    pub fn range_at(&self, id: ModelId, spec: &ModelSpec) -> WindowRange {
+        self.ranges[id.index() % MAX_MODELS].unwrap_or(spec.window)
+    }
+
+    /// The window range model `spec` uses now, or `None` when it is off.
+    pub fn window_range(&self, spec: &ModelSpec) -> Option<WindowRange> {
+        self.is_enabled(spec.name).then(|| self.range(spec))
+    }
+
+    /// The range override of model `name` (`None`: its default), to restore it later.
+    pub fn range_override(&self, name: &str) -> Result<Option<WindowRange>, ModelSettingsError> {
+        Ok(self.ranges[Self::index(name)?])
+    }
+
+    /// Sets or clears the range override of model `name`.
+    pub fn set_range_override(
+        &mut self,
+        name: &str,
+        range: Option<WindowRange>,
+    ) -> Result<(), ModelSettingsError> {
+        self.ranges[Self::index(name)?] = range;
+        Ok(())
     }
 
     /// `d` times the time scale (exactly `d` at scale 1).
@@ -261,20 +296,21 @@ impl ModelSettings {
         }
     }
 
-    /// The length of the `counter`-th window of `key` for `spec` drawn from `range`, scaled.
-    pub fn draw(
-        &self,
-        spec: &ModelSpec,
-        range: WindowRange,
-        key: &ResourceKey,
-        counter: u64,
-    ) -> Duration {
+    /// The length of the `counter`-th window of `key` for model `id` (spec `spec`): drawn from
+    /// its range in force, scaled.
+    pub fn draw(&self, id: ModelId, spec: &ModelSpec, key: &ResourceKey, counter: u64) -> Duration {
+        let range = self.range_at(id, spec);
         window::draw(self.seed, spec.name, key, counter, range, self.time_scale)
     }
-}
 
-fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&humantime::format_duration(*d).to_string())
+    /// [`ModelSettings::draw`] as the length function [`super::window::Windows`] checks with.
+    pub fn lengths<'a>(
+        &'a self,
+        id: ModelId,
+        spec: &'a ModelSpec,
+    ) -> impl Fn(&ResourceKey, u64) -> Duration + 'a {
+        move |key, counter| self.draw(id, spec, key, counter)
+    }
 }
 
 fn ser_enabled<S: Serializer>(bits: &u64, s: S) -> Result<S::Ok, S::Error> {
@@ -314,12 +350,7 @@ mod tests {
         assert!(s.enabled_names().is_empty());
         assert_eq!(s.time_scale(), 1.0);
         for r in REGISTRY {
-            assert_eq!(
-                s.window_range(r.spec, Duration::ZERO),
-                None,
-                "{}",
-                r.spec.name
-            );
+            assert_eq!(s.window_range(r.spec), None, "{}", r.spec.name);
         }
     }
 
@@ -329,7 +360,7 @@ mod tests {
         let names: Vec<&str> = all_specs().map(|spec| spec.name).collect();
         assert_eq!(s.enabled_names(), names);
         for spec in all_specs() {
-            assert_eq!(s.window_range(spec, Duration::ZERO), Some(spec.window));
+            assert_eq!(s.window_range(spec), Some(spec.window));
         }
     }
 
@@ -351,11 +382,18 @@ mod tests {
     }
 
     #[test]
-    fn fixed_duration_wins_over_the_range() {
+    fn a_range_override_is_set_read_and_cleared() {
         let spec = REGISTRY[0].spec;
-        let s = ModelSettings::fresh_account();
-        let fixed = Duration::from_secs(5);
-        assert_eq!(s.window_range(spec, fixed), Some(WindowRange::fixed(fixed)));
+        let mut s = ModelSettings::fresh_account();
+        let fixed = WindowRange::fixed(Duration::from_secs(5));
+        s.set_range_override(spec.name, Some(fixed)).unwrap();
+        assert_eq!(s.window_range(spec), Some(fixed));
+        assert_eq!(s.range_override(spec.name), Ok(Some(fixed)));
+        s.set_range_override(spec.name, None).unwrap();
+        assert_eq!(s.window_range(spec), Some(spec.window));
+        assert!(s.range_override("nope").is_err());
+        s.disable_all();
+        assert_eq!(s.window_range(spec), None);
     }
 
     #[test]
@@ -445,28 +483,26 @@ mod tests {
 
     #[test]
     fn draw_uses_seed_and_scale() {
-        let spec = REGISTRY[0].spec;
+        let (id, spec) = (REGISTRY[0].id, REGISTRY[0].spec);
         let key = ResourceKey::new("123456789012", "us-east-1", "c");
         let mut s = ModelSettings::fresh_account();
         let range = s.range(spec);
-        let a = s.draw(spec, range, &key, 0);
+        let a = s.draw(id, spec, &key, 0);
         assert!((range.min..=range.max).contains(&a));
+        assert_eq!(s.lengths(id, spec)(&key, 0), a);
         s.seed = 1;
-        assert_ne!(s.draw(spec, range, &key, 0), a);
+        assert_ne!(s.draw(id, spec, &key, 0), a);
         s.seed = 0;
         s.set_time_scale(0.5).unwrap();
-        let half = s.draw(spec, range, &key, 0).as_secs_f64();
+        let half = s.draw(id, spec, &key, 0).as_secs_f64();
         assert!((half - a.as_secs_f64() / 2.0).abs() < 1e-6);
     }
 
     #[test]
     fn serializes_readably() {
         let mut s = ModelSettings::fresh_account();
-        s.slr_delay = Duration::from_secs(20);
         s.set_time_scale(0.05).unwrap();
         let v = serde_json::to_value(s).unwrap();
-        assert_eq!(v["slr_delay"], "20s");
-        assert_eq!(v["iam_propagation"], "0s");
         assert_eq!(v["service_linked_role"], true);
         assert_eq!(v["time_scale"], 0.05);
         assert_eq!(v["models"].as_array().unwrap().len(), all_specs().count());

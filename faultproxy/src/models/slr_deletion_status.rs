@@ -29,8 +29,8 @@ use super::service_linked_role::{
     answered, truncate, upstream_failure, NO_SUCH_ROLE, POLICY_ARN, ROLE_NAME, SERVICE_PRINCIPAL,
 };
 use super::window::{ResourceKey, WindowRange};
-use super::{model_fault, Model, ModelAnswer, ModelCx, ModelSettings, ModelSpec};
-use crate::aws::Service;
+use super::{model_fault, op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec};
+use crate::aws::{Operation, Service};
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::routes::Upstreams;
@@ -185,11 +185,11 @@ impl SlrDeletionModel {
             wire::new_request_id()
         );
         let acct = account.unwrap_or("");
-        let on = settings.is_enabled(SPEC.name);
+        let on = settings.on(ModelId::SLR_DELETION_STATUS);
         self.with_account(acct, |a| {
             let window = on.then(|| {
                 let key = ResourceKey::new(acct, "", ROLE_NAME);
-                let length = settings.draw(&SPEC, settings.range(&SPEC), &key, a.deletions);
+                let length = settings.draw(ModelId::SLR_DELETION_STATUS, &SPEC, &key, a.deletions);
                 (Instant::now(), length)
             });
             a.deletions += 1;
@@ -365,24 +365,22 @@ async fn live_clusters(
 }
 
 impl Model for SlrDeletionModel {
-    fn wants(&self, info: &RequestInfo, settings: &ModelSettings) -> bool {
-        if !settings.service_linked_role {
-            return false;
-        }
-        match (info.service_name(), info.operation_name()) {
-            (Some("ecs"), Some(op)) => op == "CreateCluster",
-            (Some("iam"), Some(op)) => matches!(
-                op,
-                "DeleteServiceLinkedRole" | "GetServiceLinkedRoleDeletionStatus"
-            ),
-            _ => false,
-        }
+    fn operations(&self) -> Vec<Operation> {
+        vec![
+            op!(ECS, "CreateCluster"),
+            op!(IAM, "DeleteServiceLinkedRole"),
+            op!(IAM, "GetServiceLinkedRoleDeletionStatus"),
+        ]
+    }
+
+    fn wants(&self, _info: &RequestInfo, settings: &ModelSettings) -> bool {
+        settings.service_linked_role
     }
 
     fn before<'a>(&'a self, cx: &'a ModelCx<'a>) -> BoxFuture<'a, Option<ModelAnswer>> {
         async move {
-            match cx.info.operation_name()? {
-                "DeleteServiceLinkedRole" if cx.info.service == Some(Service::IAM) => {
+            match cx.info.operation? {
+                op if op == op!(IAM, "DeleteServiceLinkedRole") => {
                     if form_param(cx.body, "RoleName").as_deref() != Some(ROLE_NAME) {
                         return None;
                     }
@@ -391,7 +389,7 @@ impl Model for SlrDeletionModel {
                             .await,
                     )
                 }
-                "GetServiceLinkedRoleDeletionStatus" if cx.info.service == Some(Service::IAM) => {
+                op if op == op!(IAM, "GetServiceLinkedRoleDeletionStatus") => {
                     let task = form_param(cx.body, "DeletionTaskId")?;
                     self.status(cx.info, cx.upstreams, &task).await
                 }
@@ -403,7 +401,8 @@ impl Model for SlrDeletionModel {
 
     fn after<'a>(&'a self, cx: &'a ModelCx<'a>, status: u16) -> BoxFuture<'a, ()> {
         async move {
-            if !(200..300).contains(&status) || !cx.info.is(Service::ECS, "CreateCluster") {
+            if !(200..300).contains(&status) || cx.info.operation != Some(op!(ECS, "CreateCluster"))
+            {
                 return;
             }
             let region = cx.info.region.clone().unwrap_or_else(|| "us-east-1".into());
@@ -521,10 +520,14 @@ mod tests {
             ..RequestInfo::call(service, op)
         };
         let on = ModelSettings::default();
-        assert!(m.wants(&info("iam", "DeleteServiceLinkedRole"), &on));
-        assert!(m.wants(&info("iam", "GetServiceLinkedRoleDeletionStatus"), &on));
-        assert!(m.wants(&info("ecs", "CreateCluster"), &on));
-        assert!(!m.wants(&info("iam", "GetRole"), &on));
+        let wants = |service: &str, op: &str| {
+            let info = info(service, op);
+            m.operations().contains(&info.operation.unwrap()) && m.wants(&info, &on)
+        };
+        assert!(wants("iam", "DeleteServiceLinkedRole"));
+        assert!(wants("iam", "GetServiceLinkedRoleDeletionStatus"));
+        assert!(wants("ecs", "CreateCluster"));
+        assert!(!wants("iam", "GetRole"));
         let mut off = ModelSettings::default();
         off.service_linked_role = false;
         assert!(!m.wants(&info("iam", "DeleteServiceLinkedRole"), &off));

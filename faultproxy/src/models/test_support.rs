@@ -56,10 +56,17 @@ impl<'m> Drive<'m> {
         }
     }
 
+    /// Whether the pipeline hands the model this request: it watches the operation and is on.
+    pub fn wants(&self, info: &RequestInfo) -> bool {
+        info.operation
+            .is_some_and(|op| self.model.operations().contains(&op))
+            && self.model.wants(info, &self.settings)
+    }
+
     /// `before`, if the model wants the request: its answer as (status, JSON body, fault).
     pub async fn before(&self, op: &str, req: Value) -> Option<(u16, Value, InjectedFault)> {
         let info = ecs(op);
-        if !self.model.wants(&info, &self.settings) {
+        if !self.wants(&info) {
             return None;
         }
         let body = req.to_string();
@@ -77,7 +84,7 @@ impl<'m> Drive<'m> {
         answer: Value,
     ) -> (Value, Option<InjectedFault>) {
         let info = ecs(op);
-        if !self.model.wants(&info, &self.settings) {
+        if !self.wants(&info) {
             return (answer, None);
         }
         let body = req.to_string();

@@ -142,16 +142,17 @@ pub fn draw(
     Duration::try_from_secs_f64(secs).unwrap_or(Duration::ZERO)
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Opened {
-    at: Instant,
-    length: Duration,
-}
-
-/// Open windows of one model, per resource, with the per-key event counters that feed the draw.
+/// Open windows of one model, per resource: when each resource's latest window opened and how
+/// many it opened (the counter feeds the draw).
+///
+/// A window's length is not stored: every check computes it from the settings in force then
+/// (`length(key, index)`, a pure draw), so changing a model's range or the time scale applies to
+/// the windows already open too. That is what lets a test hold every window of a model open
+/// (`model=NAME:100m`) and release them again, and what a fixed `slr-delay=5s` has always meant.
 #[derive(Default)]
 pub(crate) struct Windows {
-    inner: Mutex<HashMap<ResourceKey, (u64, Opened)>>,
+    /// Per key: how many windows it opened, and when the latest opened.
+    inner: Mutex<HashMap<ResourceKey, (u64, Instant)>>,
 }
 
 /// Where a resource stands relative to its window.
@@ -166,48 +167,50 @@ pub(crate) enum Phase {
 }
 
 impl Windows {
-    /// Opens (or re-opens) the window of `key` at `now`; returns its length. `length` gets the
-    /// key's event counter (0 for its first window) and returns the window's length.
-    pub fn open(
-        &self,
-        key: ResourceKey,
-        now: Instant,
-        length: impl FnOnce(&ResourceKey, u64) -> Duration,
-    ) -> Duration {
+    /// Opens (or re-opens) the window of `key` at `now`; returns its index (0 for the key's
+    /// first window), which `length` gets at each check.
+    pub fn open(&self, key: ResourceKey, now: Instant) -> u64 {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let counter = map.get(&key).map_or(0, |(c, _)| *c);
-        let len = length(&key, counter);
-        map.insert(
-            key,
-            (
-                counter + 1,
-                Opened {
-                    at: now,
-                    length: len,
-                },
-            ),
-        );
-        len
+        let entry = map.entry(key).or_insert((0, now));
+        let index = entry.0;
+        *entry = (index + 1, now);
+        index
     }
 
-    pub fn phase(&self, key: &ResourceKey, now: Instant) -> Phase {
+    /// Where `key` stands at `now`; `length(key, index)` is the length of its latest window.
+    pub fn phase(
+        &self,
+        key: &ResourceKey,
+        now: Instant,
+        length: impl Fn(&ResourceKey, u64) -> Duration,
+    ) -> Phase {
         let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(key) {
             None => Phase::Untouched,
-            Some((_, o)) if now.saturating_duration_since(o.at) < o.length => Phase::Open,
+            Some(&(n, at)) if now.saturating_duration_since(at) < length(key, n - 1) => Phase::Open,
             Some(_) => Phase::Closed,
         }
     }
 
-    pub fn is_open(&self, key: &ResourceKey, now: Instant) -> bool {
-        self.phase(key, now) == Phase::Open
+    pub fn is_open(
+        &self,
+        key: &ResourceKey,
+        now: Instant,
+        length: impl Fn(&ResourceKey, u64) -> Duration,
+    ) -> bool {
+        self.phase(key, now, length) == Phase::Open
     }
 
     /// True when some key matching `pred` is inside its window.
-    pub fn any_open(&self, now: Instant, pred: impl Fn(&ResourceKey) -> bool) -> bool {
+    pub fn any_open(
+        &self,
+        now: Instant,
+        length: impl Fn(&ResourceKey, u64) -> Duration,
+        pred: impl Fn(&ResourceKey) -> bool,
+    ) -> bool {
         let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         map.iter()
-            .any(|(k, (_, o))| now.saturating_duration_since(o.at) < o.length && pred(k))
+            .any(|(k, &(n, at))| pred(k) && now.saturating_duration_since(at) < length(k, n - 1))
     }
 
     pub fn clear(&self) {
@@ -290,32 +293,45 @@ mod tests {
     fn windows_open_close_and_count_per_key() {
         let w = Windows::default();
         let t0 = Instant::now();
-        assert_eq!(w.phase(&key("c"), t0), Phase::Untouched);
-        let mut seen = Vec::new();
-        w.open(key("c"), t0, |_, n| {
-            seen.push(n);
-            Duration::from_secs(5)
-        });
-        assert_eq!(w.phase(&key("c"), t0 + Duration::from_secs(4)), Phase::Open);
+        let five = |_: &ResourceKey, _: u64| Duration::from_secs(5);
+        assert_eq!(w.phase(&key("c"), t0, five), Phase::Untouched);
+        assert_eq!(w.open(key("c"), t0), 0);
         assert_eq!(
-            w.phase(&key("c"), t0 + Duration::from_secs(5)),
+            w.phase(&key("c"), t0 + Duration::from_secs(4), five),
+            Phase::Open
+        );
+        assert_eq!(
+            w.phase(&key("c"), t0 + Duration::from_secs(5), five),
             Phase::Closed
         );
-        assert_eq!(w.phase(&key("d"), t0), Phase::Untouched);
-        assert!(w.any_open(t0, |k| k.name == "c"));
-        assert!(!w.any_open(t0, |k| k.name == "d"));
-        assert!(!w.any_open(t0 + Duration::from_secs(5), |_| true));
-        w.open(key("c"), t0, |_, n| {
-            seen.push(n);
-            Duration::from_secs(1)
+        assert_eq!(w.phase(&key("d"), t0, five), Phase::Untouched);
+        assert!(w.any_open(t0, five, |k| k.name == "c"));
+        assert!(!w.any_open(t0, five, |k| k.name == "d"));
+        assert!(!w.any_open(t0 + Duration::from_secs(5), five, |_| true));
+        assert_eq!(w.open(key("c"), t0), 1);
+        assert_eq!(w.open(key("d"), t0), 0);
+        let mut asked = std::sync::Mutex::new(Vec::new());
+        w.phase(&key("c"), t0, |_, n| {
+            asked.lock().unwrap().push(n);
+            Duration::ZERO
         });
-        w.open(key("d"), t0, |_, n| {
-            seen.push(n);
-            Duration::from_secs(1)
-        });
-        assert_eq!(seen, [0, 1, 0]);
+        assert_eq!(
+            asked.get_mut().unwrap().as_slice(),
+            [1],
+            "the latest window's index"
+        );
         w.clear();
-        assert_eq!(w.phase(&key("c"), t0), Phase::Untouched);
+        assert_eq!(w.phase(&key("c"), t0, five), Phase::Untouched);
+    }
+
+    #[test]
+    fn a_window_is_as_long_as_the_settings_say_at_each_check() {
+        let w = Windows::default();
+        let t0 = Instant::now();
+        w.open(key("c"), t0);
+        let at = t0 + Duration::from_secs(10);
+        assert!(w.is_open(&key("c"), at, |_, _| Duration::from_secs(600)));
+        assert!(!w.is_open(&key("c"), at, |_, _| Duration::from_secs(1)));
     }
 
     #[test]
@@ -327,8 +343,8 @@ mod tests {
             let mut out: Vec<(String, Duration)> = order
                 .iter()
                 .map(|name| {
-                    let len = w.open(key(name), t0, |k, n| draw(9, "m", k, n, r, 1.0));
-                    (name.to_string(), len)
+                    let n = w.open(key(name), t0);
+                    (name.to_string(), draw(9, "m", &key(name), n, r, 1.0))
                 })
                 .collect();
             // Per key, in the key's own event order.

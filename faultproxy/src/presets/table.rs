@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{ParamKind, PresetDef, PresetValue, Sets};
-use crate::models::ModelSettings;
+use crate::models::{ModelSettings, Toggle, WindowRange};
 use crate::rules::Rule;
 
 pub const DEFAULT_SLR_DELAY: Duration = Duration::from_secs(20);
@@ -20,7 +20,7 @@ pub const PRESETS: &[PresetDef] = &[
             default: DEFAULT_SLR_DELAY,
         },
         sets: Sets::Models(set_slr_delay),
-        doc: "The ECS service-linked role stays invisible for this long after creation.",
+        doc: "The ECS service-linked role stays invisible for this long after creation (model=slr-delay:D; 0 switches it off).",
     },
     PresetDef {
         name: "iam-propagation",
@@ -28,7 +28,7 @@ pub const PRESETS: &[PresetDef] = &[
             default: DEFAULT_IAM_PROPAGATION,
         },
         sets: Sets::Models(set_iam_propagation),
-        doc: "A new IAM role is \"Principal not found\" for ECR policies for this long.",
+        doc: "A new IAM role is \"Principal not found\" for ECR policies for this long (model=iam-propagation:D; 0 switches it off).",
     },
     PresetDef {
         name: "throttle",
@@ -87,11 +87,7 @@ pub const PRESETS: &[PresetDef] = &[
 fn set_fresh_account(s: &mut ModelSettings, v: PresetValue) {
     match v {
         PresetValue::Switch(true) => s.enable_all(),
-        PresetValue::Switch(false) => {
-            for spec in crate::models::all_specs() {
-                s.toggle(spec, crate::models::Toggle::Off);
-            }
-        }
+        PresetValue::Switch(false) => s.disable_all(),
         _ => {}
     }
 }
@@ -109,17 +105,32 @@ fn set_model(s: &mut ModelSettings, v: PresetValue) {
     }
 }
 
-fn set_slr_delay(s: &mut ModelSettings, v: PresetValue) {
-    if let PresetValue::Duration(d) = v {
-        s.service_linked_role = true;
-        s.slr_delay = d;
+/// `NAME=D`, the fixed-window spelling of `model=NAME:D`: model `name` on with the one window D
+/// (read at each check, so changing it applies to the windows already open); D = 0 switches the
+/// model off and drops the override.
+fn fixed_window(s: &mut ModelSettings, name: &str, v: PresetValue) {
+    let PresetValue::Duration(d) = v else {
+        return;
+    };
+    let Some(spec) = crate::models::spec(name) else {
+        // Unreachable: `presets_name_registry_models` checks both names.
+        return;
+    };
+    if d.is_zero() {
+        s.toggle(spec, Toggle::Off);
+        let _ = s.set_range_override(name, None);
+    } else {
+        s.toggle(spec, Toggle::Window(WindowRange::fixed(d)));
     }
 }
 
+fn set_slr_delay(s: &mut ModelSettings, v: PresetValue) {
+    s.service_linked_role = true;
+    fixed_window(s, "slr-delay", v);
+}
+
 fn set_iam_propagation(s: &mut ModelSettings, v: PresetValue) {
-    if let PresetValue::Duration(d) = v {
-        s.iam_propagation = d;
-    }
+    fixed_window(s, "iam-propagation", v);
 }
 
 fn set_slr_model(s: &mut ModelSettings, v: PresetValue) {
@@ -186,6 +197,8 @@ fn conditional(p: f64, remaining: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use crate::models::{specs, ModelSettings, WindowRange};
     use crate::presets::Preset;
 
@@ -224,6 +237,34 @@ mod tests {
             let p = Preset::parse(text).unwrap();
             assert_eq!(Preset::parse(&p.to_string()).unwrap(), p, "{text}");
         }
+    }
+
+    #[test]
+    fn presets_name_registry_models() {
+        for name in ["slr-delay", "iam-propagation"] {
+            assert!(crate::models::spec(name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn fixed_window_presets_are_model_switches() {
+        let s = apply("slr-delay=2s iam-propagation=3s");
+        assert_eq!(s.enabled_names(), ["slr-delay", "iam-propagation"]);
+        let slr = crate::models::spec("slr-delay").unwrap();
+        let ecr = crate::models::spec("iam-propagation").unwrap();
+        assert_eq!(
+            s.window_range(slr),
+            Some(WindowRange::fixed(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            s.window_range(ecr),
+            Some(WindowRange::fixed(Duration::from_secs(3)))
+        );
+        assert_eq!(s, apply("model=slr-delay:2s model=iam-propagation:3s"));
+        let s = apply("fresh-account slr-delay=5s slr-delay=0");
+        assert!(!s.is_enabled("slr-delay"), "0 switches it off");
+        assert_eq!(s.range(slr), slr.window, "and drops the override");
+        assert!(s.is_enabled("iam-propagation"));
     }
 
     #[test]

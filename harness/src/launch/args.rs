@@ -5,8 +5,6 @@
 //! `--model NAME[=on|off|WINDOW]` (one model). Bad values are clap errors that name the allowed
 //! values, before any emulator starts. [`describe_models`] is the `#` summary both print.
 
-use std::time::Duration;
-
 use clap::{Args, ValueEnum};
 
 use crate::emulator::Backend;
@@ -183,8 +181,15 @@ pub fn describe_models(profile: Profile, s: &ModelSettings) -> Vec<String> {
         s.time_scale()
     )];
     let mut any = false;
-    for spec in proxy_models::specs() {
-        let Some(range) = s.window_range(spec, fixed_window(spec, s)) else {
+    let rows_on = faultproxy::catalogue::specs()
+        .filter(|spec| s.is_enabled(spec.name))
+        .count();
+    // A few rows switched on one by one (`--model iam-propagation=10s`) get a line each; the
+    // whole catalogue (`--profile fresh-account`) one line.
+    let listed = proxy_models::specs()
+        .chain(faultproxy::catalogue::specs().filter(|_| rows_on <= LISTED_ROWS));
+    for spec in listed {
+        let Some(range) = s.window_range(spec) else {
             continue;
         };
         any = true;
@@ -199,10 +204,8 @@ pub fn describe_models(profile: Profile, s: &ModelSettings) -> Vec<String> {
         };
         lines.push(format!("#   {:<34} window {scaled}{unscaled}", spec.name));
     }
-    let rows = faultproxy::catalogue::specs()
-        .filter(|spec| s.is_enabled(spec.name))
-        .count();
-    if rows > 0 {
+    let rows = rows_on;
+    if rows > LISTED_ROWS {
         any = true;
         lines.push(format!(
             "#   {rows} catalogue row(s) on (docs/src/catalogue.md), windows drawn from their ranges"
@@ -214,14 +217,8 @@ pub fn describe_models(profile: Profile, s: &ModelSettings) -> Vec<String> {
     lines
 }
 
-/// The fixed window a preset gave a model (`slr-delay=5s`, `iam-propagation=10s`), else zero.
-fn fixed_window(spec: &ModelSpec, s: &ModelSettings) -> Duration {
-    match spec.name {
-        "slr-delay" => s.slr_delay,
-        "iam-propagation" => s.iam_propagation,
-        _ => Duration::ZERO,
-    }
-}
+/// Up to this many catalogue rows on are described one per line.
+const LISTED_ROWS: usize = 3;
 
 #[cfg(test)]
 mod tests {

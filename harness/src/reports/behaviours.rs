@@ -83,6 +83,9 @@ impl Behaviour {
     }
 }
 
+/// Up to this many catalogue rows on are listed one by one.
+const LISTED_ROWS: usize = 3;
+
 /// The behaviours a proxy with these settings and rules has on, by their journal names: the
 /// service-linked-role lifecycle, each windowed model on (or given a fixed window), each rule.
 pub fn on_ids(settings: &ModelSettings, rules: &[Rule]) -> Vec<String> {
@@ -90,13 +93,18 @@ pub fn on_ids(settings: &ModelSettings, rules: &[Rule]) -> Vec<String> {
     if settings.service_linked_role {
         ids.push(SERVICE_LINKED_ROLE.to_string());
     }
-    for spec in proxy_models::specs() {
-        let fixed = match spec.name {
-            "slr-delay" => settings.slr_delay,
-            "iam-propagation" => settings.iam_propagation,
-            _ => std::time::Duration::ZERO,
-        };
-        if settings.window_range(spec, fixed).is_some() {
+    // The whole catalogue on (`fresh-account`) lists the models the seed's stack can meet;
+    // its other rows are listed when they answered. Rows switched on one by one are listed.
+    let rows_on = faultproxy::catalogue::specs()
+        .filter(|spec| settings.is_enabled(spec.name))
+        .count();
+    let listed: Vec<&proxy_models::ModelSpec> = if rows_on <= LISTED_ROWS {
+        proxy_models::all_specs().collect()
+    } else {
+        proxy_models::seed_stack_specs().collect()
+    };
+    for spec in listed {
+        if settings.is_enabled(spec.name) {
             ids.push(spec.rule.to_string());
         }
     }
@@ -200,9 +208,12 @@ mod tests {
             &[Rule::named("preset:throttle")],
         );
         assert_eq!(ids[0], SERVICE_LINKED_ROLE);
-        for spec in proxy_models::specs() {
+        for spec in proxy_models::seed_stack_specs() {
             assert!(ids.iter().any(|i| i == spec.rule), "{} missing", spec.rule);
         }
+        let mut one_row = ModelSettings::default();
+        one_row.set_enabled("sts-assume-role", true).unwrap();
+        assert!(on_ids(&one_row, &[]).contains(&"model:sts-assume-role".to_string()));
         assert_eq!(ids.last().map(String::as_str), Some("preset:throttle"));
         assert_eq!(
             on_ids(&ModelSettings::default(), &[]),

@@ -263,7 +263,7 @@ impl Story {
         say("      \"(not settled yet)\" is a read showing a state still in progress, waited through):");
         print_thrown(&thrown);
         let fired: Vec<&str> = thrown.keys().map(|k| k.0.as_str()).collect();
-        let quiet: Vec<&str> = faultproxy::models::specs()
+        let quiet: Vec<&str> = faultproxy::models::seed_stack_specs()
             .map(|s| s.name)
             .filter(|m| !fired.contains(m))
             .collect();

@@ -261,7 +261,21 @@ RECIPES = {
             Name=r.name("secret"), SecretString="x")["ARN"]),
         lambda r, p: (r.client("secretsmanager").put_resource_policy(
             SecretId=r.ctx["secret"], ResourcePolicy=naming(p["arn"])), p["arn"])[1]),
+    ("ecr", "SetRepositoryPolicy", "policyText"): (
+        lambda r: r.ctx.update(repo=r.client("ecr").create_repository(
+            repositoryName=r.name("repo"))["repository"]["repositoryName"]),
+        lambda r, p: (r.client("ecr").set_repository_policy(
+            repositoryName=r.ctx["repo"], policyText=ecr_pull(p["arn"])), p["arn"])[1]),
 }
+
+
+def ecr_pull(arn):
+    """A repository policy letting `arn` pull (ECR's policies name no Resource)."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "pull", "Effect": "Allow", "Principal": {"AWS": arn},
+                       "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}],
+    })
 
 
 def principal(r, trigger, call):

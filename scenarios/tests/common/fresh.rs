@@ -13,10 +13,10 @@ use harness::env::TestEnv;
 
 use super::Aws;
 
-/// The registry's model names, in registry order (every model the `fresh-account` profile
-/// turns on).
+/// The names of the models the seed's stack meets, in registry order (every model the
+/// `fresh-account` profile turns on that this stack can reach).
 pub fn model_names() -> Vec<&'static str> {
-    models::specs().map(|s| s.name).collect()
+    models::seed_stack_specs().map(|s| s.name).collect()
 }
 
 /// Only model `name` on, its window fixed at `window` (time scale 1), every other model off.

@@ -1,6 +1,6 @@
 //! The service-linked role's visibility window, held open by the test until the apply has met it
 //! (first_apply, retry_absorbs, ensure), and any model's windows held the same way through its
-//! fixed setting (fresh_account's seeds).
+//! range (fresh_account's seeds).
 //!
 //! A window fixed in advance (`slr-delay=2s`) runs from the role's creation at CreateCluster.
 //! When the emulator is slow (a loaded machine: moto answered a DescribeSubnets after 9.4 s, a
@@ -14,6 +14,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use faultproxy::models::WindowRange;
 use faultproxy::{JournalEntry, Preset};
 use harness::env::TestEnv;
 
@@ -130,27 +131,29 @@ async fn close_window_after_first(
 /// always closes it again.
 pub const MODEL_HELD: Duration = Duration::from_secs(6000);
 
-/// The setting of a model that fixes its window for every resource, read at each request
-/// (`slr_delay`, `iam_propagation`): holding it holds the windows already open too.
-pub type FixedWindow = fn(&mut faultproxy::ModelSettings) -> &mut Duration;
-
-/// Runs `apply` with model `name`'s windows held open through its fixed setting (`fixed` at
-/// [`MODEL_HELD`]) until the journal shows the model answered; then the setting goes back to
-/// zero, so each resource's drawn window applies again (usually over by then: the next retry
-/// goes through). A drawn window closes on the clock, and on a slow emulator the apply's call
-/// that meets it can come after that; held, the apply meets the model however slow it is.
+/// Runs `apply` with model `name`'s windows held open (its range overridden by [`MODEL_HELD`];
+/// a window's length is read from the settings at each check, so this holds the windows already
+/// open too) until the journal shows the model answered; then its range goes back to what it
+/// was, so each resource's drawn window applies again (usually over by then: the next retry goes
+/// through). A drawn window closes on the clock, and on a slow emulator the apply's call that
+/// meets it can come after that; held, the apply meets the model however slow it is.
 pub async fn apply_holding_model<T>(
     env: &TestEnv,
     name: &str,
-    fixed: FixedWindow,
     apply: impl Future<Output = T>,
 ) -> T {
-    let set = |d: Duration| {
+    let before = env
+        .proxy
+        .model_settings()
+        .range_override(name)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let set = |range: Option<WindowRange>| {
         let mut s = env.proxy.model_settings();
-        *fixed(&mut s) = d;
+        s.set_range_override(name, range)
+            .unwrap_or_else(|e| panic!("{e}"));
         env.proxy.set_model_settings(s);
     };
-    set(MODEL_HELD);
+    set(Some(WindowRange::fixed(MODEL_HELD)));
     let applied = AtomicBool::new(false);
     let (out, ()) = tokio::join!(
         async {
@@ -166,7 +169,7 @@ pub async fn apply_holding_model<T>(
             {
                 tokio::time::sleep(ms(10)).await;
             }
-            set(Duration::ZERO);
+            set(before);
         }
     );
     out
