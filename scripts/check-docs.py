@@ -55,6 +55,8 @@ BENCH_ROWS = [
     ("proxy_overhead_p50_us", "proxy p50 overhead µs (in-process)", "≤ 1.5 × nginx"),
     ("nginx_overhead_p50_us", "nginx p50 overhead µs", ""),
     ("suite_test_s", "`suite_test_s` (dev profile)", "< 30"),
+    ("run_attach_ms", "`run_attach_ms` (`harness run -- true`, `harness up` running, debug build)", "≤ 300"),
+    ("run_cold_ms", "`run_cold_ms` (`harness run -- true` from nothing, debug build)", "≤ 2000"),
 ]
 
 

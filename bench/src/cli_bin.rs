@@ -26,6 +26,22 @@ pub fn ensure_built() -> anyhow::Result<PathBuf> {
 /// Builds (when needed) and returns binary `bin` of `package` next to the running bench
 /// executable; `flag` is the option that names a prebuilt one instead.
 pub fn ensure_built_bin(package: &str, bin: &str, flag: &str) -> anyhow::Result<PathBuf> {
+    ensure_built_bin_in(package, bin, flag, None)
+}
+
+/// [`ensure_built_bin`] in the `dev` profile (`target/debug/`), whatever the bench's own.
+pub fn ensure_built_debug(package: &str, bin: &str, flag: &str) -> anyhow::Result<PathBuf> {
+    ensure_built_bin_in(package, bin, flag, Some(("dev", "debug")))
+}
+
+/// Builds binary `bin` of `package` in `profile` (its name and output directory), else in the
+/// bench's own profile.
+fn ensure_built_bin_in(
+    package: &str,
+    bin: &str,
+    flag: &str,
+    profile: Option<(&str, &str)>,
+) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the bench executable")?;
     let profile_dir = exe
         .parent()
@@ -37,7 +53,10 @@ pub fn ensure_built_bin(package: &str, bin: &str, flag: &str) -> anyhow::Result<
         .file_name()
         .and_then(|n| n.to_str())
         .context("the bench executable's directory has no UTF-8 name")?;
-    let profile = profile_for_dir(dir_name);
+    let (profile, profile_dir) = match profile {
+        Some((name, dir)) => (name, target_dir.join(dir)),
+        None => (profile_for_dir(dir_name), profile_dir.to_path_buf()),
+    };
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("bench's manifest directory has no parent")?;

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::harness_run::{RunCost, GOAL_RUN_ATTACH_MS, GOAL_RUN_COLD_MS};
 use crate::report::Results;
 use crate::stack::StackResults;
 use crate::stats::{median, round};
@@ -77,6 +78,10 @@ pub struct UserFacing {
     pub retry_apply_minus_window_ms: BTreeMap<String, f64>,
     pub suite_test_s: Option<f64>,
     pub proxy_cpu_ratio_to_nginx: Option<f64>,
+    /// `harness run -- true` with a `harness up` running, median (harness_run.rs).
+    pub run_attach_ms: Option<f64>,
+    /// `harness run -- true` from nothing, median.
+    pub run_cold_ms: Option<f64>,
     pub goals: Vec<Goal>,
     /// Why a figure is null; merged into results.json's `null_reasons`.
     #[serde(skip)]
@@ -94,6 +99,7 @@ pub struct Inputs<'a> {
     pub user: Result<&'a UserResults, String>,
     pub waits: Result<&'a [WindowRun], String>,
     pub suite: Result<&'a SuiteRun, String>,
+    pub run: Result<&'a RunCost, String>,
 }
 
 impl UserFacing {
@@ -137,6 +143,17 @@ impl UserFacing {
                 f.null_reasons.insert("suite_test_s".into(), why);
             }
         }
+        match i.run {
+            Ok(r) => {
+                f.run_attach_ms = Some(r.run_attach_ms);
+                f.run_cold_ms = Some(r.run_cold_ms);
+            }
+            Err(why) => {
+                for k in ["run_attach_ms", "run_cold_ms"] {
+                    f.null_reasons.insert(k.into(), why.clone());
+                }
+            }
+        }
         f.proxy_cpu_ratio_to_nginx = match (
             i.results.proxy_cpu_us_per_req,
             i.results.nginx_cpu_us_per_req,
@@ -176,6 +193,8 @@ impl UserFacing {
                 GOAL_PROXY_CPU_RATIO,
             ),
             Goal::new("suite_test_s", f.suite_test_s, "<", GOAL_SUITE_S),
+            Goal::new("run_attach_ms", f.run_attach_ms, "<=", GOAL_RUN_ATTACH_MS),
+            Goal::new("run_cold_ms", f.run_cold_ms, "<=", GOAL_RUN_COLD_MS),
         ];
         f
     }
@@ -269,6 +288,11 @@ impl UserFacing {
                 map(&self.retry_apply_minus_window_ms),
             ),
             ("suite_test_s", opt(self.suite_test_s, 1)),
+            (
+                "run_attach_ms (`harness up` running)",
+                opt(self.run_attach_ms, 0),
+            ),
+            ("run_cold_ms (from nothing)", opt(self.run_cold_ms, 0)),
         ];
         for (k, v) in rows {
             let v = if v == "null" {

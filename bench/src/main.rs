@@ -4,7 +4,8 @@
 //!    then what the user sees: the CLI's apply in an untouched account and the CLI's own cost
 //!    (user.rs), and how long past the service-linked role's window the waits run (waits.rs);
 //! 2. the proxy's own cost against an instant upstream, side by side with nginx;
-//! 3. emulator start-to-ready times;
+//! 3. emulator start-to-ready times, and `harness run -- true` from nothing and with a
+//!    `harness up` running (harness_run.rs);
 //! 4. with `--suite`, the scenario suite's wall time (suite.rs);
 //! 5. the proxy's soak: 256 keep-alive clients for `--soak-secs` (60) with `flaky` on, requests,
 //!    errors by kind and the proxy's RSS (soak.rs; `--only soak` runs it alone and merges it into
@@ -19,6 +20,7 @@ mod cpu;
 mod critical;
 mod external_proxy;
 mod goals;
+mod harness_run;
 mod http_load;
 mod nginx;
 mod pooled;
@@ -103,6 +105,12 @@ pub struct Args {
     /// Concurrent keep-alive clients of the soak.
     #[arg(long, default_value_t = 256)]
     pub soak_clients: usize,
+    /// `harness run -- true` timings of each kind (cold, attached), after one warm-up each.
+    #[arg(long, default_value_t = 5)]
+    pub run_reps: usize,
+    /// The `harness` binary part 3b runs (default: the debug build, built by cargo).
+    #[arg(long)]
+    pub harness_bin: Option<PathBuf>,
     /// The `faultproxy` binary the soak runs (default: built by cargo in the bench's profile).
     #[arg(long)]
     pub faultproxy_bin: Option<PathBuf>,
@@ -139,6 +147,9 @@ pub enum Part {
     Soak,
     /// `classify` over the operation corpus (classify_ns_p50).
     Classify,
+    /// `harness run -- true` from nothing and with a `harness up` running (run_cold_ms,
+    /// run_attach_ms).
+    Run,
 }
 
 /// The allocator the `faultproxy` command runs with (faultproxy/src/main.rs): part 2 measures the
@@ -156,7 +167,6 @@ fn main() {
 fn real_main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging();
-
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -250,6 +260,7 @@ fn real_main() -> anyhow::Result<()> {
             suite,
             soak,
             classify: classify::run(&corpus_path(&out_dir)),
+            run: run_part(&args, &out_dir).map_err(|e| format!("{e:#}")),
         },
     )
 }
@@ -269,6 +280,7 @@ struct Measured {
     suite: Result<suite::SuiteRun, String>,
     soak: Result<soak::Soak, String>,
     classify: Result<classify::ClassifyCost, String>,
+    run: Result<harness_run::RunCost, String>,
 }
 
 /// results.json and results.md, and the table on stdout.
@@ -284,6 +296,7 @@ fn write_outputs(
         user: m.user.as_ref().map_err(Clone::clone),
         waits: m.waits.as_deref().map_err(Clone::clone),
         suite: m.suite.as_ref().map_err(Clone::clone),
+        run: m.run.as_ref().map_err(Clone::clone),
     });
     results.null_reasons.extend(facing.null_reasons.clone());
     if let Err(why) = &m.soak {
@@ -302,6 +315,7 @@ fn write_outputs(
         "suite": m.suite.as_ref().ok(),
         "soak": m.soak.as_ref().ok(),
         "classify": m.classify.as_ref().ok(),
+        "run": m.run.as_ref().ok(),
     });
     // The user-facing figures and classify_ns_p50 sit at the top level of results.json.
     let mut top = serde_json::to_value(&facing)?;
@@ -419,6 +433,7 @@ fn run_only(
             serde_json::to_string_pretty(&soak)?
         }
         Part::Suite => serde_json::to_string_pretty(&suite::run(&out_dir.join("suite.log"))?)?,
+        Part::Run => serde_json::to_string_pretty(&run_part(args, out_dir)?)?,
         Part::Classify => serde_json::to_string_pretty(
             &classify::run(&corpus_path(out_dir)).map_err(anyhow::Error::msg)?,
         )?,
@@ -498,6 +513,11 @@ fn run_only(
     };
     println!("{json}");
     Ok(())
+}
+
+/// Part 3b: `harness run -- true`, cold and attached.
+fn run_part(args: &Args, out_dir: &std::path::Path) -> anyhow::Result<harness_run::RunCost> {
+    harness_run::part(args.harness_bin.as_deref(), args.run_reps, out_dir)
 }
 
 /// The soak in a full run, unless `--soak-secs 0`.

@@ -63,6 +63,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         None,
         DEFAULT_REGION,
         args.control_api,
+        true,
     )
     .await?;
     let mut record = launched.record(&args.launch, DEFAULT_REGION);

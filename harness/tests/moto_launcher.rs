@@ -13,7 +13,9 @@ use hyper_util::rt::TokioExecutor;
 
 use harness::accounts::fresh_account_id;
 use harness::emulator::moto_bootstrap::Bootstrap;
-use harness::emulator::moto_launch::{ensure_launcher, launcher_enabled, APPLIED_LINE};
+use harness::emulator::moto_launch::{
+    ensure_launcher, launcher_enabled, APPLIED_LINE, EC2_APPLIED_LINE,
+};
 use harness::emulator::moto_process::{MotoCommand, MotoOptions, MotoProcess, MotoSource};
 use harness::emulator::Emulator;
 
@@ -293,6 +295,9 @@ async fn amis_and_their_snapshots_are_the_same_with_and_without_the_launcher() {
     assert!(!reference.0.is_empty() && reference.1 > 0, "{reference:?}");
     assert_eq!(first, reference);
     assert_eq!(second, reference);
+    // EC2's speed-ups are applied when EC2 loads (the launcher does not load it at start-up).
+    let log = std::fs::read_to_string(launched.log_path().unwrap()).unwrap();
+    assert!(log.contains(EC2_APPLIED_LINE), "{log}");
 }
 
 #[tokio::test]

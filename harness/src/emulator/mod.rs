@@ -205,6 +205,25 @@ pub async fn start(backend: Backend) -> Result<Box<dyn Emulator>, EmulatorError>
     result
 }
 
+/// [`start`] for one short-lived command (`harness run`): a moto process of its own is not
+/// warmed up (readiness.rs's calls load five services' code, ~0.5 s of moto's start-up, which a
+/// command that calls one service, or none, never needs; a service loads on its first call).
+pub async fn start_unwarmed(backend: Backend) -> Result<Box<dyn Emulator>, EmulatorError> {
+    if backend != Backend::Moto {
+        return start(backend).await;
+    }
+    let result = async {
+        let mut options = moto_process::MotoOptions::from_env().await?;
+        options.warm_up = false;
+        moto_process::MotoProcess::start(&options)
+            .await
+            .map(|m| Box::new(m) as Box<dyn Emulator>)
+    }
+    .await;
+    announce(backend, &result);
+    result
+}
+
 /// moto as a local process: the run's shared one when `scope` is given (`sharing/`: attach, or
 /// start it for the others), else one of this process's own.
 pub(crate) async fn start_moto(

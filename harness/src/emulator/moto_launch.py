@@ -256,10 +256,71 @@ def tune_gc():
 
 PATCHES = [
     patch_iam_managed_policies,
-    patch_ami_resources,
-    patch_ec2_random_ids,
     patch_request_routing,
 ]
+
+# Patches of moto's EC2 package, applied right after `moto.ec2` has been imported in full (as
+# when imported at start-up, so every module sees the same patched names): importing it costs
+# ~0.6 s of CPU (its models), which a moto serving a command that never calls EC2 does not pay.
+EC2_PATCHES = [
+    patch_ami_resources,
+    patch_ec2_random_ids,
+]
+
+
+def run_patch(patch):
+    """Runs one patch; what it applied, or None (said on stderr) when it cannot apply."""
+    try:
+        done = patch()
+    except Exception as error:  # a speed-up that cannot apply is left out, loudly
+        say(f"{patch.__name__} not applied: {error!r}")
+        return None
+    if not done:
+        say(f"{patch.__name__} not applied: moto is not as expected")
+    return done
+
+
+class AfterImport:
+    """A meta-path finder that runs `hook()` right after module `name` has been executed.
+
+    It finds the module's spec through the finders after it on `sys.meta_path`, and wraps that
+    spec's loader so the hook runs once `exec_module` returns (for a package: once its
+    `__init__` and everything it imports have run). It steps aside after the first import.
+    """
+
+    def __init__(self, name, hook):
+        self.name, self.hook = name, hook
+
+    def find_spec(self, name, path, target=None):
+        if name != self.name:
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module, hook = spec.loader.exec_module, self.hook
+
+        def exec_then_hook(module):
+            exec_module(module)
+            hook()
+
+        spec.loader.exec_module = exec_then_hook
+        return spec
+
+
+def after_import(name, hook):
+    """Runs `hook()` once module `name` is imported (now, if it already is)."""
+    if name in sys.modules:
+        hook()
+    else:
+        sys.meta_path.insert(0, AfterImport(name, hook))
+
+
+def apply_ec2_patches():
+    applied = [done for done in map(run_patch, EC2_PATCHES) if done]
+    say(f"EC2 loaded, speed-ups applied: {'; '.join(applied) or 'none'}")
 
 
 def apply():
@@ -270,17 +331,9 @@ def apply():
     if version != PINNED:
         say(f"moto {version} is not {PINNED}, which the speed-ups are written for: none applied")
         return []
-    applied = []
-    for patch in PATCHES:
-        try:
-            done = patch()
-        except Exception as error:  # a speed-up that cannot apply is left out, loudly
-            say(f"{patch.__name__} not applied: {error!r}")
-            continue
-        if done:
-            applied.append(done)
-        else:
-            say(f"{patch.__name__} not applied: moto is not as expected")
+    applied = [done for done in map(run_patch, PATCHES) if done]
+    after_import("moto.ec2", apply_ec2_patches)
+    applied.append("EC2's when it loads")
     import moto.server  # noqa: F401  (imported before the collector freezes what is loaded)
 
     applied.append(tune_gc())

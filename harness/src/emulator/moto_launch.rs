@@ -27,6 +27,10 @@ pub const LAUNCHER_PY: &str = include_str!("moto_launch.py");
 /// The line the launcher prints (on stderr, so in moto's log) once its speed-ups are in place.
 pub const APPLIED_LINE: &str = "harness moto launcher: moto 5.2.5, speed-ups applied:";
 
+/// The line it prints once moto's EC2 package has loaded (its first EC2 call) and EC2's
+/// speed-ups are in place.
+pub const EC2_APPLIED_LINE: &str = "harness moto launcher: EC2 loaded, speed-ups applied: AMI resource files parsed once; EC2 hex ids drawn with getrandbits";
+
 /// Set to `0` (or `false`, `no`, `off`) to run the pinned moto without the launcher.
 pub const LAUNCHER_ENV: &str = "HARNESS_MOTO_LAUNCHER";
 

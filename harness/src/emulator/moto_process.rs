@@ -226,6 +226,9 @@ pub struct MotoOptions {
     pub port_attempts: u32,
     /// Extra environment for the process (after [`MOTO_ENV`]).
     pub env: Vec<(OsString, OsString)>,
+    /// Make the warm-up calls once it answers (readiness.rs), so the first caller does not pay
+    /// moto's lazy imports.
+    pub warm_up: bool,
 }
 
 impl MotoOptions {
@@ -238,6 +241,7 @@ impl MotoOptions {
             log_dir: paths::harness_dir().join("logs"),
             port_attempts: 3,
             env: Vec::new(),
+            warm_up: true,
         }
     }
 
@@ -364,7 +368,11 @@ impl MotoProcess {
         let pid = child.pid();
         let endpoint_url: url::Url = url.parse().expect("a socket address makes a valid URL");
         let ready_ms = started.elapsed().as_millis() as u64;
-        let warmup = readiness::warm_up_moto(&endpoint_url).await;
+        let warmup = if options.warm_up {
+            readiness::warm_up_moto(&endpoint_url).await
+        } else {
+            Duration::ZERO
+        };
         tracing::info!(pid, %url, took_ms = ready_ms, warmup_ms = warmup.as_millis() as u64, log = %log.display(), "moto ready");
         Ok(MotoProcess {
             endpoint: Endpoint {

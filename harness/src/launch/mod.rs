@@ -49,19 +49,26 @@ pub struct Launched {
 
 impl Launched {
     /// Starts the emulator of `args.backend` and a proxy on `listen` in front of it, whose
-    /// control API answers `control`'s clients. `account` is used as given, else a fresh one; on
-    /// moto it is warmed in `region` first.
+    /// control API answers `control`'s clients. `account` is used as given, else a fresh one.
+    /// With `warm` (`harness up`, which serves many callers), moto and the account are warmed
+    /// in `region` first; without (`harness run`, one command), each service loads on its first
+    /// call, so a command pays only for the services it calls.
     pub async fn start(
         args: &LaunchArgs,
         listen: SocketAddr,
         account: Option<String>,
         region: &str,
         control: ControlAccess,
+        warm: bool,
     ) -> anyhow::Result<Launched> {
         // Checked before anything starts (clap checked each value already).
         let presets = args.presets()?;
         let replay = args.replay.load()?;
-        let emulator = emulator::start(args.backend).await?;
+        let emulator = if warm {
+            emulator::start(args.backend).await?
+        } else {
+            emulator::start_unwarmed(args.backend).await?
+        };
         let endpoint = emulator.endpoint().clone();
         let started_with: Vec<String> = presets.iter().map(ToString::to_string).collect();
         let mut cfg = endpoint.proxy_config(presets);
@@ -74,7 +81,7 @@ impl Launched {
         let settings = proxy.model_settings();
         let account = account.unwrap_or_else(accounts::fresh_account_id);
         // Warmed on the emulator before it is handed out (pool.rs); LocalStack/others stay cold.
-        if endpoint.flavor == UpstreamFlavor::Moto {
+        if warm && endpoint.flavor == UpstreamFlavor::Moto {
             crate::pool::warm(&endpoint, region, &account).await;
         }
         // The run's account only: a `harness run` attached to a shared proxy leaves others alone.

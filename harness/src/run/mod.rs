@@ -191,6 +191,7 @@ pub async fn run(args: RunArgs) -> u8 {
         args.account.clone(),
         &args.region,
         faultproxy::ControlAccess::Loopback,
+        false,
     );
     let launched = tokio::select! {
         launched = start => match launched {
