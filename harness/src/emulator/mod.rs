@@ -22,6 +22,7 @@
 
 mod child;
 pub mod container;
+mod dist_info;
 pub mod error;
 pub mod external;
 pub mod localstack_container;

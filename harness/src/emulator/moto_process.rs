@@ -452,7 +452,13 @@ pub fn find_on_path(name: &Path) -> Option<PathBuf> {
 pub fn probe_version(program: &Path) -> Result<Option<String>, String> {
     match interpreter_for(program) {
         None => Ok(None),
-        Some(python) => python_package_version(&python, "moto").map(Some),
+        Some(python) => match super::dist_info::installed_version(&python, "moto") {
+            // Another version only makes the harness use its pinned install: the name on disk
+            // is enough. The pin itself is confirmed by Python (a user-site install can shadow
+            // the prefix's).
+            Some(other) if other != MOTO_VERSION => Ok(Some(other)),
+            _ => python_package_version(&python, "moto").map(Some),
+        },
     }
 }
 

@@ -64,11 +64,14 @@ impl Launched {
         // Checked before anything starts (clap checked each value already).
         let presets = args.presets()?;
         let replay = args.replay.load()?;
+        // The proxy's operation table is built while the emulator starts, on the other core.
+        let preload = std::thread::spawn(faultproxy::aws::table::preload);
         let emulator = if warm {
             emulator::start(args.backend).await?
         } else {
             emulator::start_unwarmed(args.backend).await?
         };
+        let _ = preload.join();
         let endpoint = emulator.endpoint().clone();
         let started_with: Vec<String> = presets.iter().map(ToString::to_string).collect();
         let mut cfg = endpoint.proxy_config(presets);

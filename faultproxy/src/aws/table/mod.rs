@@ -267,6 +267,13 @@ fn table() -> &'static Table {
     &TABLE
 }
 
+/// Builds the table now. It is otherwise built on first use (the proxy's start or first
+/// request), which a command starting a proxy can overlap with other start-up work (the
+/// emulator's) by calling this on a thread of its own.
+pub fn preload() {
+    LazyLock::force(&TABLE);
+}
+
 impl Service {
     fn def(self) -> &'static ServiceDef {
         &table().services[self.0 as usize]
