@@ -64,6 +64,9 @@ struct Call {
     fault: Option<InjectedFault>,
     /// Set once the request is journaled; a `Call` dropped before (see `Drop`) journals itself.
     journaled: bool,
+    /// Whether a behaviour model looks at the request (its body is read anyway): the journal
+    /// then records its resource.
+    models_look: bool,
 }
 
 /// Who "answered" a request whose client went away first: hyper drops the request's future when
@@ -92,9 +95,9 @@ impl Call {
         outcome: Outcome,
     ) -> Outcome {
         self.journaled = true;
-        let resource = self
-            .shared
-            .journal_resource(&self.info, &self.body, fault.as_ref());
+        let resource =
+            self.shared
+                .journal_resource(&self.info, &self.body, fault.as_ref(), self.models_look);
         let info = std::mem::take(&mut self.info);
         self.shared
             .record(&self.arrival, info, status, fault, handled_by, resource);
@@ -169,12 +172,14 @@ pub(crate) async fn handle(
         ruleset,
         fault: None,
         journaled: false,
+        models_look: false,
     };
-    let call = match inject(&mut call).await {
+    let mut call = match inject(&mut call).await {
         Some(outcome) => return call.finish_injected(outcome),
         None => call,
     };
     let model_settings = call.shared.models.interested(&call.info);
+    call.models_look = model_settings.is_some();
     if let Some(settings) = model_settings {
         if let Some(answer) = Box::pin(run_models(&call, settings)).await {
             return call.finish_model(answer);

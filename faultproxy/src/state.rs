@@ -94,20 +94,22 @@ impl Shared {
     }
 
     /// The resource the journal records for a request: read when the request got a failure (an
-    /// error code or a dropped connection) and for every request of an operation that got one,
-    /// so a replay of the journal sees which success ended a run of failures. Other requests
-    /// skip reading their body for it.
+    /// error code or a dropped connection), for every request of an operation that got one, and
+    /// for requests a behaviour model looks at (`models_look`: the models read their bodies
+    /// anyway), so a replay of the journal knows where each call of a failing operation stands.
+    /// Other requests skip reading their body for it.
     pub fn journal_resource(
         &self,
         info: &RequestInfo,
         body: &[u8],
         fault: Option<&InjectedFault>,
+        models_look: bool,
     ) -> Option<String> {
         let slot = &self.faulted_ops[info.operation?.index()];
         let failed = fault.is_some_and(|f| f.kind.is_failure() || f.code.is_some());
         if failed {
             slot.store(true, Ordering::Relaxed);
-        } else if !slot.load(Ordering::Relaxed) {
+        } else if !models_look && !slot.load(Ordering::Relaxed) {
             return None;
         }
         resource::from_request(info, body)
