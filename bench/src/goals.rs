@@ -60,7 +60,7 @@ impl Goal {
 pub struct UserFacing {
     /// CLI apply in an account nobody touched (information: the harness hands out pooled ones).
     pub cold_account_apply_ms: Option<f64>,
-    /// CLI apply in an account handed out as `harness up`/`run` do (pool warm-up, nothing else).
+    /// CLI apply in an account handed out as `harness up` does (pool warm-up, nothing else).
     pub pooled_account_apply_ms: Option<f64>,
     /// Pooled CLI apply over the CLI apply in that same account once warm (the goal's figure).
     pub pooled_to_warm_ratio: Option<f64>,
@@ -251,7 +251,7 @@ impl UserFacing {
                 opt(self.cold_account_apply_ms, 1),
             ),
             (
-                "pooled_account_apply_ms (CLI, account as `harness up`/`run` hand it out)",
+                "pooled_account_apply_ms (CLI, account as `harness up` hands it out)",
                 opt(self.pooled_account_apply_ms, 1),
             ),
             (

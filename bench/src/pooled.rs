@@ -1,5 +1,5 @@
-//! Part 1b, the pooled account: the apply a user of `harness up` / `harness run` gets. Those
-//! commands hand out a fresh account warmed by the harness's pool warm-up
+//! Part 1b, the pooled account: the apply a user of `harness up` (and of a `harness run` attached
+//! to it) gets. It hands out a fresh account warmed by the harness's pool warm-up
 //! (`harness::pool::warm`, the same read-only calls the background pool makes) and nothing else;
 //! this file does exactly that, then times the provisioner CLI binary's apply in it
 //! (`pooled_account_apply_ms`). The stack and the ECS service-linked role are destroyed and the
@@ -100,7 +100,7 @@ async fn one_rep(
 ) -> anyhow::Result<PooledRep> {
     let endpoint = emulator.endpoint().clone();
     let env = TestEnv::on(emulator, &[]).await?;
-    // Exactly what `harness up` / `harness run` do with the account they hand out (launch/mod.rs).
+    // Exactly what `harness up` does with the account it hands out (launch/mod.rs, pool.rs).
     let t = Instant::now();
     harness::pool::warm(&endpoint, &env.region, &env.account_id).await;
     let warm_up_ms = t.elapsed().as_secs_f64() * 1000.0;

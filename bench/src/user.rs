@@ -11,8 +11,8 @@
 //!    looked up by the provisioner, as a user's would be).
 //!
 //! For each apply the proxy journal gives the time with no call outstanding (`idle`). Then, in
-//! accounts of their own, the same CLI apply in an account handed out as `harness up`/`run` hand
-//! it out (pooled.rs: `pooled_account_apply_ms`, the figure the cold/warm goal holds).
+//! accounts of their own, the same CLI apply in an account handed out as `harness up` hands it
+//! out (pooled.rs: `pooled_account_apply_ms`, the figure the cold/warm goal holds).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -54,7 +54,7 @@ pub struct UserResults {
     pub warm_inprocess_apply_ms: f64,
     /// Median over repetitions of (warm CLI apply − warm in-process apply), same account.
     pub cli_overhead_ms: f64,
-    /// The same CLI apply in an account handed out as `harness up`/`run` do (pooled.rs).
+    /// The same CLI apply in an account handed out as `harness up` does (pooled.rs).
     pub pooled: PooledResults,
 }
 

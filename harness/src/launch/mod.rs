@@ -1,7 +1,7 @@
 //! Why this module exists: `harness up` and `harness run` both start the same thing: the emulator
 //! of the selected backend, the fault proxy in front of it (with the presets and behaviour models
-//! of [`LaunchArgs`]) and one fresh account, warmed on moto before anyone uses it (pool.rs). This
-//! file starts and stops that; `args.rs` holds the flags they share. Their proxy serves on
+//! of [`LaunchArgs`]) and one fresh account; for `harness up` moto and the account are warmed
+//! before anyone uses them (pool.rs). This file starts and stops that; `args.rs` holds the flags they share. Their proxy serves on
 //! threads of its own, one single-threaded runtime each ([`serving_threads`]), as the
 //! `faultproxy` command does: these proxies live as long as the user's session and carry all of
 //! its traffic, so the cheaper per-request path pays off (`faultproxy/src/workers.rs`).
