@@ -117,3 +117,80 @@ async fn bad_input_is_a_400_with_a_clear_message() {
     assert_eq!(s, 200);
     assert!(body.contains("ok"));
 }
+
+/// `/_harness/accounts`: lease (fresh or named), read, add presets, release; each mistake is
+/// its own status with a message naming it.
+#[tokio::test]
+async fn accounts_are_leased_read_and_released() {
+    let proxy = proxy_without_upstream().await;
+    let addr = proxy.addr();
+    let (s, body) = raw(
+        addr,
+        "POST",
+        "/_harness/accounts",
+        &[],
+        b"throttle=100 seed=4",
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    let lease: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let account = lease["account"].as_str().unwrap().to_string();
+    assert_eq!(account.len(), 12, "{body}");
+    assert_eq!(lease["seed"], 4);
+    assert_eq!(
+        lease["presets"],
+        serde_json::json!(["seed=4", "throttle=100"])
+    );
+    assert_eq!(
+        lease["rules"][0]["account"].as_str(),
+        Some(account.as_str())
+    );
+    assert_eq!(lease["rules"][0]["name"], "preset:throttle");
+
+    let named = "111122223333";
+    let path = format!("/_harness/accounts?account={named}");
+    let (s, _) = raw(addr, "POST", &path, &[], b"").await;
+    assert_eq!(s, 201);
+    let (s, body) = raw(addr, "POST", &path, &[], b"").await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("leased already"), "{body}");
+    let (s, body) = raw(addr, "POST", "/_harness/accounts?account=42", &[], b"").await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("12-digit"), "{body}");
+    let (s, body) = raw(addr, "POST", "/_harness/accounts", &[], b"throttle=lots").await;
+    assert_eq!(s, 400, "{body}");
+
+    let (s, body) = raw(addr, "GET", "/_harness/accounts", &[], b"").await;
+    assert_eq!(s, 200);
+    let all: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(all["leased"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(all["leased_total"], 2);
+
+    let presets = format!("/_harness/accounts/{named}/presets");
+    let (s, body) = raw(addr, "POST", &presets, &[], b"flaky=10").await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("preset:flaky"), "{body}");
+    let (s, body) = raw(addr, "POST", &presets, &[], b"").await;
+    assert_eq!(s, 400, "{body}");
+
+    let one = format!("/_harness/accounts/{account}");
+    let (s, body) = raw(addr, "GET", &one, &[], b"").await;
+    assert_eq!(s, 200);
+    assert!(
+        body.contains("preset:throttle") && !body.contains("preset:flaky"),
+        "{body}"
+    );
+    let (s, _) = raw(addr, "DELETE", &one, &[], b"").await;
+    assert_eq!(s, 200);
+    let (s, body) = raw(addr, "GET", &one, &[], b"").await;
+    assert_eq!(s, 404, "{body}");
+    assert!(body.contains("is not leased"), "{body}");
+    assert_eq!(proxy.leases().len(), 1);
+    let (s, body) = raw(addr, "PUT", &one, &[], b"").await;
+    assert_eq!(s, 405, "{body}");
+
+    let (s, _) = raw(addr, "POST", "/_harness/reset", &[], b"").await;
+    assert_eq!(s, 200);
+    assert!(proxy.leases().is_empty(), "reset ends every lease");
+    assert!(proxy.rules().is_empty());
+}

@@ -13,6 +13,8 @@ const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
 #[test]
 fn version_names_the_package_version() {
     let out = Command::new(HARNESS)
+        // A `harness up` the developer keeps running is not this test's: its runs start their own emulator.
+        .env("HARNESS_ATTACH", "off")
         .arg("--version")
         .output()
         .expect("run harness");
@@ -27,6 +29,7 @@ fn version_names_the_package_version() {
 /// if no test did yet).
 fn pinned_moto_server() -> PathBuf {
     let out = Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off")
         .args(["run", "--", "true"])
         .env("HARNESS_BACKEND", "moto")
         .env_remove("HARNESS_MOTO_SERVER")

@@ -56,6 +56,8 @@ fn harness_run(
     )
     .expect("PATH");
     let mut run = Command::new(env!("CARGO_BIN_EXE_harness"));
+    // A `harness up` the developer keeps running is not this test's: its runs start their own emulator.
+    run.env("HARNESS_ATTACH", "off");
     run.arg("run")
         .args(["--backend", "moto"])
         .args(flags)

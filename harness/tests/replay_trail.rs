@@ -88,6 +88,8 @@ fn replay_with_cli(file: &Path, script: &str, journal: &Path) -> script::Ran {
     )
     .expect("PATH");
     let mut cmd = Command::new(HARNESS);
+    // A `harness up` the developer keeps running is not this test's: its runs start their own emulator.
+    cmd.env("HARNESS_ATTACH", "off");
     cmd.args(["run", "--attach", "off", "--backend", "moto", "--replay"])
         .arg(file)
         .arg("--journal")
@@ -210,6 +212,7 @@ fn the_aws_cli_meets_the_trails_errors_as_many_times_then_succeeds() {
 fn replay_show_prints_the_schedule_and_the_rules_without_the_caller() {
     for args in [vec![], vec!["--json"], vec!["--replay-by", "time"]] {
         let out = Command::new(HARNESS)
+            .env("HARNESS_ATTACH", "off")
             .args(["replay", "show"])
             .args(&args)
             .arg(fixture("first-apply.json.gz"))
@@ -235,6 +238,7 @@ fn replay_show_prints_the_schedule_and_the_rules_without_the_caller() {
     let bad = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(bad.path(), b"\x1f\x8bnot gzip").expect("write");
     let out = Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off")
         .args(["replay", "show"])
         .arg(bad.path())
         .output()

@@ -15,6 +15,7 @@ const HARNESS: &str = env!("CARGO_BIN_EXE_harness");
 /// environment (all of which the command must not see).
 fn harness_run(args: &[&str]) -> Output {
     Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off") // not a `harness up` the developer runs
         .arg("run")
         .args(args)
         .env("HARNESS_BACKEND", "moto")
@@ -160,6 +161,7 @@ fn exit_codes_are_the_commands_or_the_shells() {
 fn a_set_no_propagation_delay_switch_gets_one_warning_line() {
     let warning = format!("harness: {}\n", harness::run::NO_PROPAGATION_DELAY_WARNING);
     let out = Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off")
         .args([
             "run",
             "--",
@@ -191,6 +193,7 @@ fn settings_come_from_the_environment_and_empty_ones_count_as_unset() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.json");
     let out = Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off")
         .arg("run")
         .arg("--journal")
         .arg(&journal)
@@ -389,6 +392,7 @@ fn alive(pid: u32) -> bool {
 #[test]
 fn sigint_stops_the_command_the_proxy_and_moto() {
     let mut child = Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off")
         .args([
             "run",
             "--",
@@ -490,6 +494,7 @@ fn in_a_terminal_the_command_reads_it_and_gets_ctrl_c_once() {
     use std::os::unix::process::CommandExt;
     let (master, slave) = open_pty();
     let mut command = Command::new(HARNESS);
+    command.env("HARNESS_ATTACH", "off");
     command
         .args(["run", "--", "sh", "-c"])
         .arg(
@@ -555,6 +560,7 @@ fn in_a_terminal_the_command_reads_it_and_gets_ctrl_c_once() {
 #[test]
 fn sigint_during_the_start_runs_nothing_and_leaves_nothing() {
     let child = Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off")
         .args(["run", "--", "sh", "-c", "echo ran"])
         .env("HARNESS_BACKEND", "moto")
         .stdin(Stdio::null())

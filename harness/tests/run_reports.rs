@@ -41,6 +41,8 @@ fn run_with_reports(python: &Path, dir: &Path, exit: u8) -> Run {
     let junit = dir.join(format!("junit-{exit}.xml"));
     let markdown = dir.join(format!("summary-{exit}.md"));
     let out = Command::new(HARNESS)
+        // A `harness up` the developer keeps running is not this test's: its runs start their own emulator.
+        .env("HARNESS_ATTACH", "off")
         .args(["run", "--profile", "fresh-account", "--seed", "5"])
         .args(["--preset", "throttle=100"])
         .arg("--report")
@@ -82,6 +84,7 @@ fn run_with_reports(python: &Path, dir: &Path, exit: u8) -> Run {
 fn report_from(python: &Path, journal: &Path, args: &[&str], dir: &Path) -> (Output, Value) {
     let junit = dir.join("from-journal.xml");
     let out = Command::new(HARNESS)
+        .env("HARNESS_ATTACH", "off")
         .arg("report")
         .arg("--journal")
         .arg(journal)

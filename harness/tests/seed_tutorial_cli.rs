@@ -72,6 +72,8 @@ fn harness_run(clients: &pyclients::PyClients, journal: &Path, cmd: &[&str]) -> 
     let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path)))
         .expect("PATH");
     let mut run = Command::new(env!("CARGO_BIN_EXE_harness"));
+    // A `harness up` the developer keeps running is not this test's: its runs start their own emulator.
+    run.env("HARNESS_ATTACH", "off");
     run.args(["run", "--backend", "moto", "--preset"])
         .arg(format!("slr-delay={SLR_WINDOW_S}s"))
         .arg("--journal")
