@@ -7,9 +7,9 @@
 //! 3. emulator start-to-ready times, and `harness run -- true` from nothing and with a
 //!    `harness up` running (harness_run.rs);
 //! 4. with `--suite`, the scenario suite's wall time (suite.rs);
-//! 5. the proxy's soak: 256 keep-alive clients for `--soak-secs` (60) with `flaky` on, requests,
-//!    errors by kind and the proxy's RSS (soak.rs; `--only soak` runs it alone and merges it into
-//!    results.json);
+//! 5. the proxy's soak: `--soak-clients` (256) keep-alive clients for `--soak-secs` (60) with
+//!    `flaky` on, requests, errors by kind and the proxy's RSS, its growth over the last 5 minutes
+//!    against its bound (soak.rs; `--only soak` runs it alone and merges it into results.json);
 //!
 //! then writes `target/bench/results.json` and `target/bench/results.md` and prints the table.
 
@@ -324,6 +324,10 @@ fn write_outputs(
             "classify_ns_p50".into(),
             serde_json::json!(m.classify.as_ref().ok().map(|c| c.classify_ns_p50)),
         );
+        o.insert(
+            soak::TOP_LEVEL_FIGURE.into(),
+            serde_json::json!(m.soak.as_ref().ok().map(|s| s.rss_growth_window_mib)),
+        );
     }
     let json = results.to_json(&m.stack, &m.proxy, &m.startup, &top, &more)?;
     std::fs::write(&json_path, json + "\n")
@@ -556,18 +560,7 @@ fn soak_part(args: &Args, cores: usize) -> anyhow::Result<soak::Soak> {
     let soak = soak::run(&rt, &bin, &settings);
     rt.shutdown_timeout(Duration::from_secs(2));
     let soak = soak?;
-    eprintln!(
-        "bench: soak: {} requests ({:.0}/s), {} ok, errors {:?}; proxy RSS {} KiB at start, {} after warm-up, {} max, {} at the end; journal {}",
-        soak.requests,
-        soak.rps,
-        soak.ok,
-        soak.errors_by_kind,
-        soak.rss_start_kib,
-        soak.rss_after_warmup_kib,
-        soak.rss_max_kib,
-        soak.rss_end_kib,
-        soak.journal
-    );
+    eprintln!("{}", soak.summary());
     Ok(soak)
 }
 

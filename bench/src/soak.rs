@@ -1,8 +1,17 @@
-//! The proxy's soak: 256 concurrent keep-alive clients for 60 s through the `faultproxy` binary
-//! (its own process, so its RSS is its own) with `flaky` on, in front of the trivial upstream.
-//! Reports requests served, errors by kind (the injected 500/503 answers, dropped connections,
-//! anything else), and the proxy's RSS from `/proc/PID/status` at start, after the warm-up, at
-//! its highest and at the end, with the journal's bounds. Not a test: it prints numbers.
+//! The proxy's soak: 256 concurrent keep-alive clients (`--soak-clients`) for 60 s
+//! (`--soak-secs`) through the `faultproxy` binary (its own process, so its RSS is its own) with
+//! `flaky` on, in front of the trivial upstream. Reports requests served, errors by kind (the
+//! injected 500/503 answers, dropped connections, anything else), and the proxy's RSS from
+//! `/proc/PID/status` at start, after the warm-up, at its highest and at the end, with the
+//! journal's bounds.
+//!
+//! The held figure is the RSS growth over the measured window, the run's last 5 minutes (the
+//! last half of a shorter run): `rss_growth_window_mib`, next to its bound
+//! [`RSS_GROWTH_BOUND_MIB`]. The journal is a ring of 50,000 entries (about 0.6 KiB each, ~30
+//! MiB when full) that grows until it is full; growth measured while it still fills is the ring,
+//! not a leak, so the soak reads the journal's bounds when the window starts and says whether the
+//! ring was full by then (`journal_full_before_window`). Only a window that starts with a full
+//! ring is held to the bound (`rss_growth_met` is null otherwise, with the reason).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -28,6 +37,18 @@ pub struct Settings {
     pub sample_every: Duration,
 }
 
+/// RSS growth allowed over the measured window, MiB.
+pub const RSS_GROWTH_BOUND_MIB: f64 = 1.0;
+/// The held figure's key at results.json's top level (`rss_growth_window_mib`).
+pub const TOP_LEVEL_FIGURE: &str = "soak_rss_growth_window_mib";
+/// The measured window: the run's last 5 minutes.
+const WINDOW: Duration = Duration::from_secs(300);
+
+/// The measured window of a run of `duration`: its last 5 minutes, or its last half.
+fn window(duration: Duration) -> Duration {
+    WINDOW.min(duration / 2)
+}
+
 /// One soak's figures.
 #[derive(Debug, Serialize)]
 pub struct Soak {
@@ -45,10 +66,53 @@ pub struct Soak {
     pub rss_after_warmup_kib: u64,
     pub rss_max_kib: u64,
     pub rss_end_kib: u64,
+    /// Length of the measured window (the last 5 minutes, or the last half of a shorter run).
+    pub window_s: f64,
+    /// RSS at the window's start and at its end (the last sample under load).
+    pub rss_window_start_kib: u64,
+    pub rss_window_end_kib: u64,
+    /// `(rss_window_end_kib - rss_window_start_kib) / 1024`.
+    pub rss_growth_window_mib: f64,
+    pub rss_growth_bound_mib: f64,
+    /// `rss_growth_window_mib <= rss_growth_bound_mib`; null when the journal's ring was not
+    /// full when the window started (then the growth includes the ring filling).
+    pub rss_growth_met: Option<bool>,
+    /// Why `rss_growth_met` is null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_growth_null_reason: Option<String>,
+    /// Whether the journal had discarded entries (its ring full) when the window started.
+    pub journal_full_before_window: bool,
+    /// `GET /_harness/journal/stats` when the window started.
+    pub journal_at_window_start: serde_json::Value,
     /// `(seconds since start, KiB)` samples.
     pub rss_timeline: Vec<(f64, u64)>,
     /// `GET /_harness/journal/stats` at the end: capacity, kept, dropped.
     pub journal: serde_json::Value,
+}
+
+impl Soak {
+    /// One line: requests, errors, the RSS figures and the journal's bounds.
+    pub fn summary(&self) -> String {
+        format!(
+            "bench: soak: {} requests ({:.0}/s), {} ok, errors {:?}; proxy RSS {} KiB at start, \
+             {} after warm-up, {} max, {} at the end; over the last {:.0} s {:+.3} MiB (bound {} \
+             MiB, met {:?}); journal {} at the window's start, {} at the end",
+            self.requests,
+            self.rps,
+            self.ok,
+            self.errors_by_kind,
+            self.rss_start_kib,
+            self.rss_after_warmup_kib,
+            self.rss_max_kib,
+            self.rss_end_kib,
+            self.window_s,
+            self.rss_growth_window_mib,
+            self.rss_growth_bound_mib,
+            self.rss_growth_met,
+            self.journal_at_window_start,
+            self.journal
+        )
+    }
 }
 
 /// The proxy process; killed when dropped.
@@ -169,22 +233,21 @@ pub fn run(
             })
         })
         .collect();
-    let warmup = (s.duration / 6).min(Duration::from_secs(10));
-    let mut timeline = vec![(0.0, rss_start)];
-    let mut after_warmup = None;
     let start = Instant::now();
-    while start.elapsed() < s.duration {
-        std::thread::sleep(
-            s.sample_every
-                .min(s.duration.saturating_sub(start.elapsed())),
-        );
-        let rss = rss_kib(pid)?;
-        timeline.push((t0.elapsed().as_secs_f64(), rss));
-        if after_warmup.is_none() && start.elapsed() >= warmup {
-            after_warmup = Some(rss);
-        }
-    }
+    let sampled = sample(rt, pid, proxy.addr, s, t0, rss_start);
     stop.store(true, Ordering::Relaxed);
+    let Samples {
+        mut timeline,
+        after_warmup,
+        at_window_start,
+        last,
+    } = sampled?;
+    let (rss_window_start, journal_at_window_start) =
+        at_window_start.unwrap_or((rss_start, serde_json::Value::Null));
+    let journal_full_before_window = journal_at_window_start["dropped"]
+        .as_u64()
+        .is_some_and(|d| d > 0);
+    let growth_mib = (last as f64 - rss_window_start as f64) / 1024.0;
     let secs = start.elapsed().as_secs_f64();
     rt.block_on(async {
         for t in tasks {
@@ -209,9 +272,75 @@ pub fn run(
         rss_after_warmup_kib: after_warmup.unwrap_or(rss_end),
         rss_max_kib: timeline.iter().map(|t| t.1).max().unwrap_or(rss_end),
         rss_end_kib: rss_end,
+        window_s: window(s.duration).as_secs_f64(),
+        rss_window_start_kib: rss_window_start,
+        rss_window_end_kib: last,
+        rss_growth_window_mib: (growth_mib * 1000.0).round() / 1000.0,
+        rss_growth_bound_mib: RSS_GROWTH_BOUND_MIB,
+        rss_growth_met: journal_full_before_window.then_some(growth_mib <= RSS_GROWTH_BOUND_MIB),
+        rss_growth_null_reason: (!journal_full_before_window).then(|| {
+            format!(
+                "the journal's ring was not full when the measured window started \
+                 ({journal_at_window_start}): run longer (--soak-secs)"
+            )
+        }),
+        journal_full_before_window,
+        journal_at_window_start,
         rss_timeline: timeline,
         journal,
     })
+}
+
+/// What the sampler saw while the load ran.
+struct Samples {
+    /// `(seconds since t0, KiB)`, starting with the RSS at `t0`.
+    timeline: Vec<(f64, u64)>,
+    /// The first sample after the warm-up.
+    after_warmup: Option<u64>,
+    /// RSS and the journal's bounds when the measured window started.
+    at_window_start: Option<(u64, serde_json::Value)>,
+    /// The last sample under load.
+    last: u64,
+}
+
+/// Samples the proxy's RSS every `sample_every` for `duration`, one sample exactly at the
+/// measured window's start, with the journal's bounds read then.
+fn sample(
+    rt: &tokio::runtime::Runtime,
+    pid: u32,
+    addr: SocketAddr,
+    s: &Settings,
+    t0: Instant,
+    rss_start: u64,
+) -> anyhow::Result<Samples> {
+    let warmup = (s.duration / 6).min(Duration::from_secs(10));
+    let window_from = s.duration - window(s.duration);
+    let mut out = Samples {
+        timeline: vec![(0.0, rss_start)],
+        after_warmup: None,
+        at_window_start: None,
+        last: rss_start,
+    };
+    let start = Instant::now();
+    while start.elapsed() < s.duration {
+        let until_window = window_from.saturating_sub(start.elapsed());
+        let next = if out.at_window_start.is_none() && !until_window.is_zero() {
+            s.sample_every.min(until_window)
+        } else {
+            s.sample_every
+        };
+        std::thread::sleep(next.min(s.duration.saturating_sub(start.elapsed())));
+        let rss = rss_kib(pid)?;
+        out.timeline.push((t0.elapsed().as_secs_f64(), rss));
+        out.last = rss;
+        if out.after_warmup.is_none() && start.elapsed() >= warmup {
+            out.after_warmup = Some(rss);
+        }
+        if out.at_window_start.is_none() && start.elapsed() >= window_from {
+            out.at_window_start = Some((rss, rt.block_on(journal_stats(addr))?));
+        }
+    }
+    Ok(out)
 }
 
 async fn journal_stats(addr: SocketAddr) -> anyhow::Result<serde_json::Value> {
@@ -247,6 +376,10 @@ pub fn merge_into_results(path: &std::path::Path, soak: &Soak) -> anyhow::Result
         bail!("{}: `details` is not an object", path.display());
     };
     details.insert("soak".into(), serde_json::to_value(soak)?);
+    root.insert(
+        TOP_LEVEL_FIGURE.into(),
+        serde_json::json!(soak.rss_growth_window_mib),
+    );
     std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("writing {}", path.display()))
 }
@@ -254,6 +387,12 @@ pub fn merge_into_results(path: &std::path::Path, soak: &Soak) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_is_the_last_five_minutes_or_the_last_half() {
+        assert_eq!(window(Duration::from_secs(600)), Duration::from_secs(300));
+        assert_eq!(window(Duration::from_secs(60)), Duration::from_secs(30));
+    }
 
     #[test]
     fn error_kinds() {

@@ -4,7 +4,9 @@
 //! managed policies (count, ARNs, a policy and its document), AMIs and their snapshots, and,
 //! after `/moto-api/seed`, the random ids themselves. AttachmentCount stays per account: an
 //! attachment in one account shows in no other, not even in one created after it. Raw HTTP
-//! straight to moto with `x-moto-account-id`, as the proxy sends it.
+//! straight to moto with `x-moto-account-id`, as the proxy sends it. And the launcher's one fix:
+//! what a request asks to include in its answer (ECS `include=TAGS`) stays its own, where plain
+//! moto shares it between the requests it serves at once.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -178,6 +180,57 @@ async fn the_pinned_install_runs_through_the_launcher_and_a_users_moto_does_not(
     } else {
         // HARNESS_MOTO_SERVER or a pinned moto_server on PATH: the user's moto, as it is.
         assert!(command.args.is_empty(), "{}", command.describe());
+    }
+}
+
+/// Two ECS response objects, as two requests served at once create them: one asks for the tags
+/// (`include=TAGS`), the other does not. Prints `shared` when the second one's choice reaches the
+/// first's answer, `own` when it does not. Argument: the launcher to apply first, or `-`.
+const TWO_REQUESTS: &str = r#"
+import sys, importlib.util
+if sys.argv[1] != "-":
+    spec = importlib.util.spec_from_file_location("moto_launch", sys.argv[1])
+    launcher = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launcher)
+    launcher.apply()
+from moto.core.responses import never_return
+from moto.ecs.responses import DESCRIBE_CLUSTERS_TAGS, EC2ContainerServiceResponse
+asks, other = EC2ContainerServiceResponse(), EC2ContainerServiceResponse()
+asks._include_in_response(DESCRIBE_CLUSTERS_TAGS)
+other._exclude_from_response(DESCRIBE_CLUSTERS_TAGS)
+stripped = asks.RESPONSE_KEY_PATH_TO_TRANSFORMER.get(DESCRIBE_CLUSTERS_TAGS) is never_return
+print("shared" if stripped else "own")
+"#;
+
+#[tokio::test]
+async fn what_a_request_includes_in_its_answer_stays_its_own_through_the_launcher() {
+    let bootstrap = Bootstrap::from_env();
+    let installing = bootstrap.clone();
+    tokio::task::spawn_blocking(move || installing.ensure())
+        .await
+        .unwrap()
+        .expect("the pinned moto installs");
+    let launcher = ensure_launcher(&bootstrap.root).expect("the launcher is written");
+    for (through, arg, expected) in [
+        ("the launcher", launcher.as_os_str(), "own"),
+        ("plain moto", std::ffi::OsStr::new("-"), "shared"),
+    ] {
+        let out = std::process::Command::new(bootstrap.venv_python())
+            .args([
+                std::ffi::OsStr::new("-c"),
+                std::ffi::OsStr::new(TWO_REQUESTS),
+                arg,
+            ])
+            .output()
+            .expect("the pinned moto's python runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{through}: {}\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout.trim(), expected, "{through}");
     }
 }
 

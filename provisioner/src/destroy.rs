@@ -10,6 +10,14 @@
 //!   -> service-linked role (only with --delete-service-linked-role; deletion task polled)
 //! ```
 //! Destroying nothing succeeds.
+//!
+//! A resource that reads without our ownership tag is read once more before destroy leaves it
+//! alone, and a tag seen in either read makes it ours ([`read_for_destroy`]): a backend can
+//! answer one read without a field the resource has (moto 5.2.5 keeps ECS's `include=TAGS`
+//! choice in one setting shared by the requests it serves at once, so a concurrent
+//! DescribeClusters without `include` strips another's tags), and a destroy that took such an
+//! answer at its word would skip the cluster and the service as not ours and report success.
+//! Tags do not appear by mistake, so the second read can only turn "not ours" into "ours".
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,7 +30,7 @@ use crate::resources::service_linked_role::SlrDeletion;
 use crate::resources::REGISTRY;
 use crate::resources::{Ctx, Erased, Known, Receipt};
 use crate::retry::{AbsorbedError, RetryPolicy};
-use crate::state::{find_all, observe};
+use crate::state::{find_all, observe, Observed};
 
 #[derive(Debug, Clone, Default)]
 pub struct DestroyOptions {
@@ -160,6 +168,55 @@ async fn destroy_targets(
     Ok(found.into_iter().collect())
 }
 
+/// The kinds whose value in `o` carries tags without our ownership tag.
+fn read_as_not_ours(ctx: Ctx<'_>, o: &Observed) -> Vec<&'static str> {
+    REGISTRY
+        .iter()
+        .filter(|row| {
+            o.erased(row.kind())
+                .and_then(|v| row.node.identity(v))
+                .and_then(|(_, tags)| tags)
+                .is_some_and(|tags| !ctx.names.is_ours(tags))
+        })
+        .map(|row| row.kind())
+        .collect()
+}
+
+/// Takes from `again` every value of `kinds` that reads as ours there.
+fn prefer_ours(ctx: Ctx<'_>, o: &mut Observed, again: &Observed, kinds: &[&'static str]) {
+    for row in REGISTRY.iter().filter(|r| kinds.contains(&r.kind())) {
+        let Some(value) = again.erased(row.kind()) else {
+            continue;
+        };
+        let ours = row
+            .node
+            .identity(value)
+            .and_then(|(_, tags)| tags)
+            .is_some_and(|tags| ctx.names.is_ours(tags));
+        if ours {
+            tracing::warn!(
+                kind = row.kind(),
+                "read without our ownership tag, then with it: treated as ours"
+            );
+            o.set_erased(row.kind(), Some(value.clone()));
+        }
+    }
+}
+
+/// The read destroy starts from; what reads as not ours is read once more (see the file's
+/// comment).
+async fn read_for_destroy(
+    ctx: Ctx<'_>,
+) -> Result<(Observed, Vec<(&'static str, Vec<Erased>)>), Error> {
+    let (mut o, all) = futures::try_join!(observe(ctx, false), find_all(ctx))?;
+    let doubtful = read_as_not_ours(ctx, &o);
+    if !doubtful.is_empty() {
+        let again = observe(ctx, false).await?;
+        prefer_ours(ctx, &mut o, &again, &doubtful);
+    }
+    Ok((o, all))
+}
+
 /// The rows destroy walks, layer by layer (the service-linked role only when asked).
 fn layers(opts: &DestroyOptions) -> Vec<Vec<&'static Row>> {
     registry::destroy_layers()
@@ -175,7 +232,7 @@ fn layers(opts: &DestroyOptions) -> Vec<Vec<&'static Row>> {
 
 /// What destroy would delete (read-only calls only).
 pub async fn plan(ctx: Ctx<'_>, on_request: bool) -> Result<Plan, Error> {
-    let (mut observed, all) = futures::try_join!(observe(ctx, false), find_all(ctx))?;
+    let (mut observed, all) = read_for_destroy(ctx).await?;
     if on_request {
         for row in REGISTRY
             .iter()
@@ -193,7 +250,7 @@ pub async fn plan(ctx: Ctx<'_>, on_request: bool) -> Result<Plan, Error> {
 
 pub async fn destroy(ctx: Ctx<'_>, opts: &DestroyOptions) -> Result<DestroyReport, Error> {
     let start = Instant::now();
-    let (o, all) = futures::try_join!(observe(ctx, false), find_all(ctx))?;
+    let (o, all) = read_for_destroy(ctx).await?;
     let rec = Record {
         progress: &opts.progress,
         deleted: Mutex::default(),
@@ -253,6 +310,67 @@ mod tests {
 
     fn row(kind: &str) -> &'static Row {
         REGISTRY.iter().find(|r| r.kind() == kind).unwrap()
+    }
+
+    fn cluster_tagged(names: &Names, tags: BTreeMap<String, String>) -> cluster::Observed {
+        cluster::Observed {
+            name: names.cluster.clone(),
+            arn: "arn:c".into(),
+            status: "ACTIVE".into(),
+            container_insights: None,
+            capacity_providers: vec![],
+            default_strategy: vec![],
+            tags,
+        }
+    }
+
+    /// A cluster read without its tags, then with ours, is ours; one that reads as someone
+    /// else's twice stays theirs. Pure: no AWS call.
+    #[test]
+    fn a_second_read_with_our_tag_makes_a_resource_ours() {
+        let cfg = SdkConfig::builder()
+            .endpoint_url("http://127.0.0.1:9")
+            .region(Region::new("ap-northeast-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let clients = Clients::from_sdk_config(&cfg);
+        let spec = StackSpec::example();
+        let names = Names::new(&spec, "ap-northeast-1");
+        let retry = Retrier::new(RetryPolicy::default());
+        let ctx = Ctx {
+            clients: &clients,
+            spec: &spec,
+            names: &names,
+            retry: &retry,
+        };
+        let ours = BTreeMap::from([(OWNERSHIP_TAG_KEY.into(), names.stack.clone())]);
+        let theirs = BTreeMap::from([(OWNERSHIP_TAG_KEY.into(), "someone-else".into())]);
+        let observed = |tags: BTreeMap<String, String>| {
+            let mut o = Observed::default();
+            o.set_erased(cluster::KIND, Some(Arc::new(cluster_tagged(&names, tags))));
+            o
+        };
+        let is_ours = |o: &Observed| read_as_not_ours(ctx, o).is_empty();
+
+        let mut first = observed(BTreeMap::new());
+        let doubtful = read_as_not_ours(ctx, &first);
+        assert_eq!(doubtful, [cluster::KIND]);
+        prefer_ours(ctx, &mut first, &observed(ours.clone()), &doubtful);
+        assert!(is_ours(&first), "the second read's tag counts");
+
+        let mut foreign = observed(theirs.clone());
+        prefer_ours(ctx, &mut foreign, &observed(theirs), &[cluster::KIND]);
+        assert!(
+            !is_ours(&foreign),
+            "read twice as someone else's: left alone"
+        );
+
+        let mut gone = observed(BTreeMap::new());
+        prefer_ours(ctx, &mut gone, &Observed::default(), &[cluster::KIND]);
+        assert!(
+            !is_ours(&gone),
+            "absent from the second read: the first read stands"
+        );
     }
 
     /// No AWS call happens: the service is skipped (not ours), the cluster kept.

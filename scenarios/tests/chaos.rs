@@ -1,8 +1,9 @@
 //! Chaos: 20 % throttling plus 20 % flaky answers (500, 503, dropped connections),
 //! seeded. Over many seeds (20 by default, 100 with `SCENARIOS_EXHAUSTIVE=1`), each in a fresh
 //! account on the one shared emulator, a few at a time: apply converges (the provisioner's own
-//! EC2 lookups included), the plan after it is empty, destroy leaves nothing; a failing seed is
-//! named with its error and the end of its journal. And the same seed gives the same journal.
+//! EC2 lookups included), the plan after it is empty, destroy leaves nothing (read by name and by
+//! listing the account: common/chaos.rs); a failing seed is named with its error and the end of
+//! its journal. And the same seed gives the same journal.
 //! The transient-retry policy runs with its production codes and attempts and a millisecond
 //! backoff (the harness's test client settings), so the family stays fast.
 //!
@@ -20,26 +21,18 @@
 //! over each operation's common prefix.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use faultproxy::{JournalEntry, Preset};
-use futures::StreamExt;
 use harness::env::{test_env_or_skip, TestEnv};
-use provisioner::{ApplyOptions, DestroyOptions, Progress, SlrMode};
+use provisioner::SlrMode;
 use rstest::rstest;
 
+use crate::common::chaos::library_seed;
+use crate::common::sweep::{sweep, Size};
 use crate::common::*;
 
 const SEED: u64 = 20_260_101;
 const CHAOS: [&str; 2] = ["throttle=20", "flaky=20"];
-/// Seeds of the sweep: `1..=SEEDS` (`1..=SEEDS_EXHAUSTIVE` with `SCENARIOS_EXHAUSTIVE=1`).
-const SEEDS: u64 = 20;
-const SEEDS_EXHAUSTIVE: u64 = 100;
-/// Seeds in flight at once (each its own account and proxy on the shared emulator).
-const SEED_CONCURRENCY: usize = 5;
-/// Journal entries shown when a seed fails: at most this many, from the start of the failing
-/// phase (apply, plan or destroy).
-const EXCERPT: usize = 80;
 
 struct Run {
     apply: Vec<JournalEntry>,
@@ -144,98 +137,15 @@ async fn seeded_chaos_converges_destroys_cleanly_and_replays_identically(
     );
 }
 
-/// What one converged seed cost.
-struct SeedRun {
-    requests: usize,
-    injected: usize,
-}
-
-/// `Err` of one seed: its number, what failed, and the journal of the failing phase (the
-/// entries after the first `phase_start`, at most the last [`EXCERPT`]).
-fn seed_failure(seed: u64, what: &str, env: &TestEnv, phase_start: usize) -> String {
-    let entries = journal(env);
-    let phase = &entries[phase_start.min(entries.len())..];
-    let tail = &phase[phase.len().saturating_sub(EXCERPT)..];
-    format!(
-        "seed {seed}: {what}\n  journal of account {} ({} requests, {} injected failures); \
-         the failing phase's last {} of {}:\n{}",
-        env.account_id,
-        entries.len(),
-        injected(&entries, None).len(),
-        tail.len(),
-        phase.len(),
-        render(tail)
-    )
-}
-
-/// One seed in a fresh account, chaos on throughout: apply (the default VPC looked up by the
-/// provisioner's own EC2 client, not handed to it), plan (must be empty), destroy; then, chaos
-/// off, nothing of the stack may be left.
-async fn chaos_seed(seed: u64) -> Result<SeedRun, String> {
-    let env = TestEnv::new()
-        .await
-        .map_err(|e| format!("seed {seed}: no env on the shared emulator: {e:#}"))?;
-    let aws = Aws::new(&env);
-    let mut spec = spec(&env, "chaos", SlrMode::Ensure).await;
-    spec.service.subnets.clear();
-    spec.service.security_groups.clear();
-    let stack = env.stack(spec);
-    env.proxy.apply_preset(&Preset::seed(seed));
-    for p in CHAOS {
-        env.proxy.apply_preset(&Preset::parse(p).expect("preset"));
-    }
-    env.proxy.clear_journal();
-
-    let quiet = ApplyOptions::new(retry_fast()).with_progress(Progress::silent());
-    let fail = |what: String, phase_start: usize| seed_failure(seed, &what, &env, phase_start);
-    Box::pin(stack.apply(&quiet))
-        .await
-        .map_err(|e| fail(format!("apply failed: {e}"), 0))?;
-    let plan_start = journal(&env).len();
-    let after = Box::pin(stack.plan())
-        .await
-        .map_err(|e| fail(format!("plan after apply failed: {e}"), plan_start))?;
-    if !after.is_empty() {
-        return Err(fail(
-            format!("the plan after apply is not empty:\n{after}"),
-            plan_start,
-        ));
-    }
-    let destroy_start = journal(&env).len();
-    let destroy = DestroyOptions {
-        delete_service_linked_role: false,
-        retry: retry_fast(),
-        progress: Progress::silent(),
-    };
-    Box::pin(stack.destroy(&destroy))
-        .await
-        .map_err(|e| fail(format!("destroy failed: {e}"), destroy_start))?;
-    let entries = journal(&env);
-    env.proxy.set_rules(vec![]).expect("valid rules");
-    let left = aws.leftovers(stack.names()).await;
-    if !left.is_empty() {
-        return Err(fail(format!("left after destroy: {left:?}"), destroy_start));
-    }
-    Ok(SeedRun {
-        requests: entries.len(),
-        injected: injected(&entries, None).len(),
-    })
-}
-
-/// [`chaos_seed`] on a task of its own, so a panic fails that seed, not the sweep.
-async fn chaos_seed_task(seed: u64) -> Result<SeedRun, String> {
-    tokio::spawn(chaos_seed(seed))
-        .await
-        .unwrap_or_else(|e| Err(format!("seed {seed}: panicked: {e}")))
-}
-
-fn seeds() -> u64 {
-    if exhaustive() {
-        SEEDS_EXHAUSTIVE
-    } else {
-        SEEDS
-    }
-}
+/// The sweep: [`SEEDS`], [`SEEDS_EXHAUSTIVE`] with `SCENARIOS_EXHAUSTIVE=1`.
+const SEEDS: Size = Size {
+    seeds: 20,
+    at_once: 5,
+};
+const SEEDS_EXHAUSTIVE: Size = Size {
+    seeds: 100,
+    at_once: 5,
+};
 
 #[rstest]
 #[tokio::test]
@@ -243,34 +153,8 @@ async fn every_seed_converges_plans_empty_and_destroys_cleanly(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
     fixture_env!(_probe, test_env_or_skip, "chaos sweep");
-    let n = seeds();
-    loud(&format!(
-        "chaos: {n} seeds (1..={n}) under {CHAOS:?}, {SEED_CONCURRENCY} at a time{}",
-        if exhaustive() {
-            String::new()
-        } else {
-            format!("; set {EXHAUSTIVE_ENV}=1 for {SEEDS_EXHAUSTIVE}")
-        }
-    ));
-    let start = Instant::now();
-    let results: Vec<Result<SeedRun, String>> = futures::stream::iter((1..=n).map(chaos_seed_task))
-        .buffer_unordered(SEED_CONCURRENCY)
-        .collect()
-        .await;
-    let (runs, failures): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
-    let runs: Vec<SeedRun> = runs.into_iter().flatten().collect();
-    let failures: Vec<String> = failures.into_iter().filter_map(Result::err).collect();
-    loud(&format!(
-        "chaos: {} of {n} seeds converged ({} requests, {} injected failures absorbed) in {:.1} s",
-        runs.len(),
-        runs.iter().map(|r| r.requests).sum::<usize>(),
-        runs.iter().map(|r| r.injected).sum::<usize>(),
-        start.elapsed().as_secs_f64()
-    ));
-    assert!(
-        failures.is_empty(),
-        "{} of {n} chaos seeds failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    sweep("chaos", &CHAOS, SEEDS, SEEDS_EXHAUSTIVE, |s| {
+        library_seed(s, &CHAOS)
+    })
+    .await;
 }

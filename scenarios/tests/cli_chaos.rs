@@ -3,30 +3,34 @@
 //! throttling and 20 % flaky answers (500, 503, dropped connections) on every service, STS
 //! included, the binary runs `apply`, then `plan --detailed-exitcode` (must exit 0: nothing to
 //! change), then `destroy`; every command must converge, the endpoint check before planning
-//! included. Then, chaos off, the account is listed through the AWS SDK: nothing of the stack
-//! may be left (the destroy's own report is not trusted for that).
+//! included. Then, chaos off, the account is read through the AWS SDK by the stack's names and
+//! by listing everything it holds: nothing may be left (the destroy's own report is not trusted
+//! for that).
 //!
 //! The binary is `scenario-provisioner` (scenarios/src/bin), the provisioner's CLI entry point
 //! built in this package. It runs with `--transient-backoff 10ms`, the backoff a local emulator needs; the
 //! transient policy's codes and attempts stay the production ones.
 
 use std::path::Path;
-use std::time::Instant;
 
 use faultproxy::Preset;
-use futures::StreamExt;
 use harness::env::{test_env_or_skip, TestEnv, TEST_SECRET_KEY};
 use provisioner::Names;
 use rstest::rstest;
 
+use crate::common::sweep::{sweep, SeedRun, Size};
 use crate::common::*;
 
 const CHAOS: [&str; 2] = ["throttle=20", "flaky=20"];
-/// Seeds of the sweep: `1..=SEEDS` (`1..=SEEDS_EXHAUSTIVE` with `SCENARIOS_EXHAUSTIVE=1`).
-const SEEDS: u64 = 20;
-const SEEDS_EXHAUSTIVE: u64 = 100;
-/// Seeds in flight at once (each its own account and proxy on the shared emulator).
-const SEED_CONCURRENCY: usize = 5;
+/// The sweep: [`SEEDS`], [`SEEDS_EXHAUSTIVE`] with `SCENARIOS_EXHAUSTIVE=1`.
+const SEEDS: Size = Size {
+    seeds: 20,
+    at_once: 5,
+};
+const SEEDS_EXHAUSTIVE: Size = Size {
+    seeds: 100,
+    at_once: 5,
+};
 /// The stack every seed builds; the network is left to the provisioner's own EC2 lookups.
 const SPEC: &str = r#"project = "clichaos"
 environment = "dev"
@@ -90,12 +94,6 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// What one converged seed cost.
-struct SeedRun {
-    requests: usize,
-    injected: usize,
-}
-
 /// One seed in a fresh account: apply, empty plan, destroy through the binary, chaos on
 /// throughout; then nothing of the stack may be left.
 async fn cli_seed(seed: u64) -> Result<SeedRun, String> {
@@ -134,7 +132,9 @@ async fn cli_seed(seed: u64) -> Result<SeedRun, String> {
     }
     let entries = journal(&env);
     env.proxy.set_rules(vec![]).expect("valid rules");
-    let left = Aws::new(&env).leftovers(&names).await;
+    let aws = Aws::new(&env);
+    let mut left = aws.leftovers(&names).await;
+    left.extend(aws.listed().await);
     if !left.is_empty() {
         return Err(format!(
             "seed {seed}: left after destroy (account {}): {left:?}",
@@ -147,51 +147,11 @@ async fn cli_seed(seed: u64) -> Result<SeedRun, String> {
     })
 }
 
-/// [`cli_seed`] on a task of its own, so a panic fails that seed, not the sweep.
-async fn cli_seed_task(seed: u64) -> Result<SeedRun, String> {
-    tokio::spawn(cli_seed(seed))
-        .await
-        .unwrap_or_else(|e| Err(format!("seed {seed}: panicked: {e}")))
-}
-
 #[rstest]
 #[tokio::test]
 async fn the_cli_converges_under_chaos_in_fresh_accounts(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
     fixture_env!(_probe, test_env_or_skip, "cli chaos");
-    let n = if exhaustive() {
-        SEEDS_EXHAUSTIVE
-    } else {
-        SEEDS
-    };
-    loud(&format!(
-        "cli chaos: {n} seeds of `provisioner apply; plan; destroy` under {CHAOS:?}, {SEED_CONCURRENCY} at a time{}",
-        if exhaustive() {
-            String::new()
-        } else {
-            format!("; set {EXHAUSTIVE_ENV}=1 for {SEEDS_EXHAUSTIVE}")
-        }
-    ));
-    let start = Instant::now();
-    let results: Vec<Result<SeedRun, String>> = futures::stream::iter((1..=n).map(cli_seed_task))
-        .buffer_unordered(SEED_CONCURRENCY)
-        .collect()
-        .await;
-    let (runs, failures): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
-    let runs: Vec<SeedRun> = runs.into_iter().flatten().collect();
-    let failures: Vec<String> = failures.into_iter().filter_map(Result::err).collect();
-    loud(&format!(
-        "cli chaos: {} of {n} seeds converged ({} requests, {} injected failures absorbed) in {:.1} s",
-        runs.len(),
-        runs.iter().map(|r| r.requests).sum::<usize>(),
-        runs.iter().map(|r| r.injected).sum::<usize>(),
-        start.elapsed().as_secs_f64()
-    ));
-    assert!(
-        failures.is_empty(),
-        "{} of {n} seeds failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    sweep("cli chaos", &CHAOS, SEEDS, SEEDS_EXHAUSTIVE, cli_seed).await;
 }

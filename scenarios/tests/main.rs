@@ -13,6 +13,7 @@ mod ensure;
 mod first_apply;
 mod fresh_account;
 mod idempotent;
+mod many_accounts;
 mod ownership;
 mod parallel;
 mod retry_absorbs;

@@ -12,6 +12,9 @@
 # or reorders a draw from moto's random generator. Each patch says what moto does, why it is
 # slow and why it cannot change an answer. The patches are written against one moto version
 # (PINNED); with another version none is applied (the server still runs, and says so).
+#
+# One more kind of patch, FIXES: a thread-safety fix. It changes an answer only where moto's
+# answer to one request depended on another request served at the same time; each says which.
 import gc
 import sys
 
@@ -240,6 +243,39 @@ def patch_request_routing():
     return "request routing look-ups kept"
 
 
+def fix_response_transformers_per_request():
+    """Each request's answer keeps the fields it asked for, whatever other requests ask.
+
+    moto: `BaseResponse._include_in_response` / `_exclude_from_response` (moto/core/responses.py)
+    write into `RESPONSE_KEY_PATH_TO_TRANSFORMER`, a dict that belongs to the response *class*,
+    and the serializer reads it when it writes the answer. ECS DescribeClusters, DescribeServices,
+    DescribeTasks and DescribeTaskSets use it for `include=TAGS` (moto/ecs/responses.py); EC2's
+    CreateVpcPeeringConnection and key pairs write it too. moto serves requests on threads, so a
+    DescribeClusters without `include` in one account, run between another account's
+    `include=TAGS` and its serialization, strips that answer's tags: the cluster reads as one
+    without the ownership tag, and a destroy skips it as not its own (with a 1 µs GIL switch
+    interval and 8 threads asking without `include`, 14-18 of 1000 answers come back without
+    tags; through this fix, 0).
+
+    Fix: every response object gets its own copy of its class's dict when it is created (one
+    per request: moto's `dispatch` creates one per request), so what a request sets stays its
+    own. A request alone gets the same answer as from moto's code.
+    """
+    from moto.core import responses
+
+    base = responses.BaseResponse
+    original_init = base.__init__
+    if not isinstance(getattr(base, "RESPONSE_KEY_PATH_TO_TRANSFORMER", None), dict):
+        return None
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.RESPONSE_KEY_PATH_TO_TRANSFORMER = dict(type(self).RESPONSE_KEY_PATH_TO_TRANSFORMER)
+
+    base.__init__ = init
+    return "response transformers per request (thread-safety fix)"
+
+
 def tune_gc():
     """Fewer collections of objects that live as long as the server.
 
@@ -259,6 +295,8 @@ PATCHES = [
     patch_iam_managed_policies,
     patch_request_routing,
 ]
+
+FIXES = [fix_response_transformers_per_request]
 
 # Patches of moto's EC2 package, applied right after `moto.ec2` has been imported in full (as
 # when imported at start-up, so every module sees the same patched names): importing it costs
@@ -324,6 +362,7 @@ def apply_ec2_patches():
     say(f"EC2 loaded, speed-ups applied: {'; '.join(applied) or 'none'}")
 
 
+
 def apply():
     """Applies the speed-ups that fit the installed moto; returns what was applied."""
     import moto
@@ -332,7 +371,7 @@ def apply():
     if version != PINNED:
         say(f"moto {version} is not {PINNED}, which the speed-ups are written for: none applied")
         return []
-    applied = [done for done in map(run_patch, PATCHES) if done]
+    applied = [done for done in map(run_patch, PATCHES + FIXES) if done]
     after_import("moto.ec2", apply_ec2_patches)
     applied.append("EC2's when it loads")
     import moto.server  # noqa: F401  (imported before the collector freezes what is loaded)

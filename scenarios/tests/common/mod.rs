@@ -3,8 +3,11 @@
 //! provisioner's back, journal queries, and condition waits with deadlines (no bare sleeps).
 #![allow(dead_code)]
 
+pub mod chaos;
 pub mod fresh;
 pub mod held;
+pub mod listing;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::future::Future;
