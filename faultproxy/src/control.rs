@@ -146,7 +146,7 @@ fn harness(shared: &Shared, parts: &http::request::Parts, body: &Bytes) -> Respo
         }
         (&Method::GET, "health") => json(StatusCode::OK, &serde_json::json!({ "status": "ok" })),
         (method, p) if p == "accounts" || p.starts_with("accounts/") => {
-            accounts::handle(shared, method, p, param("account"), text())
+            accounts::handle(shared, method, p, param("account"), param("owner"), text())
         }
         (_, "faults" | "replay" | "journal" | "journal/stats" | "reset" | "presets" | "health") => {
             error(

@@ -297,7 +297,7 @@ impl ProxyHandle {
         presets: &[Preset],
     ) -> Result<Lease, LeaseError> {
         let s = &self.inner.shared;
-        s.scopes.lease(account, presets, &s.rules, &s.models)
+        s.scopes.lease(account, None, presets, &s.rules, &s.models)
     }
 
     /// Ends the lease of `account`: its presets and rules go.

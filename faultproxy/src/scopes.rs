@@ -37,6 +37,10 @@ pub struct Lease {
     pub seed: Option<u64>,
     /// When it was leased (Unix milliseconds).
     pub leased_unix_ms: u64,
+    /// Who holds it, as the client said (`harness run` gives its pid and start time, so a
+    /// `harness up` can end the leases of runs that were killed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     #[serde(skip)]
     parsed: Vec<Preset>,
 }
@@ -90,10 +94,11 @@ impl Scopes {
         }
     }
 
-    /// Leases `account` (or a fresh one) and applies `presets` to it.
+    /// Leases `account` (or a fresh one) to `owner` and applies `presets` to it.
     pub fn lease(
         &self,
         account: Option<&str>,
+        owner: Option<&str>,
         presets: &[Preset],
         rules: &RuleStore,
         models: &Models,
@@ -111,6 +116,7 @@ impl Scopes {
                 presets: Vec::new(),
                 seed: None,
                 leased_unix_ms: unix_ms(),
+                owner: owner.map(str::to_string),
                 parsed: Vec::new(),
             };
             map.insert(account.clone(), lease);
@@ -253,11 +259,17 @@ mod tests {
         );
         rules.set(vec![Rule::named("everyone").with_drop()]);
         let a = scopes
-            .lease(Some(A), &presets("throttle=100 seed=7"), &rules, &models)
+            .lease(
+                Some(A),
+                None,
+                &presets("throttle=100 seed=7"),
+                &rules,
+                &models,
+            )
             .unwrap();
         assert_eq!((a.seed, a.presets.len()), (Some(7), 2));
         scopes
-            .lease(Some(B), &presets("fresh-account"), &rules, &models)
+            .lease(Some(B), None, &presets("fresh-account"), &rules, &models)
             .unwrap();
 
         // A meets its own throttle, B nothing (the proxy-wide rule is for unleased accounts).
@@ -271,11 +283,15 @@ mod tests {
         assert_eq!(models.leased_settings(A).unwrap().seed, 7);
 
         assert_eq!(
-            scopes.lease(Some(A), &[], &rules, &models).unwrap_err(),
+            scopes
+                .lease(Some(A), None, &[], &rules, &models)
+                .unwrap_err(),
             LeaseError::Taken(A.into())
         );
         assert_eq!(
-            scopes.lease(Some("42"), &[], &rules, &models).unwrap_err(),
+            scopes
+                .lease(Some("42"), None, &[], &rules, &models)
+                .unwrap_err(),
             LeaseError::BadAccount("42".into())
         );
         assert_eq!(scopes.total(), 2);
@@ -310,7 +326,7 @@ mod tests {
             Models::new(ModelSettings::default()),
         );
         scopes
-            .lease(Some(A), &presets("flaky=50 seed=3"), &rules, &models)
+            .lease(Some(A), None, &presets("flaky=50 seed=3"), &rules, &models)
             .unwrap();
         let decisions = |store: &RuleStore, account: &str| -> Vec<bool> {
             (0..40).map(|_| fires(store, account).is_some()).collect()
@@ -322,7 +338,7 @@ mod tests {
         rules.set_global_seed(Some(5));
         scopes.release(A, &rules, &models).unwrap();
         scopes
-            .lease(Some(A), &presets("seed=3 flaky=50"), &rules, &models)
+            .lease(Some(A), None, &presets("seed=3 flaky=50"), &rules, &models)
             .unwrap();
         rules.set_global_seed(Some(6));
         assert_eq!(decisions(&rules, A), want);
@@ -335,9 +351,15 @@ mod tests {
             RuleStore::new(None),
             Models::new(ModelSettings::default()),
         );
-        let random = scopes.lease(None, &[], &rules, &models).unwrap();
+        let random = scopes.lease(None, None, &[], &rules, &models).unwrap();
         assert!(is_account_id(&random.account));
         scopes.set_source(Arc::new(|| C.to_string()));
-        assert_eq!(scopes.lease(None, &[], &rules, &models).unwrap().account, C);
+        assert_eq!(
+            scopes
+                .lease(None, None, &[], &rules, &models)
+                .unwrap()
+                .account,
+            C
+        );
     }
 }

@@ -89,6 +89,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         out.flush()?;
     }
     let registration = register_for_runs(&launched, &args.launch);
+    let reaper = end_leases_of_gone_runs(launched.proxy.clone());
     let settings = &launched.settings;
     tracing::info!(
         listen = %launched.proxy.addr(),
@@ -105,6 +106,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     // No `harness run` attaches to an `up` that is stopping.
     drop(registration);
+    reaper.abort();
     let written = match &args.journal {
         Some(path) => {
             record.duration_ms = started.elapsed().as_millis() as u64;
@@ -146,6 +148,34 @@ fn register_for_runs(launched: &Launched, args: &LaunchArgs) -> Option<up_state:
             None
         }
     }
+}
+
+/// How often [`end_leases_of_gone_runs`] looks.
+const REAP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ends the leases whose `harness run` is gone (killed before it could end its lease; a lease
+/// names its run as owner, pid and start time), so their presets and rules go and
+/// `harness status` stops counting them.
+fn end_leases_of_gone_runs(proxy: faultproxy::ProxyHandle) -> tokio::task::JoinHandle<()> {
+    use crate::emulator::sharing::procs::ProcId;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REAP_EVERY);
+        loop {
+            tick.tick().await;
+            for lease in proxy.leases() {
+                let Some(owner) = lease.owner.as_deref().and_then(ProcId::parse_lease_name) else {
+                    continue;
+                };
+                if !owner.is_alive() && proxy.release_account(&lease.account).is_ok() {
+                    tracing::info!(
+                        account = %lease.account,
+                        pid = owner.pid,
+                        "ended the lease of a harness run that is gone"
+                    );
+                }
+            }
+        }
+    })
 }
 
 /// Writes the journal file of a stopping `harness up`: what was on when it started and when it

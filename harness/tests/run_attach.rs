@@ -238,3 +238,62 @@ fn a_stale_state_file_is_removed_and_means_nothing_runs() {
     );
     assert!(!state.exists());
 }
+
+/// `harness status`'s leases count, read from its first line.
+fn leased_now(state: &Path) -> String {
+    let out = harness(state).arg("status").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    said.split("accounts leased: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" now").next())
+        .unwrap_or_else(|| panic!("no lease count in {said:?}"))
+        .to_string()
+}
+
+#[test]
+fn the_lease_of_a_killed_run_is_ended_by_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("up.json");
+    let (mut up, _) = start_up(&state);
+    let pid_file = dir.path().join("cmd.pid");
+    let mut run = harness(&state)
+        .args(["run", "--", "sh", "-c", "echo $$ > \"$0\"; exec sleep 600"])
+        .arg(&pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pid_file.exists()
+        || std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(leased_now(&state), "1");
+    // SIGKILL: the run cannot end its lease; then its command, which has a group of its own.
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let cmd: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: the pid of the `sleep` this test started (it runs until killed).
+    unsafe { libc::kill(cmd, libc::SIGKILL) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while leased_now(&state) != "0" {
+        assert!(
+            Instant::now() < deadline,
+            "the killed run's lease was never ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let down = harness(&state).arg("down").output().unwrap();
+    assert!(down.status.success(), "{down:?}");
+    assert!(up.wait().unwrap().success());
+}

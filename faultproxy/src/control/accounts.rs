@@ -5,12 +5,12 @@
 //! | method | path | |
 //! |---|---|---|
 //! | GET | `/_harness/accounts` | `{"leased": [lease...], "leased_total": N}` |
-//! | POST | `/_harness/accounts[?account=A]` | lease A (or a fresh account) with the presets of the body (may be empty); answers the lease |
+//! | POST | `/_harness/accounts[?account=A][&owner=O]` | lease A (or a fresh account) to O with the presets of the body (may be empty); answers the lease |
 //! | GET | `/_harness/accounts/A` | the lease and the rules naming A |
 //! | POST | `/_harness/accounts/A/presets` | apply more presets to A alone |
 //! | DELETE | `/_harness/accounts/A` | end the lease: A's presets and rules go |
 //!
-//! A lease is `{"account", "presets", "seed", "leased_unix_ms"}`. The journal of one account is
+//! A lease is `{"account", "presets", "seed", "leased_unix_ms", "owner"}`. The journal of one account is
 //! `GET /_harness/journal?account=A`.
 
 use bytes::Bytes;
@@ -52,12 +52,13 @@ fn lease_error(e: LeaseError) -> Response<Full<Bytes>> {
 }
 
 /// `path` is what follows `/_harness/` (`accounts`, `accounts/A`, `accounts/A/presets`);
-/// `account` the `?account=` parameter; `text` the body as UTF-8.
+/// `account` and `owner` the `?account=` and `?owner=` parameters; `text` the body as UTF-8.
 pub(super) fn handle(
     shared: &Shared,
     method: &Method,
     path: &str,
     account: Option<String>,
+    owner: Option<String>,
     text: Result<&str, String>,
 ) -> Response<Full<Bytes>> {
     let presets = || {
@@ -75,10 +76,13 @@ pub(super) fn handle(
         ),
         (&Method::POST, []) => match presets() {
             Ok(p) => {
-                match shared
-                    .scopes
-                    .lease(account.as_deref(), &p, &shared.rules, &shared.models)
-                {
+                match shared.scopes.lease(
+                    account.as_deref(),
+                    owner.as_deref(),
+                    &p,
+                    &shared.rules,
+                    &shared.models,
+                ) {
                     Ok(lease) => json(StatusCode::CREATED, &view(shared, lease)),
                     Err(e) => lease_error(e),
                 }

@@ -109,9 +109,11 @@ impl Attached {
         presets: &[Preset],
     ) -> Result<Attached, String> {
         let body: Vec<String> = presets.iter().map(ToString::to_string).collect();
+        // The owner lets the `up` end the lease if this process is killed before it can.
+        let owner = crate::emulator::sharing::procs::ProcId::current().lease_name();
         let path = match account {
-            Some(a) => format!("/_harness/accounts?account={a}"),
-            None => "/_harness/accounts".to_string(),
+            Some(a) => format!("/_harness/accounts?account={a}&owner={owner}"),
+            None => format!("/_harness/accounts?owner={owner}"),
         };
         let lease: LeaseAnswer = control
             .json(Method::POST, &path, &body.join(" "))
