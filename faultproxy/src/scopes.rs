@@ -24,6 +24,9 @@ use crate::rules::RuleStore;
 /// hands out its warm pool's accounts).
 pub type AccountSource = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// Ids asked of the account source before a random one is used instead.
+const SOURCE_ATTEMPTS: u32 = 16;
+
 /// moto's default account: never handed out, so nothing lands there by accident.
 const MOTO_DEFAULT_ACCOUNT: &str = "123456789012";
 
@@ -74,21 +77,27 @@ impl Scopes {
         self.leased.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A fresh account id no lease holds (from the source, else random).
+    /// A fresh account id no lease holds: from the source, else (or when the source keeps
+    /// answering ids that cannot be used) random.
     fn fresh(&self, taken: &BTreeMap<String, Lease>) -> String {
         let source = self
             .source
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let usable = |id: &String| {
+            is_account_id(id) && id != MOTO_DEFAULT_ACCOUNT && !taken.contains_key(id)
+        };
+        if let Some(f) = source {
+            if let Some(id) = (0..SOURCE_ATTEMPTS).map(|_| f()).find(usable) {
+                return id;
+            }
+        }
         loop {
-            let id = match &source {
-                Some(f) => f(),
-                None => rand::thread_rng()
-                    .gen_range(100_000_000_000u64..=999_999_999_999)
-                    .to_string(),
-            };
-            if is_account_id(&id) && id != MOTO_DEFAULT_ACCOUNT && !taken.contains_key(&id) {
+            let id = rand::thread_rng()
+                .gen_range(100_000_000_000u64..=999_999_999_999)
+                .to_string();
+            if usable(&id) {
                 return id;
             }
         }
@@ -361,5 +370,8 @@ mod tests {
                 .account,
             C
         );
+        // A source that keeps answering a leased id: a random one instead, no endless loop.
+        let other = scopes.lease(None, None, &[], &rules, &models).unwrap();
+        assert!(is_account_id(&other.account) && other.account != C);
     }
 }
