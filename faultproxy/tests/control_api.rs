@@ -194,3 +194,63 @@ async fn accounts_are_leased_read_and_released() {
     assert!(proxy.leases().is_empty(), "reset ends every lease");
     assert!(proxy.rules().is_empty());
 }
+
+/// `POST /_harness/replay`: a trail's failures become the account's `replay:` rules, replacing
+/// the account's earlier ones; a file it cannot read is 400 with one line, nothing changed.
+#[tokio::test]
+async fn replay_takes_a_trail() {
+    let proxy = proxy_without_upstream().await;
+    let addr = proxy.addr();
+    let trail = include_str!("fixtures/replay/first-apply.json");
+    let path = "/_harness/replay?account=000000000042";
+    for _ in 0..2 {
+        let (s, body) = raw(addr, "POST", path, &[JSON], trail.as_bytes()).await;
+        assert_eq!(s, 200, "{body}");
+    }
+    let rules = proxy.rules();
+    assert_eq!(
+        rules.len(),
+        1,
+        "a second replay replaces the first: {rules:?}"
+    );
+    let r = &rules[0];
+    assert_eq!(r.name.as_deref(), Some("replay:000000000042:1"));
+    assert_eq!(r.account.as_deref(), Some("000000000042"));
+    assert_eq!(r.resource.as_deref(), Some("first-apply-service"));
+    assert_eq!(r.first, Some(2));
+
+    let (s, body) = raw(
+        addr,
+        "POST",
+        "/_harness/replay?by=time",
+        &[JSON],
+        trail.as_bytes(),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let windowed = proxy
+        .rules()
+        .into_iter()
+        .find(|r| r.name.as_deref() == Some("replay:any:1"));
+    assert!(windowed.is_some_and(|r| r.window.is_some() && r.first.is_none()));
+
+    let gz = include_bytes!("fixtures/replay/first-apply.json.gz");
+    for (body, says) in [
+        (&gz[..], "gzipped"),
+        (b"{\"x\": 1}".as_slice(), "neither a CloudTrail"),
+        (trail.as_bytes(), "--replay-by takes count or time"),
+    ] {
+        let path = if says.starts_with("--replay-by") {
+            "/_harness/replay?by=soon"
+        } else {
+            "/_harness/replay"
+        };
+        let (s, answer) = raw(addr, "POST", path, &[JSON], body).await;
+        assert_eq!(s, 400, "{answer}");
+        assert!(
+            answer.contains(says) && answer.trim().lines().count() <= 3,
+            "{answer}"
+        );
+    }
+    assert_eq!(proxy.rules().len(), 2, "bad input changes nothing");
+}

@@ -142,7 +142,7 @@ fn window(
     ))
 }
 
-/// The rules of `steps`, named `replay:N` (`replay:ACCOUNT:N`), for `account` (any account when `None`); account ids
+/// The rules of `steps`, named `replay:ACCOUNT:N` (`replay:any:N`), for `account` (any account when `None`); account ids
 /// the trail's text held become `account` (`000000000000` when `None`).
 pub fn rules(steps: &[Step], account: Option<&str>) -> Vec<Rule> {
     let fill = |s: &str| s.replace(ACCOUNT_MARK, account.unwrap_or("000000000000"));

@@ -18,13 +18,10 @@ pub use trail::{read, Answer, Call, Trail};
 
 use scrub::ACCOUNT_MARK;
 
-/// The prefix of the names of a replay's rules for `account` (`replay:ACCOUNT:`, or `replay:`
-/// for any account): a new replay for the same account replaces the rules named so.
+/// The prefix of the names of a replay's rules for `account` (`replay:ACCOUNT:`, or
+/// `replay:any:` for any account): a new replay for the same account replaces the rules named so.
 pub fn rule_prefix(account: Option<&str>) -> String {
-    match account {
-        Some(a) => format!("replay:{a}:"),
-        None => "replay:".to_string(),
-    }
+    format!("replay:{}:", account.unwrap_or("any"))
 }
 
 /// Why a trail cannot be replayed: one line naming the record and what is wrong.
