@@ -4,7 +4,7 @@
 //! `/work/shared/design/IAM-PROPAGATION.md`, sections 1-3); a new row is one entry here.
 
 use super::{row_spec, Kind, Names, PrincipalRow, Trigger};
-use crate::aws::Service;
+use crate::aws::{facts, Service};
 
 /// Role created or its trust policy changed: another service cannot assume it yet.
 const ROLE_TRUST: &[Trigger] = &[Trigger::CreateRole, Trigger::UpdateAssumeRolePolicy];
@@ -46,7 +46,7 @@ pub(super) const EC2_PROFILE_ARN: &str =
 
 // IAM: terraform-provider-aws internal/service/iam/role.go retryCreateRole and the
 // UpdateAssumeRolePolicy path ("Invalid principal in policy"); #1388, #8905, #16820, PR #12436.
-const IAM_PRINCIPAL: &str = "Invalid principal in policy: \"AWS\":\"{value}\"";
+const IAM_PRINCIPAL: &str = facts::IAM_INVALID_PRINCIPAL_MESSAGE;
 const IAM_EVIDENCE: &str = "terraform-provider-aws internal/service/iam/role.go retryCreateRole; #1388, #8905, #16820, PR #12436";
 
 // KMS API reference, CreateKey `Policy`: "The principals in the key policy must exist and be
@@ -90,11 +90,8 @@ const SNS_WINDOW: &str = "go-to-k/cdkd #839 (accepted ~8 s after creation); AWS 
 // #14449 / PR #14459.
 const SECRETS_PRINCIPAL: &str = "This resource policy contains an unsupported principal.";
 
-/// ECR's answer to a repository policy naming a role it cannot see yet (verbatim, HTTP 400,
-/// `InvalidParameterException`): hashicorp/terraform-provider-aws#39064; terraform-provider-aws
-/// `internal/service/ecr/repository_policy.go` retries it for `propagationTimeout`.
-pub const ECR_PRINCIPAL_NOT_FOUND: &str =
-    "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'";
+/// ECR's answer to a repository policy naming a role it cannot see yet (facts.rs has its source).
+pub const ECR_PRINCIPAL_NOT_FOUND: &str = facts::ECR_PRINCIPAL_NOT_FOUND_MESSAGE;
 
 /// Every principal-propagation row, in the order the engine asks them (the first open window
 /// answers): on RunInstances the profile not yet visible comes before its role not yet added.
@@ -210,7 +207,7 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         names: Names::Policy("AssumeRolePolicyDocument"),
         triggers: PRINCIPAL,
         status: 400,
-        code: "MalformedPolicyDocument",
+        code: facts::MALFORMED_POLICY_DOCUMENT,
         message: IAM_PRINCIPAL,
         exception: Some("MalformedPolicyDocumentException"),
         evidence: IAM_EVIDENCE,
@@ -223,7 +220,7 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         names: Names::Policy("PolicyDocument"),
         triggers: PRINCIPAL,
         status: 400,
-        code: "MalformedPolicyDocument",
+        code: facts::MALFORMED_POLICY_DOCUMENT,
         message: IAM_PRINCIPAL,
         exception: Some("MalformedPolicyDocumentException"),
         evidence: IAM_EVIDENCE,
@@ -236,8 +233,8 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         names: Names::Field("RoleName", Kind::Role),
         triggers: &[Trigger::CreateRole],
         status: 404,
-        code: "NoSuchEntity",
-        message: "The role with name {name} cannot be found.",
+        code: facts::NO_SUCH_ENTITY,
+        message: facts::NO_SUCH_ROLE_MESSAGE,
         exception: Some("NoSuchEntityException"),
         evidence: "terraform-provider-aws internal/service/iam/instance_profile.go instanceProfileAddRole (NoSuchEntity \"The role with name\")",
         window_source: IAM_WINDOW,
@@ -470,7 +467,7 @@ pub const PRINCIPAL_ROWS: &[PrincipalRow] = &[
         names: Names::Policy("policyText"),
         triggers: &[Trigger::CreateRole],
         status: 400,
-        code: "InvalidParameterException",
+        code: facts::INVALID_PARAMETER_EXCEPTION,
         message: ECR_PRINCIPAL_NOT_FOUND,
         exception: Some("InvalidParameterException"),
         evidence: "hashicorp/terraform-provider-aws#39064; terraform-provider-aws internal/service/ecr/repository_policy.go (retried for propagationTimeout)",

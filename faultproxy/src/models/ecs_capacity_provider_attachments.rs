@@ -18,15 +18,15 @@ use super::window::{Phase, WindowRange, Windows};
 use super::{
     model_fault, op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec, UpstreamAnswer,
 };
-use crate::aws::Operation;
+use crate::aws::{facts, Operation};
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
 /// ECS's error while attachments update (verbatim):
 /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html#API_PutClusterCapacityProviders_Errors;
 /// terraform-provider-aws `internal/service/ecs/cluster_capacity_providers.go` retries it 10 min.
-pub const UPDATE_IN_PROGRESS_CODE: &str = "UpdateInProgressException";
-pub const UPDATE_IN_PROGRESS_MESSAGE: &str = "The specified cluster is in a busy state. Cluster attachments must be in UPDATE_COMPLETE or UPDATE_FAILED state before they can be updated.";
+pub const UPDATE_IN_PROGRESS_CODE: &str = facts::UPDATE_IN_PROGRESS_EXCEPTION;
+pub const UPDATE_IN_PROGRESS_MESSAGE: &str = facts::CLUSTER_BUSY_MESSAGE;
 /// `Cluster.attachmentsStatus` values:
 /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Cluster.html
 pub const UPDATE_IN_PROGRESS: &str = "UPDATE_IN_PROGRESS";

@@ -17,15 +17,15 @@ use super::window::{WindowRange, Windows};
 use super::{
     model_fault, op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec, UpstreamAnswer,
 };
-use crate::aws::Operation;
+use crate::aws::{facts, Operation};
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
 /// ECS's error for a cluster it does not know (verbatim, `__type` `ClusterNotFoundException`):
 /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html#API_CreateService_Errors;
 /// terraform-provider-aws `internal/service/ecs/service.go` (`retryServiceCreate` retries it).
-pub const CLUSTER_NOT_FOUND_CODE: &str = "ClusterNotFoundException";
-pub const CLUSTER_NOT_FOUND: &str = "Cluster not found.";
+pub const CLUSTER_NOT_FOUND_CODE: &str = facts::CLUSTER_NOT_FOUND_EXCEPTION;
+pub const CLUSTER_NOT_FOUND: &str = facts::CLUSTER_NOT_FOUND_MESSAGE;
 /// DescribeClusters' failure reason for an unknown cluster:
 /// https://docs.aws.amazon.com/AmazonECS/latest/userguide/api_failures_messages.html
 pub const MISSING: &str = "MISSING";

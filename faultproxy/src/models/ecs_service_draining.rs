@@ -20,19 +20,19 @@ use super::window::{Phase, ResourceKey, WindowRange, Windows};
 use super::{
     model_fault, op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec, UpstreamAnswer,
 };
-use crate::aws::Operation;
+use crate::aws::{facts, Operation};
 use crate::classify::RequestInfo;
 use crate::journal::{FaultKind, InjectedFault};
 
 /// DeleteCluster while services drain (verbatim):
 /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteCluster.html#API_DeleteCluster_Errors;
 /// terraform-provider-aws `internal/service/ecs/cluster.go` retries it 10 min.
-pub const CONTAINS_SERVICES_CODE: &str = "ClusterContainsServicesException";
-pub const CONTAINS_SERVICES: &str = "The Cluster cannot be deleted while Services are active.";
+pub const CONTAINS_SERVICES_CODE: &str = facts::CLUSTER_CONTAINS_SERVICES_EXCEPTION;
+pub const CONTAINS_SERVICES: &str = facts::CLUSTER_CONTAINS_SERVICES_MESSAGE;
 /// CreateService of a name that still drains (verbatim): terraform-provider-aws#2283,
 /// hashicorp/terraform#9397 (~5 min on AWS).
-pub const NOT_IDEMPOTENT_CODE: &str = "InvalidParameterException";
-pub const NOT_IDEMPOTENT: &str = "Creation of service was not idempotent.";
+pub const NOT_IDEMPOTENT_CODE: &str = facts::INVALID_PARAMETER_EXCEPTION;
+pub const NOT_IDEMPOTENT: &str = facts::NOT_IDEMPOTENT_MESSAGE;
 /// `Service.status` values: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html
 pub const DRAINING: &str = "DRAINING";
 pub const INACTIVE: &str = "INACTIVE";

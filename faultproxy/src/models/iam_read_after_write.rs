@@ -20,7 +20,7 @@ use futures::FutureExt;
 use super::service_linked_role::ROLE_NAME as ECS_SLR_NAME;
 use super::window::{ResourceKey, WindowRange, Windows};
 use super::{op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec};
-use crate::aws::Operation;
+use crate::aws::{facts, Operation};
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::wire::AwsError;
@@ -28,7 +28,7 @@ use crate::wire::AwsError;
 /// IAM's error code for a missing entity, HTTP 404:
 /// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html#API_GetRole_Errors and
 /// https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html#API_GetRolePolicy_Errors.
-pub const NO_SUCH_ENTITY_CODE: &str = "NoSuchEntity";
+pub const NO_SUCH_ENTITY_CODE: &str = facts::NO_SUCH_ENTITY;
 pub const NO_SUCH_ENTITY_STATUS: u16 = 404;
 
 /// GetRole's message for a role it does not know, as IAM sends it ("The role with name R cannot
@@ -37,7 +37,7 @@ pub const NO_SUCH_ENTITY_STATUS: u16 = 404;
 /// `internal/service/iam/role.go` retries it after CreateRole (`tfresource.RetryWhenNotFound`
 /// for `propagationTimeout`).
 pub fn no_such_role(role: &str) -> String {
-    format!("The role with name {role} cannot be found.")
+    facts::NO_SUCH_ROLE_MESSAGE.replace("{name}", role)
 }
 
 /// GetRolePolicy's message for an inline policy it does not know ("The role policy with name P

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::window::{ResourceKey, WindowRange, Windows};
 use super::{op, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec};
-use crate::aws::Operation;
+use crate::aws::{facts, Operation};
 use crate::classify::RequestInfo;
 use crate::journal::FaultKind;
 use crate::wire::AwsError;
@@ -24,12 +24,11 @@ use crate::wire::AwsError;
 /// requests to update the same resource were in conflict", HTTP 400):
 /// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html#API_PutRetentionPolicy_Errors
 /// (and the same section of DeleteLogGroup, TagResource, TagLogGroup).
-pub const OPERATION_ABORTED_CODE: &str = "OperationAbortedException";
+pub const OPERATION_ABORTED_CODE: &str = facts::OPERATION_ABORTED_EXCEPTION;
 /// Its message as CloudWatch Logs sends it (quoted verbatim in Terraform users' reports of
 /// "Creating CloudWatch Log Group failed: OperationAbortedException: ..."); terraform-provider-aws
 /// `internal/service/logs/group.go` retries DeleteLogGroup for 1 min on "try again".
-pub const OPERATION_ABORTED: &str =
-    "A conflicting operation is currently in progress against this resource. Please try again.";
+pub const OPERATION_ABORTED: &str = facts::CONFLICTING_OPERATION_MESSAGE;
 
 /// Log-group set-up collides with changes for well under a few seconds: 0.5–3 s.
 /// terraform-provider-aws `internal/service/logs/group.go` (DeleteLogGroup retried 1 min on

@@ -26,7 +26,7 @@ use futures::FutureExt;
 
 use super::window::{ResourceKey, WindowRange};
 use super::{op, xml_element, Model, ModelAnswer, ModelCx, ModelId, ModelSettings, ModelSpec};
-use crate::aws::{Operation, Service};
+use crate::aws::{facts, Operation, Service};
 use crate::classify::{form_param, RequestInfo};
 use crate::journal::FaultKind;
 use crate::upstream::Upstream;
@@ -41,8 +41,7 @@ const ROLE_DESCRIPTION: &str = "Role to enable Amazon ECS to manage your cluster
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// ECS's error while the role is not yet visible (AWS's wire text, verbatim).
-pub const UNABLE_TO_ASSUME: &str =
-    "Unable to assume the service linked role. Please verify that the ECS service linked role exists.";
+pub const UNABLE_TO_ASSUME: &str = facts::SLR_NOT_ASSUMABLE_MESSAGE;
 /// IAM's error on a second CreateServiceLinkedRole (verbatim).
 pub const NAME_TAKEN: &str =
     "Service role name AWSServiceRoleForECS has been taken in this account, please try a different suffix.";

@@ -50,7 +50,8 @@ pub enum Pace {
 pub struct Retryable {
     pub operation: &'static str,
     pub code: &'static str,
-    /// Substring of AWS's message; [`ANY_MESSAGE`] matches all.
+    /// Substring of AWS's message, or its whole text with `{...}` placeholders standing for any
+    /// text (the shared facts' templates); [`ANY_MESSAGE`] matches all.
     pub message: &'static str,
     pub reason: &'static str,
     pub window: Window,
@@ -63,8 +64,39 @@ impl Retryable {
         (self.phase == Phase::Always || after_create)
             && self.operation == e.operation
             && self.code == e.code
-            && e.message.contains(self.message)
+            && message_matches(self.message, &e.message)
     }
+}
+
+/// Whether `message` fits `pattern`: a fragment it contains, or, when `pattern` holds `{...}`
+/// placeholders, the whole message with each placeholder standing for any text.
+pub fn message_matches(pattern: &str, message: &str) -> bool {
+    if !pattern.contains('{') {
+        return message.contains(pattern);
+    }
+    // The literal pieces between placeholders, in order: the first anchors the start, the last
+    // the end.
+    let mut pieces = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        pieces.push(&rest[..open]);
+        rest = &rest[open + close + 1..];
+    }
+    pieces.push(rest);
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    let Some(mut at) = message.strip_prefix(first).map(|_| first.len()) else {
+        return false;
+    };
+    for piece in &pieces[1..pieces.len() - 1] {
+        match message[at..].find(piece) {
+            Some(i) => at += i + piece.len(),
+            None => return false,
+        }
+    }
+    message.len() >= at + last.len() && message.ends_with(last)
 }
 
 const fn entry(
@@ -140,13 +172,13 @@ pub const SET_REPOSITORY_POLICY_INVALID: Retryable = entry(
 pub const SET_REPOSITORY_POLICY_PRINCIPAL_NOT_FOUND: Retryable = entry(
     "SetRepositoryPolicy",
     CODE_INVALID_PARAMETER,
-    MSG_PRINCIPAL_NOT_FOUND,
+    ECR_PRINCIPAL_NOT_FOUND_MESSAGE,
     Window::Propagation,
     "same propagation lag, other wording: 'Invalid parameter at 'PolicyText' failed to satisfy \
      constraint: 'Principal not found'' (terraform-provider-aws#39064, not retried there)",
 );
 pub const CREATE_ROLE_INVALID_PRINCIPAL: Retryable = entry(
-    "CreateRole", CODE_MALFORMED_POLICY, MSG_INVALID_PRINCIPAL, Window::Propagation,
+    "CreateRole", CODE_MALFORMED_POLICY, IAM_INVALID_PRINCIPAL_MESSAGE, Window::Propagation,
     "the trust policy names a principal (role/service) IAM cannot resolve yet (Terraform iam/role.go)",
 );
 pub const DELETE_SERVICE_DEPLOYMENTS_ACTIVE: Retryable = backing_off(entry(
@@ -431,6 +463,35 @@ mod tests {
             MSG_NOT_IDEMPOTENT_FULL,
         );
         assert!(classify(&e, true).is_none());
+    }
+
+    #[test]
+    fn templates_match_whole_messages_fragments_any_part() {
+        let t = IAM_INVALID_PRINCIPAL_MESSAGE;
+        assert!(message_matches(
+            t,
+            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/r\""
+        ));
+        assert!(!message_matches(
+            t,
+            "Invalid principal in policy: \"Service\":\"x\""
+        ));
+        assert!(!message_matches(
+            t,
+            "Oops. Invalid principal in policy: \"AWS\":\"x\""
+        ));
+        assert!(message_matches(
+            "The role with name {name} cannot be found.",
+            "The role with name r cannot be found."
+        ));
+        assert!(!message_matches(
+            "The role with name {name} cannot be found.",
+            "The role with name r was found."
+        ));
+        assert!(message_matches("a {x} b {y} c", "a 1 b 2 c"));
+        assert!(!message_matches("a {x} b {y} c", "a 1 c"));
+        assert!(message_matches("try again", "Please try again."));
+        assert!(message_matches(ANY_MESSAGE, "anything"));
     }
 
     #[test]
