@@ -16,7 +16,8 @@
 
 use std::time::Duration;
 
-use faultproxy::models::WindowRange;
+use faultproxy::models::ecs_service_draining as draining;
+use faultproxy::models::{ModelId, ModelSettings, ResourceKey, WindowRange};
 use faultproxy::{FaultKind, JournalEntry};
 use harness::env::{test_env_or_skip, TestEnv};
 use provisioner::{Error, Names, SlrMode, Stack};
@@ -262,26 +263,57 @@ async fn destroy_without_retry(stack: &Stack, delete_slr: bool) -> Result<(), Er
     Box::pin(stack.destroy(&opts)).await.map(|_| ())
 }
 
-/// A colleague's service `bystander` in our cluster, deleted now: it drains for [`WIDE`]. Our
-/// own service's drain, opened later by our destroy, is made short (0.5 s), so destroy waits it
-/// out and reaches DeleteCluster while the bystander still drains. Windows keep the length they
-/// were drawn with when opened, so changing the range in between affects only later ones.
+/// How long a deleted service of `cluster` named `service` drains under `settings`: the length the
+/// draining model computes at each check (a draw keyed by the seed, the region and
+/// `cluster/service`; the account plays no part).
+fn drain_of(settings: &ModelSettings, region: &str, cluster: &str, service: &str) -> Duration {
+    let key = ResourceKey::new("", region, &format!("{cluster}/{service}"));
+    settings.draw(ModelId::ECS_SERVICE_DRAINING, &draining::SPEC, &key, 0)
+}
+
+/// A colleague's service in our cluster, deleted now: it drains for at least [`BYSTANDER_DRAIN`],
+/// while our own service, deleted later by our destroy, drains for at most [`OWN_DRAIN`], so
+/// destroy waits its own drain out and reaches DeleteCluster while the bystander still drains.
+/// Both are windows of one model, and a window's length is computed from the range in force at
+/// each check, so the two lengths come from the draw itself: with the range [`DRAIN_RANGE`], the
+/// seed is the first whose draw for our service is short, the bystander's name the first whose
+/// draw is long. Nothing here depends on how fast the machine is, but for destroy's steps
+/// between its own service and DeleteCluster taking less than the difference (over 40 s).
 async fn drain_a_bystander(env: &TestEnv, aws: &Aws, stack: &Stack) {
     let cluster = &stack.names().cluster;
+    let mut settings = only_model("ecs-service-draining", WIDE);
+    settings
+        .set_range("ecs-service-draining", DRAIN_RANGE)
+        .expect("the registry has ecs-service-draining");
+    settings.seed = (0..)
+        .find(|&seed| {
+            let mut s = settings.clone();
+            s.seed = seed;
+            drain_of(&s, &env.region, cluster, &stack.names().service) <= OWN_DRAIN
+        })
+        .expect("some seed draws a short drain");
+    let bystander = (0..)
+        .map(|i| format!("bystander-{i}"))
+        .find(|name| drain_of(&settings, &env.region, cluster, name) >= BYSTANDER_DRAIN)
+        .expect("some name draws a long drain");
     let task_definition = aws
         .task_definitions(&stack.names().task_family)
         .await
         .pop()
         .expect("the stack's task definition");
-    aws.create_bystander_service(env, cluster, "bystander", &task_definition)
+    env.proxy.set_model_settings(settings);
+    aws.create_bystander_service(env, cluster, &bystander, &task_definition)
         .await;
-    aws.delete_service_behind_our_back(cluster, "bystander")
+    aws.delete_service_behind_our_back(cluster, &bystander)
         .await;
-    env.proxy.set_model_settings(only_model(
-        "ecs-service-draining",
-        Duration::from_millis(500),
-    ));
 }
+
+/// The draining range of [`drain_a_bystander`]: wide, so short and long draws both exist.
+const DRAIN_RANGE: WindowRange = WindowRange::secs(0, 60);
+/// Our own service's drain in [`drain_a_bystander`]: destroy waits it out.
+const OWN_DRAIN: Duration = Duration::from_secs(3);
+/// The bystander's drain in [`drain_a_bystander`]: it outlasts destroy's way to DeleteCluster.
+const BYSTANDER_DRAIN: Duration = Duration::from_secs(45);
 
 // ---------------------------------------------------------------------------------------------
 // (b) The whole profile, many seeds.
