@@ -130,7 +130,7 @@ def load_runs(problems):
             problems.append(f"bench/results/{f.name}: lacks {', '.join(missing)}; add them to the run's JSON")
             continue
         runs.append(doc)
-    return sorted(runs, key=lambda d: d["timestamp"], reverse=True)[:NEWEST_RUNS]
+    return sorted(runs, key=lambda d: d["timestamp"], reverse=True)
 
 
 def cell(v):
@@ -141,18 +141,30 @@ def cell(v):
     return f"{v:,.0f}" if abs(v) >= 10000 else f"{v:g}"
 
 
+def run_label(d):
+    return f"{d['timestamp'][:16].replace('T', ' ')} UTC, {d['commit']}"
+
+
 def bench_table(runs):
+    """Per figure, its NEWEST_RUNS newest measurements, each with its run: a run that measured
+    only some parts (`--only run`) hides nothing another run measured."""
     head = "| figure | " + " | ".join(
-        f"{d['timestamp'][:16].replace('T', ' ')} UTC, {d['commit']}" for d in runs
+        ("newest" if i == 0 else "before") + " | run" for i in range(NEWEST_RUNS)
     ) + " | goal |\n"
-    out = head + "|---|" + "---:|" * len(runs) + "---|\n"
+    out = head + "|---|" + "---:|---|" * NEWEST_RUNS + "---|\n"
+    shown = {}
     for key, label, goal in BENCH_ROWS:
-        if all(d.get(key) is None for d in runs):
+        measured = [d for d in runs if d.get(key) is not None][:NEWEST_RUNS]
+        if not measured:
             continue
-        out += f"| {label} | " + " | ".join(cell(d.get(key)) for d in runs) + f" | {goal} |\n"
-    commands = sorted({d.get("command", "") for d in runs} - {""})
+        cells = [f"{cell(d[key])} | {run_label(d)}" for d in measured]
+        cells += ["– | –"] * (NEWEST_RUNS - len(measured))
+        out += f"| {label} | " + " | ".join(cells) + f" | {goal} |\n"
+        for d in measured:
+            shown[run_label(d)] = d.get("command", "")
+    commands = [f"{label}: `{c}`" for label, c in sorted(shown.items(), reverse=True) if c]
     if commands:
-        out += "\nCommand: " + "; ".join(f"`{c}`" for c in commands) + ".\n"
+        out += "\nCommands: " + "; ".join(commands) + ".\n"
     return out
 
 

@@ -91,11 +91,23 @@ class BenchTable(unittest.TestCase):
              "slr_wait_overshoot_ms": {"5s": 72, "20s": 24}, "proxy_rps": 29554.0},
         ]
         table = docs.bench_table(runs)
-        self.assertIn("| figure | 2026-12-04 05:30 UTC, 04136e6 | goal |", table)
-        self.assertIn("| 0.79 | ≤ 1.2 |", table)
-        self.assertIn("| 72 / 24 | ≤ 500 |", table)
+        self.assertIn("| figure | newest | run | before | run | goal |", table)
+        self.assertIn("| 0.79 | 2026-12-04 05:30 UTC, 04136e6 | – | – | ≤ 1.2 |", table)
+        self.assertIn("| 72 / 24 | 2026-12-04 05:30 UTC, 04136e6 |", table)
         self.assertIn("| 29,554 |", table)
         self.assertNotIn("suite_test_s", table)  # a figure no run has is left out
+
+    def test_a_partial_run_hides_no_figure_of_an_older_full_run(self):
+        full = {"timestamp": "2026-12-04T05:30:00Z", "commit": "04136e6", "pooled_to_warm_ratio": 0.79,
+                "proxy_rps": 29554.0, "command": "bench"}
+        partial = {"timestamp": "2026-12-07T23:41:00Z", "commit": "b480653", "proxy_rps": 30000.0,
+                   "command": "bench --only proxy"}
+        table = docs.bench_table([partial, full])  # newest first, as load_runs sorts them
+        self.assertIn("| 0.79 | 2026-12-04 05:30 UTC, 04136e6 | – | – |", table)
+        self.assertIn("| 30,000 | 2026-12-07 23:41 UTC, b480653 | 29,554 | 2026-12-04 05:30 UTC, 04136e6 |",
+                      table)
+        self.assertIn("`bench --only proxy`", table)
+        self.assertIn("`bench`", table)
 
     def test_every_dated_run_parses_and_names_its_time_and_commit(self):
         for f in sorted((HERE.parent / "bench" / "results").glob("*.json")):
