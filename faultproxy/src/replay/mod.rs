@@ -67,7 +67,7 @@ impl fmt::Display for Step {
                 if !*modelled {
                     write!(
                         f,
-                        " (not in {}'s error shapes: sent as written, status 400)",
+                        " (not in {}'s error shapes: sent as written)",
                         op.service().name()
                     )?;
                 }

@@ -67,11 +67,19 @@ impl Scrubber {
     }
 }
 
+/// `userIdentity` members that say what kind of caller it was, not who: `type` (`AssumedRole`),
+/// the session's `attributes` (`creationDate`, `mfaAuthenticated`: `false`) and `invokedBy` (an
+/// AWS service such as `ecs.amazonaws.com`). Their values are words a message may use.
+const NOT_IDENTIFYING: &[&str] = &["type", "attributes", "invokedBy"];
+
 fn strings(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-        Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+        Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| !NOT_IDENTIFYING.contains(&k.as_str()))
+            .for_each(|(_, x)| strings(x, out)),
         _ => {}
     }
 }
@@ -155,10 +163,16 @@ mod tests {
             out.starts_with("User: arn:aws:iam::\u{1}ACCOUNT\u{1}:root"),
             "{out}"
         );
-        // Numbers of other lengths and words stay.
+        // Numbers of other lengths and words stay, the kind of caller too.
         assert_eq!(
             s.scrub("port 8080, id 1234567890123"),
             "port 8080, id 1234567890123"
         );
+        s.learn(
+            &json!({"userIdentity": {"type": "AssumedRole", "invokedBy": "ecs.amazonaws.com",
+            "sessionContext": {"attributes": {"mfaAuthenticated": "false"}}}}),
+        );
+        let said = "AssumedRole via ecs.amazonaws.com: flag is false";
+        assert_eq!(s.scrub(said), said);
     }
 }
