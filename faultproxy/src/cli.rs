@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::{
     detect_flavor, start_on_threads, ControlAccess, Error, Limits, Preset, ProxyConfig, Route,
-    UpstreamFlavor,
+    Shard, UpstreamFlavor,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -25,6 +25,16 @@ pub struct ProxyArgs {
     /// HARNESS_ROUTES several routes are separated by spaces.
     #[arg(long = "route", value_name = "SERVICES=URL@FLAVOR", env = "HARNESS_ROUTES", value_delimiter = ' ', value_parser = parse_route)]
     pub routes: Vec<Route>,
+    /// Another process of the same emulator, repeatable: each account goes to one of --upstream
+    /// and the --shard URLs, always the same one (a hash of the account id); routed services
+    /// are not sharded. In HARNESS_SHARDS several URLs are separated by spaces.
+    #[arg(
+        long = "shard",
+        value_name = "URL",
+        env = "HARNESS_SHARDS",
+        value_delimiter = ' '
+    )]
+    pub shards: Vec<url::Url>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "HARNESS_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -118,6 +128,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), Error> {
     cfg.listen = args.listen;
     cfg.presets = args.presets.clone();
     cfg.routes = args.routes.clone();
+    cfg.more_shards = args.shards.iter().cloned().map(Shard::at).collect();
     if let Some(seed) = args.seed {
         cfg = cfg.with_seed(seed);
     }
@@ -208,8 +219,14 @@ mod tests {
             "iam,sts,logs=http://127.0.0.1:4566@localstack",
             "--route",
             "ec2=http://127.0.0.1:7000@other",
+            "--shard",
+            "http://127.0.0.1:5001",
+            "--shard",
+            "http://127.0.0.1:5002",
         ])
         .unwrap();
+        let shards: Vec<String> = w.args.shards.iter().map(ToString::to_string).collect();
+        assert_eq!(shards, ["http://127.0.0.1:5001/", "http://127.0.0.1:5002/"]);
         let routes: Vec<String> = w.args.routes.iter().map(ToString::to_string).collect();
         assert_eq!(
             routes,

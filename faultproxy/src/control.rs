@@ -213,6 +213,9 @@ struct PresetsView {
     flavor: super::upstream::UpstreamFlavor,
     /// Per-service routes (`SERVICES=URL@FLAVOR`), empty when everything goes to the upstream.
     routes: Vec<String>,
+    /// The main upstream's processes, when it is several (accounts are spread over them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    shards: Vec<String>,
     rules: Vec<String>,
     accepted: &'static str,
 }
@@ -223,6 +226,9 @@ fn presets_view(shared: &Shared) -> PresetsView {
         seed: shared.rules.global_seed(),
         flavor: shared.flavor(),
         routes: shared.upstreams.routes().to_vec(),
+        shards: Some(shared.upstreams.shard_urls())
+            .filter(|urls| urls.len() > 1)
+            .unwrap_or_default(),
         rules: shared
             .rules
             .list()

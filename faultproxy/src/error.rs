@@ -16,6 +16,9 @@ pub enum Error {
     /// The upstream URL cannot be used.
     #[error("upstream {url}: {reason}")]
     InvalidUpstream { url: String, reason: String },
+    /// More processes of the main upstream than the proxy spreads accounts over.
+    #[error("{given} shards of the upstream (the upstream and --shard); at most {max}")]
+    TooManyShards { given: usize, max: usize },
     /// A per-service route cannot be used (bad syntax, a service routed twice).
     #[error(transparent)]
     Route(#[from] RouteError),

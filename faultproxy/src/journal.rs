@@ -119,6 +119,10 @@ pub struct JournalEntry {
     /// a journal file does not record it (`serde(default)` still reads such a file).
     #[serde(default)]
     pub upstream: String,
+    /// Which shard of the main upstream (1-based) served the request's account, when the main
+    /// upstream is several processes (`shards.rs`); absent otherwise, and for routed services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u16>,
     /// Milliseconds from arrival until the response head was sent (or the connection dropped).
     pub duration_ms: f64,
 }
@@ -313,6 +317,7 @@ mod tests {
             resource: None,
             handled_by: None,
             upstream: "moto".into(),
+            shard: None,
             duration_ms: 1.0,
         }
     }
@@ -322,6 +327,7 @@ mod tests {
             entry: JournalEntry {
                 handled_by: None,
                 upstream: String::new(),
+                shard: None,
                 ..entry
             },
             handled_by: Some("model:x"),

@@ -39,6 +39,7 @@ pub mod routes;
 pub mod rules;
 pub mod scopes;
 mod server;
+pub mod shards;
 mod state;
 mod upstream;
 mod upstream_error;
@@ -64,6 +65,7 @@ pub use presets::{Preset, PresetError};
 pub use routes::{Route, RouteError};
 pub use rules::{parse_rules, ErrorSpec, LatencySpec, Rule, RuleError, Window};
 pub use scopes::{AccountSource, Lease, LeaseError};
+pub use shards::{shard_of, Shard, MAX_SHARDS};
 pub use upstream::{detect_flavor, UpstreamFlavor};
 pub use upstream_error::UpstreamError;
 
@@ -81,6 +83,12 @@ pub struct ProxyConfig {
     /// Services answered by other upstreams (see [`routes`]); empty: everything goes to
     /// `upstream`. A service named in two routes makes [`start`] fail.
     pub routes: Vec<Route>,
+    /// Further processes of the main upstream (see [`shards`]): when given, each account goes
+    /// to one of `upstream` (shard 1) and these (shards 2..), by [`shard_of`] over all of them.
+    /// At most [`MAX_SHARDS`] in all. Routed services are not sharded.
+    pub more_shards: Vec<Shard>,
+    /// Who `upstream` is, for error messages when it is shard 1 of several (`Shard::about`).
+    pub upstream_about: String,
 }
 
 impl ProxyConfig {
@@ -92,7 +100,20 @@ impl ProxyConfig {
             flavor,
             presets: Vec::new(),
             routes: Vec::new(),
+            more_shards: Vec::new(),
+            upstream_about: String::new(),
         }
+    }
+
+    /// The main upstream's processes, `upstream` first.
+    pub fn shards(&self) -> Vec<Shard> {
+        let first = Shard {
+            url: self.upstream.clone(),
+            about: self.upstream_about.clone(),
+        };
+        std::iter::once(first)
+            .chain(self.more_shards.iter().cloned())
+            .collect()
     }
 
     /// Sends the route's services to its upstream instead of `upstream`.
@@ -132,11 +153,30 @@ pub async fn start_on_threads(
     threads: usize,
 ) -> Result<ProxyHandle, Error> {
     limits.validate().map_err(Error::InvalidLimits)?;
-    let main = upstream::Upstream::new(&cfg.upstream, cfg.flavor)?
-        .with_connect_timeout(limits.upstream_connect_timeout)
-        .with_serving_threads(threads);
+    let shards = cfg.shards();
+    if shards.len() > MAX_SHARDS {
+        return Err(Error::TooManyShards {
+            given: shards.len(),
+            max: MAX_SHARDS,
+        });
+    }
+    let count = shards.len();
+    let main = shards
+        .iter()
+        .enumerate()
+        .map(|(i, shard)| {
+            let up = upstream::Upstream::new(&shard.url, cfg.flavor)?
+                .with_connect_timeout(limits.upstream_connect_timeout)
+                .with_serving_threads(threads);
+            Ok(if count > 1 {
+                up.in_shard(i + 1, count, &shard.about)
+            } else {
+                up
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let upstreams =
-        routes::Upstreams::new(main, &cfg.routes, limits.upstream_connect_timeout, threads)?;
+        routes::Upstreams::sharded(main, &cfg.routes, limits.upstream_connect_timeout, threads)?;
     let listen_error = |source| Error::Listen {
         addr: cfg.listen,
         source,
@@ -165,7 +205,7 @@ pub async fn start_on_threads(
         })
     };
     let routes: Vec<String> = cfg.routes.iter().map(Route::to_string).collect();
-    tracing::debug!(%addr, upstream = %cfg.upstream, flavor = %cfg.flavor, routes = %routes.join(" "), threads, "proxy listening");
+    tracing::debug!(%addr, upstream = %cfg.upstream, shards = count, flavor = %cfg.flavor, routes = %routes.join(" "), threads, "proxy listening");
     Ok(ProxyHandle {
         inner: Arc::new(HandleInner {
             addr,

@@ -476,7 +476,7 @@ fn upstream_unreachable(call: Call, e: impl std::fmt::Display) -> Outcome {
     tracing::warn!(error = %e, "upstream request failed");
     let message = format!(
         "faultproxy: the emulator at {} did not answer ({e}); is it running?",
-        call.upstream().display()
+        call.upstream().describe()
     );
     let err = AwsError::new(503, "ServiceUnavailable", message);
     proxy_answer(call, &err, "proxy:upstream-unreachable")
@@ -488,7 +488,7 @@ fn upstream_timed_out(call: Call, after: Duration) -> Outcome {
     tracing::warn!(?after, "upstream answer timed out");
     let message = format!(
         "faultproxy: the emulator at {} did not answer within {} (faultproxy --upstream-timeout)",
-        call.upstream().display(),
+        call.upstream().describe(),
         humantime::format_duration(after)
     );
     let err = AwsError::new(504, "RequestTimeout", message);

@@ -6,9 +6,11 @@
 //! `SERVICES=URL@FLAVOR` (`iam,sts,logs=http://127.0.0.1:4566@localstack`). A request whose
 //! classified service is in a route goes to that route's upstream, with that route's flavor
 //! (moto gets `x-moto-account-id`, LocalStack takes the account from the access key id); every
-//! other request, including unclassifiable ones, goes to the proxy's main upstream. The models'
-//! own calls are routed the same way (an IAM call of the service-linked-role model goes to the
-//! IAM route). [`Upstreams`] is the routing table the running proxy uses.
+//! other request, including unclassifiable ones, goes to the proxy's main upstream, and there to
+//! the account's shard when the main upstream is several processes (`shards.rs`: routing by
+//! service and by account are two independent choices). The models' own calls are routed the
+//! same way (an IAM call of the service-linked-role model goes to the IAM route, or to the
+//! account's shard). [`Upstreams`] is the routing table the running proxy uses.
 //!
 //! `@FLAVOR` is required: a route cannot be probed the way `--flavor auto` probes the main
 //! upstream, because a wrong guess would silently lose the account (moto's header).
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 use crate::aws::classify::RequestInfo;
 use crate::aws::Service;
+use crate::shards::shard_of;
 use crate::upstream::{Upstream, UpstreamFlavor};
 
 /// The command-line form, for error messages and `--help`.
@@ -147,28 +150,50 @@ fn parse_target(text: &str) -> Result<(url::Url, UpstreamFlavor), RouteError> {
     Ok((parsed, flavor))
 }
 
-/// The running proxy's upstreams: the main one and one per route, with the upstream of each
-/// known service.
+/// The running proxy's upstreams: the main one (one or several shards, `shards.rs`) and one
+/// per route, with the upstream of each known service.
 pub(crate) struct Upstreams {
-    /// `[0]` is the main upstream, `[1..]` the routes' in their order.
+    /// `[..shards]` the main upstream's shards, `[shards..]` the routes' in their order.
     all: Vec<Upstream>,
-    /// Per service (`Service as usize`): its index in `all`.
+    /// How many of `all` are the main upstream's shards (at least 1).
+    shards: usize,
+    /// Per service (`Service as usize`): its index in `all`, [`MAIN`] for the main upstream.
     by_service: Vec<usize>,
     /// The routes, as `SERVICES=URL@FLAVOR` (control API, logs).
     routes: Vec<String>,
 }
 
+/// `by_service`'s mark for "the main upstream": which shard depends on the account.
+const MAIN: usize = usize::MAX;
+
 impl Upstreams {
-    /// Builds the table; a service named in two routes, or a route URL that cannot be used, is
-    /// an error.
+    /// Builds the table with an unsharded main upstream (the models' and routes' tests).
+    #[cfg(test)]
     pub fn new(
         main: Upstream,
         routes: &[Route],
         connect_timeout: Duration,
         threads: usize,
     ) -> Result<Upstreams, RouteError> {
-        let mut all = vec![main];
-        let mut by_service = vec![0; Service::all().count()];
+        Upstreams::sharded(vec![main], routes, connect_timeout, threads)
+    }
+
+    /// Builds the table of the main upstream spread over `shards` (at least one; each account
+    /// on the shard [`shard_of`] names) and the routes; a service named in two routes, or a
+    /// route URL that cannot be used, is an error.
+    pub fn sharded(
+        shards: Vec<Upstream>,
+        routes: &[Route],
+        connect_timeout: Duration,
+        threads: usize,
+    ) -> Result<Upstreams, RouteError> {
+        assert!(
+            !shards.is_empty(),
+            "the main upstream has at least one shard"
+        );
+        let count = shards.len();
+        let mut all = shards;
+        let mut by_service = vec![MAIN; Service::all().count()];
         let mut routed_by: Vec<Option<&Route>> = vec![None; by_service.len()];
         for route in routes {
             if route.services.is_empty() {
@@ -193,14 +218,23 @@ impl Upstreams {
         let routes = routes.iter().map(Route::to_string).collect();
         Ok(Upstreams {
             all,
+            shards: count,
             by_service,
             routes,
         })
     }
 
-    /// The main upstream (unrouted services and unclassifiable requests).
+    /// The main upstream's first shard (its flavor is the main upstream's).
     pub fn main(&self) -> &Upstream {
         &self.all[0]
+    }
+
+    /// The main upstream's shard that serves `account` (the first one without an account).
+    pub fn main_for(&self, account: Option<&str>) -> &Upstream {
+        match account {
+            Some(account) if self.shards > 1 => &self.all[shard_of(account, self.shards)],
+            _ => self.main(),
+        }
     }
 
     /// The routes, as `SERVICES=URL@FLAVOR`.
@@ -208,9 +242,20 @@ impl Upstreams {
         &self.routes
     }
 
-    /// The upstream that serves `service`.
-    pub fn for_service(&self, service: Service) -> &Upstream {
-        &self.all[self.by_service[service.index()]]
+    /// The main upstream's shards, as `http://host:port` (control API).
+    pub fn shard_urls(&self) -> Vec<String> {
+        self.all[..self.shards]
+            .iter()
+            .map(|u| u.display().to_string())
+            .collect()
+    }
+
+    /// The upstream that serves `service` for `account`: its route's, else the account's shard.
+    pub fn for_service(&self, service: Service, account: Option<&str>) -> &Upstream {
+        match self.by_service[service.index()] {
+            MAIN => self.main_for(account),
+            routed => &self.all[routed],
+        }
     }
 
     /// The upstream a classified request goes to.
@@ -219,8 +264,8 @@ impl Upstreams {
             return self.main();
         }
         match info.service {
-            Some(service) => self.for_service(service),
-            None => self.main(),
+            Some(service) => self.for_service(service, info.account.as_deref()),
+            None => self.main_for(info.account.as_deref()),
         }
     }
 }
@@ -323,14 +368,63 @@ mod tests {
         assert_eq!(at(Some("s3")), "http://127.0.0.1:5000", "not routed");
         assert_eq!(at(None), "http://127.0.0.1:5000", "unclassified");
         assert_eq!(
-            t.for_service(Service::STS).flavor,
+            t.for_service(Service::STS, None).flavor,
             UpstreamFlavor::LocalStack
         );
-        assert_eq!(t.for_service(Service::ECR).flavor, UpstreamFlavor::Moto);
+        assert_eq!(
+            t.for_service(Service::ECR, None).flavor,
+            UpstreamFlavor::Moto
+        );
         let plain = Upstreams::new(up(5000, UpstreamFlavor::Moto), &[], Duration::ZERO, 0).unwrap();
         assert_eq!(
-            plain.for_service(Service::IAM).display(),
+            plain.for_service(Service::IAM, None).display(),
             "http://127.0.0.1:5000"
+        );
+    }
+
+    #[test]
+    fn accounts_go_to_their_shard_and_routed_services_to_their_route() {
+        let shards = (0..3)
+            .map(|i| up(5000 + i, UpstreamFlavor::Moto).in_shard(usize::from(i) + 1, 3, ""))
+            .collect();
+        let routes = [route("iam=http://127.0.0.1:4566@localstack")];
+        let t = Upstreams::sharded(shards, &routes, Duration::ZERO, 0).unwrap();
+        let at = |service: &str, account: Option<&str>| {
+            let info = RequestInfo {
+                account: account.map(str::to_string),
+                ..info(Some(service))
+            };
+            t.for_info(&info).display().to_string()
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..60u64 {
+            let account = format!("{}", 100_000_000_000 + n * 104_729);
+            let expected = format!("http://127.0.0.1:{}", 5000 + shard_of(&account, 3));
+            for service in ["ecs", "ec2", "logs"] {
+                assert_eq!(at(service, Some(&account)), expected, "{account} {service}");
+            }
+            assert_eq!(
+                t.for_service(Service::ECS, Some(&account)).display(),
+                expected,
+                "a model's own call goes where the client's calls go"
+            );
+            assert_eq!(at("iam", Some(&account)), "http://127.0.0.1:4566");
+            seen.insert(expected);
+        }
+        assert_eq!(seen.len(), 3, "60 accounts reach every shard");
+        assert_eq!(
+            at("ecs", None),
+            "http://127.0.0.1:5000",
+            "no account: shard 1"
+        );
+        assert_eq!(t.shard_urls().len(), 3);
+        assert_eq!(
+            t.main_for(Some("123456789012")).describe(),
+            format!(
+                "http://127.0.0.1:{} (moto shard {} of 3)",
+                5000 + shard_of("123456789012", 3),
+                shard_of("123456789012", 3) + 1
+            )
         );
     }
 

@@ -124,7 +124,8 @@ impl Shared {
         handled_by: Option<&'static str>,
         resource: Option<String>,
     ) {
-        let upstream = self.upstreams.for_info(&info).flavor.as_str();
+        let to = self.upstreams.for_info(&info);
+        let (upstream, shard) = (to.flavor.as_str(), to.shard.map(|place| place.number));
         let entry = JournalEntry {
             seq: arrival.seq,
             at_ms: arrival.at_ms,
@@ -138,6 +139,7 @@ impl Shared {
             // Kept as constants (see `Kept`).
             handled_by: None,
             upstream: String::new(),
+            shard,
             // Microsecond resolution keeps the JSON short (through u64: a u128 to f64 conversion
             // is a software routine).
             duration_ms: arrival.instant.elapsed().as_micros() as u64 as f64 / 1000.0,

@@ -27,6 +27,7 @@ use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Service;
+use crate::shards::ShardPlace;
 use crate::upstream_error::{InvalidUpstream, UpstreamError};
 
 /// Which emulator the upstream is; decides how the account is passed on.
@@ -106,6 +107,10 @@ pub(crate) struct Upstream {
     connect_timeout: Duration,
     /// `http://host:port/path` without user info, for error messages.
     display: String,
+    /// Its place among the main upstream's shards, when that is sharded (`shards.rs`).
+    pub shard: Option<ShardPlace>,
+    /// Who the shard is (`Shard::about`), for error messages.
+    about: String,
 }
 
 impl Upstream {
@@ -142,7 +147,38 @@ impl Upstream {
             authority,
             base_path: url.path().trim_end_matches('/').to_string(),
             flavor,
+            shard: None,
+            about: String::new(),
         })
+    }
+
+    /// The same upstream as shard `number` of `count` (1-based), described by `about`.
+    pub fn in_shard(mut self, number: usize, count: usize, about: &str) -> Upstream {
+        self.shard = Some(ShardPlace {
+            number: u16::try_from(number).unwrap_or(u16::MAX),
+            count: u16::try_from(count).unwrap_or(u16::MAX),
+        });
+        self.about = about.to_string();
+        self
+    }
+
+    /// For error messages: [`Upstream::display`], and for a shard which one it is
+    /// (`http://127.0.0.1:5001 (moto shard 2 of 2: pid 4242, log ...)`).
+    pub fn describe(&self) -> String {
+        match self.shard {
+            None => self.display.clone(),
+            Some(place) => {
+                let about = if self.about.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", self.about)
+                };
+                format!(
+                    "{} ({} shard {} of {}{about})",
+                    self.display, self.flavor, place.number, place.count
+                )
+            }
+        }
     }
 
     /// The same upstream with another connect deadline.

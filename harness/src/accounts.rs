@@ -30,6 +30,19 @@ pub fn fresh_account_id() -> String {
     }
 }
 
+/// A fresh account id (as [`fresh_account_id`]) that the proxy serves on shard `shard` of
+/// `shards` (`faultproxy::shard_of`): the pool hands accounts out over the shards in turn, so a
+/// few accounts at once already use every moto process. Each draw lands on a given shard with
+/// probability about 1/`shards`, so a few draws suffice.
+pub fn fresh_account_id_on_shard(shard: usize, shards: usize) -> String {
+    loop {
+        let id = fresh_account_id();
+        if faultproxy::shard_of(&id, shards) == shard % shards.max(1) {
+            return id;
+        }
+    }
+}
+
 /// True for exactly 12 ASCII digits.
 pub fn is_account_id(text: &str) -> bool {
     text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
@@ -50,6 +63,12 @@ mod tests {
             assert_ne!(id, LOCALSTACK_DEFAULT_ACCOUNT);
             assert_ne!(&id[..1], "0");
         }
+        for shard in 0..3 {
+            let id = fresh_account_id_on_shard(shard, 3);
+            assert!(is_account_id(&id));
+            assert_eq!(faultproxy::shard_of(&id, 3), shard);
+        }
+        assert!(is_account_id(&fresh_account_id_on_shard(0, 1)));
         assert!(!is_account_id("12345678901"));
         assert!(!is_account_id("12345678901a"));
     }

@@ -12,6 +12,10 @@
 //! Logs backend. It does not save IAM's managed policies: moto builds an account's IAM on that
 //! account's first request to any service (~9 ms of moto CPU with the launcher).
 //!
+//! With several moto processes (`HARNESS_MOTO_SHARDS`, `emulator/moto_shards.rs`) the pool
+//! draws its accounts for each shard in turn and warms each on its own shard
+//! ([`Endpoint::url_for_account`]), where the proxy will send its requests.
+//!
 //! The warm-up calls only read, so a warmed account holds nothing a fresh AWS account would
 //! not (moto's default VPC stands for AWS's). They go straight to the emulator (moto's
 //! `x-moto-account-id` header, plus the account as access key id for LocalStack or a proxy),
@@ -76,7 +80,9 @@ pub struct AccountPool {
 
 #[derive(Debug)]
 struct Inner {
-    endpoint: String,
+    /// The emulator's processes (one, or its shards in order): accounts are drawn for each in
+    /// turn and warmed on it.
+    endpoints: Vec<String>,
     region: String,
     size: usize,
     /// Warm-up services left out (answered by another emulator).
@@ -93,19 +99,23 @@ impl AccountPool {
     /// Starts a pool of `size` accounts warmed through `endpoint` (the emulator's base URL)
     /// in `region`, on a thread of its own (it outlives every test's runtime).
     pub fn start(endpoint: &str, region: &str, size: usize) -> std::io::Result<AccountPool> {
-        AccountPool::start_skipping(endpoint, region, size, Vec::new())
+        AccountPool::start_skipping(&[endpoint.to_string()], region, size, Vec::new())
     }
 
-    /// [`AccountPool::start`], leaving out the warm-up calls of the services in `skip`
-    /// (see [`skipped_services`]).
+    /// [`AccountPool::start`] on the processes `endpoints` (shards in order: each account is
+    /// drawn for one of them, in turn, and warmed there), leaving out the warm-up calls of the
+    /// services in `skip` (see [`skipped_services`]).
     pub fn start_skipping(
-        endpoint: &str,
+        endpoints: &[String],
         region: &str,
         size: usize,
         skip: Vec<&'static str>,
     ) -> std::io::Result<AccountPool> {
         let inner = Arc::new(Inner {
-            endpoint: endpoint.trim_end_matches('/').to_string(),
+            endpoints: endpoints
+                .iter()
+                .map(|e| e.trim_end_matches('/').to_string())
+                .collect(),
             region: region.to_string(),
             size,
             skip,
@@ -179,10 +189,15 @@ impl Inner {
 /// The pool's loop: keep `size` accounts ready, one warm-up at a time.
 async fn refill(inner: Arc<Inner>) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let shards = inner.endpoints.len();
+    let mut turn = 0;
     loop {
         while inner.queue().len() < inner.size {
-            let id = accounts::fresh_account_id();
-            match warm_up(&client, &inner.endpoint, &id, &inner.region, &inner.skip).await {
+            let shard = turn % shards;
+            turn += 1;
+            let id = accounts::fresh_account_id_on_shard(shard, shards);
+            let endpoint = &inner.endpoints[shard];
+            match warm_up(&client, endpoint, &id, &inner.region, &inner.skip).await {
                 Ok(()) => {
                     inner.warmed.fetch_add(1, Ordering::Relaxed);
                     inner.queue().push_back(id);
@@ -273,7 +288,7 @@ pub fn shared(endpoint: &Endpoint, region: &str) -> Option<&'static AccountPool>
             return None;
         }
         AccountPool::start_skipping(
-            &endpoint.base_url(),
+            &shard_urls(endpoint),
             region,
             size,
             skipped_services(endpoint),
@@ -284,6 +299,18 @@ pub fn shared(endpoint: &Endpoint, region: &str) -> Option<&'static AccountPool>
     .as_ref()
 }
 
+/// The base URLs of `endpoint`'s processes: its shards in order, or its one URL.
+pub fn shard_urls(endpoint: &Endpoint) -> Vec<String> {
+    if endpoint.shards.is_empty() {
+        return vec![endpoint.base_url()];
+    }
+    endpoint
+        .shards
+        .iter()
+        .map(|s| s.url.as_str().trim_end_matches('/').to_string())
+        .collect()
+}
+
 /// Hit/miss counts of this process's shared pool (all zero when it never started).
 pub fn shared_stats() -> PoolStats {
     POOL.get()
@@ -292,11 +319,11 @@ pub fn shared_stats() -> PoolStats {
         .unwrap_or_default()
 }
 
-/// Warms `account` now (`harness up`/`harness run` hand it out right after); a failed warm-up
+/// Warms `account` now, on its shard (`harness up`/`harness run` hand it out right after); a failed warm-up
 /// is a warning, the account is then used cold.
 pub async fn warm(endpoint: &Endpoint, region: &str, account: &str) {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let base = endpoint.base_url();
+    let base = endpoint.url_for_account(account);
     let skip = skipped_services(endpoint);
     if let Err(why) = warm_up(&client, &base, account, region, &skip).await {
         tracing::warn!(account = %account, %why, "account warm-up failed; handing it out cold");
@@ -313,6 +340,7 @@ mod tests {
             flavor: faultproxy::UpstreamFlavor::Moto,
             serves_ecs: true,
             routes: routes.iter().map(|r| r.parse().unwrap()).collect(),
+            shards: Vec::new(),
         }
     }
 

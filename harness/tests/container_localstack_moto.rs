@@ -149,7 +149,11 @@ async fn iam_sts_logs_go_to_localstack_ecs_to_moto_in_one_account() {
     assert!(got.is_ok(), "LocalStack does not hold {ROLE}: {got:?}");
     let other = localstack_iam(&localstack_url, &harness::accounts::fresh_account_id());
     assert!(other.get_role().role_name(ROLE).send().await.is_err());
-    assert_eq!(moto_get_role_status(&moto_url, &account, ROLE).await, 404);
+    let moto_of_account = endpoint.url_for_account(&account);
+    assert_eq!(
+        moto_get_role_status(&moto_of_account, &account, ROLE).await,
+        404
+    );
 
     // The service-linked-role model answered CreateCluster by creating AWSServiceRoleForECS on
     // the IAM upstream: LocalStack, in this account.

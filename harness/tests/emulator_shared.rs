@@ -196,6 +196,7 @@ async fn a_state_file_naming_a_dead_keeper_is_replaced() {
         },
         log: dir.path().join("old.log"),
         description: "a keeper that crashed".into(),
+        more_shards: Vec::new(),
     };
     std::fs::create_dir_all(dir.path()).unwrap();
     stale.write(&scope).unwrap();

@@ -193,10 +193,12 @@ pub(crate) struct ModelCx<'a> {
 }
 
 impl<'a> ModelCx<'a> {
-    /// The upstream that serves `service` (its route's, else the main one): a model's own IAM
-    /// call goes where the client's IAM calls go.
+    /// The upstream that serves `service` in the request's account (its route's, else the
+    /// account's shard of the main one): a model's own IAM call goes where the client's IAM
+    /// calls go.
     pub fn upstream_for(&self, service: Service) -> &'a Upstream {
-        self.upstreams.for_service(service)
+        self.upstreams
+            .for_service(service, self.info.account.as_deref())
     }
 }
 

@@ -270,7 +270,7 @@ async fn run(
 ) -> Result<Outcome, UpstreamError> {
     let mut usage = Vec::new();
     for region in regions {
-        let live = live_clusters(account, &region, ups.for_service(Service::ECS)).await?;
+        let live = live_clusters(account, &region, ups.for_service(Service::ECS, account)).await?;
         if !live.is_empty() {
             usage.push((region, live));
         }
@@ -278,7 +278,7 @@ async fn run(
     if !usage.is_empty() {
         return Ok(Outcome::Failed(usage));
     }
-    let up = ups.for_service(Service::IAM);
+    let up = ups.for_service(Service::IAM, account);
     let (status, body) = up
         .iam(
             account,

@@ -89,6 +89,40 @@ impl EmulatorError {
         }
     }
 
+    /// The same error for shard `number` of `count` (several moto processes, `moto_shards.rs`):
+    /// a start or readiness failure says which one; one shard of one says nothing more.
+    pub fn in_shard(self, number: usize, count: usize) -> EmulatorError {
+        if count <= 1 {
+            return self;
+        }
+        let which = format!("shard {number} of {count}: ");
+        match self {
+            EmulatorError::Start {
+                backend,
+                reason,
+                log,
+            } => EmulatorError::Start {
+                backend,
+                reason: format!("{which}{reason}"),
+                log,
+            },
+            EmulatorError::NotReady {
+                backend,
+                url,
+                waited,
+                last_error,
+                log,
+            } => EmulatorError::NotReady {
+                backend,
+                url,
+                waited,
+                last_error: format!("{which}{last_error}"),
+                log,
+            },
+            other => other,
+        }
+    }
+
     /// True when the backend cannot run here and a test may skip (loudly).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, EmulatorError::Unavailable { .. })

@@ -80,6 +80,7 @@ impl External {
                 flavor,
                 serves_ecs,
                 routes: Vec::new(),
+                shards: Vec::new(),
             },
         })
     }

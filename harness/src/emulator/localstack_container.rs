@@ -131,6 +131,7 @@ impl LocalStackContainer {
             flavor: UpstreamFlavor::LocalStack,
             serves_ecs,
             routes: Vec::new(),
+            shards: Vec::new(),
         };
         Ok(LocalStackContainer {
             container,

@@ -81,6 +81,8 @@ pub fn combined_endpoint(moto: &Endpoint, localstack: &Endpoint) -> Endpoint {
             url: localstack.url.clone(),
             flavor: UpstreamFlavor::LocalStack,
         }],
+        // moto's shards serve ECS, ECR and EC2 per account; LocalStack is one container.
+        shards: moto.shards.clone(),
     }
 }
 
@@ -145,6 +147,7 @@ mod tests {
             flavor,
             serves_ecs: flavor == UpstreamFlavor::Moto,
             routes: Vec::new(),
+            shards: Vec::new(),
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! | `HARNESS_BACKEND`  | file                        | what runs                                  |
 //! |--------------------|-----------------------------|--------------------------------------------|
-//! | `moto` (default)   | `moto_process.rs`           | a local `moto_server` process               |
+//! | `moto` (default)   | `moto_process.rs`           | local `moto_server` processes, one per core |
+//! |                    | `moto_shards.rs`            | (`HARNESS_MOTO_SHARDS`), accounts spread    |
 //! | `moto-container`   | `moto_container.rs`         | moto in a container (testcontainers)        |
 //! | `localstack`       | `localstack_container.rs`   | LocalStack in a container (testcontainers)  |
 //! | `localstack+moto`  | `localstack_moto.rs`        | both: IAM, STS, Logs routed to LocalStack   |
@@ -31,6 +32,7 @@ pub mod moto_bootstrap;
 pub mod moto_container;
 pub mod moto_launch;
 pub mod moto_process;
+pub mod moto_shards;
 pub mod paths;
 pub mod readiness;
 pub mod retention;
@@ -45,7 +47,7 @@ use std::sync::{Arc, Once};
 pub use child::SupervisedChild;
 pub use error::EmulatorError;
 
-use faultproxy::{Preset, ProxyConfig, Route, UpstreamFlavor};
+use faultproxy::{Preset, ProxyConfig, Route, Shard, UpstreamFlavor};
 
 /// Which emulator to run. Chosen with `HARNESS_BACKEND`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,6 +146,10 @@ pub struct Endpoint {
     /// Services answered by another upstream than `url` (`localstack+moto`: IAM, STS, Logs to
     /// LocalStack). Empty: everything goes to `url`.
     pub routes: Vec<Route>,
+    /// The emulator's processes when it is several (moto shards, `moto_shards.rs`), `url`'s
+    /// first: each account is served by one of them ([`Endpoint::url_for_account`]). Empty:
+    /// one process at `url`.
+    pub shards: Vec<Shard>,
 }
 
 impl Endpoint {
@@ -152,12 +158,34 @@ impl Endpoint {
         self.url.as_str().trim_end_matches('/').to_string()
     }
 
-    /// The fault proxy's configuration in front of this endpoint: upstream, flavor, routes and
-    /// `presets`, listening on a free loopback port (set `listen` to change that). Every
-    /// proxy the harness starts in front of an emulator is configured here.
+    /// How many processes serve the main upstream's accounts (1 unless sharded).
+    pub fn shard_count(&self) -> usize {
+        self.shards.len().max(1)
+    }
+
+    /// The base URL (no trailing slash) of the process that serves `account`: the shard the
+    /// proxy sends its requests to (`faultproxy::shard_of`), `url` when there is one process.
+    /// Calls made straight to the emulator (the pool's warm-up) go here.
+    pub fn url_for_account(&self, account: &str) -> String {
+        match self
+            .shards
+            .get(faultproxy::shard_of(account, self.shards.len()))
+        {
+            Some(shard) => shard.url.as_str().trim_end_matches('/').to_string(),
+            None => self.base_url(),
+        }
+    }
+
+    /// The fault proxy's configuration in front of this endpoint: upstream (and its shards),
+    /// flavor, routes and `presets`, listening on a free loopback port (set `listen` to change
+    /// that). Every proxy the harness starts in front of an emulator is configured here.
     pub fn proxy_config(&self, presets: Vec<Preset>) -> ProxyConfig {
         let mut cfg = ProxyConfig::new(self.url.clone(), self.flavor);
         cfg.presets = presets;
+        if let Some((first, more)) = self.shards.split_first() {
+            cfg.upstream_about = first.about.clone();
+            cfg.more_shards = more.to_vec();
+        }
         self.routes
             .iter()
             .cloned()
@@ -235,8 +263,9 @@ pub(crate) async fn start_moto(
             .await
             .map(|m| Box::new(m) as Box<dyn Emulator>),
         None => {
+            let count = moto_shards::shard_count()?;
             let options = moto_process::MotoOptions::from_env().await?;
-            moto_process::MotoProcess::start(&options)
+            moto_shards::MotoShards::start(&options, count)
                 .await
                 .map(|m| Box::new(m) as Box<dyn Emulator>)
         }

@@ -6,6 +6,10 @@
 //! with a registry). Machines without a registry build `harness-moto:5.2.5` with
 //! `scripts/build-images.sh` and set `HARNESS_MOTO_IMAGE=harness-moto:5.2.5`; both images run
 //! `moto_server -H 0.0.0.0` on port 5000.
+//!
+//! moto is one Python process per container, so this backend runs `HARNESS_MOTO_SHARDS`
+//! containers (one per core by default, `moto_shards.rs`) and the proxy spreads accounts over
+//! them, as for the process backend.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,8 +18,8 @@ use testcontainers::core::IntoContainerPort;
 use testcontainers::GenericImage;
 
 use super::container::{self, ContainerSpec, ImageRef, RunningContainer};
-use super::{readiness, Backend, Emulator, EmulatorError, Endpoint};
-use faultproxy::UpstreamFlavor;
+use super::{moto_shards, readiness, Backend, Emulator, EmulatorError, Endpoint};
+use faultproxy::{Shard, UpstreamFlavor};
 
 /// Environment variable naming the image (`name[:tag]`).
 pub const IMAGE_ENV: &str = "HARNESS_MOTO_IMAGE";
@@ -74,6 +78,7 @@ impl MotoContainer {
             flavor: UpstreamFlavor::Moto,
             serves_ecs: true,
             routes: Vec::new(),
+            shards: Vec::new(),
         };
         Ok(MotoContainer {
             container,
@@ -126,9 +131,76 @@ impl Emulator for MotoContainer {
     }
 }
 
-/// Starts moto in a container (called by `emulator::start`).
+/// Several moto containers serving as one emulator (shards); dropping it removes them.
+#[derive(Debug)]
+pub struct MotoContainers {
+    containers: Vec<MotoContainer>,
+    endpoint: Endpoint,
+}
+
+impl MotoContainers {
+    /// Starts `count` moto containers at once; if one cannot start, the error names the shard
+    /// (the others are removed as they drop).
+    pub async fn start(count: usize) -> Result<MotoContainers, EmulatorError> {
+        let starts = (0..count).map(|_| MotoContainer::start());
+        let mut containers = Vec::with_capacity(count);
+        for (i, result) in futures::future::join_all(starts)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            containers.push(result.map_err(|e| e.in_shard(i + 1, count))?);
+        }
+        let shards = containers
+            .iter()
+            .map(|c| Shard {
+                url: c.endpoint.url.clone(),
+                about: format!(
+                    "container {}, log {}",
+                    c.container.short_id(),
+                    c.container.log_path().display()
+                ),
+            })
+            .collect();
+        Ok(MotoContainers {
+            endpoint: moto_shards::sharded_endpoint(shards),
+            containers,
+        })
+    }
+
+    /// The containers, shard 1 first.
+    pub fn containers(&self) -> &[MotoContainer] {
+        &self.containers
+    }
+}
+
+impl Emulator for MotoContainers {
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+    fn backend(&self) -> Backend {
+        Backend::MotoContainer
+    }
+    fn log_path(&self) -> Option<&Path> {
+        self.containers[0].log_path()
+    }
+    fn describe(&self) -> String {
+        if self.containers.len() == 1 {
+            return self.containers[0].describe();
+        }
+        let each: Vec<String> = self.containers.iter().map(|c| c.describe()).collect();
+        format!(
+            "{} containers (accounts spread by id): {}",
+            self.containers.len(),
+            each.join("; ")
+        )
+    }
+}
+
+/// Starts `HARNESS_MOTO_SHARDS` moto containers (called by `emulator::start`).
 pub async fn start() -> Result<Box<dyn Emulator>, EmulatorError> {
-    MotoContainer::start()
+    let count = moto_shards::shard_count()?;
+    MotoContainers::start(count)
         .await
         .map(|m| Box::new(m) as Box<dyn Emulator>)
 }

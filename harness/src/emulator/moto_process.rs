@@ -380,6 +380,7 @@ impl MotoProcess {
                 flavor: UpstreamFlavor::Moto,
                 serves_ecs: true,
                 routes: Vec::new(),
+                shards: Vec::new(),
             },
             child: Mutex::new(child),
             pid,

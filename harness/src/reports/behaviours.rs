@@ -197,6 +197,7 @@ mod tests {
             resource: None,
             handled_by: None,
             upstream: "moto".into(),
+            shard: None,
             duration_ms: 1.0,
         }
     }

@@ -14,7 +14,8 @@ use aws_credential_types::Credentials;
 use aws_types::region::Region;
 use aws_types::SdkConfig;
 use faultproxy::{Preset, ProxyConfig, ProxyHandle, UpstreamFlavor};
-use harness::emulator::{self, Backend, Emulator};
+use harness::emulator::moto_process::{MotoOptions, MotoProcess};
+use harness::emulator::Emulator;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const REGION: &str = "ap-northeast-1";
@@ -24,14 +25,18 @@ pub const SESSION_TOKEN: &str = "FwoGZXIvYXdzEXAMPLE-SESSION-TOKEN-zz";
 
 /// The moto process of this test binary, started on first use through the emulator module
 /// (which kills it when the process exits). The proxy tests need moto specifically (LocalStack's
-/// free edition serves no ECS), so they do not follow `HARNESS_BACKEND`.
+/// free edition serves no ECS), so they do not follow `HARNESS_BACKEND`; and one process, not
+/// `HARNESS_MOTO_SHARDS` of them: each test points its proxy at this one URL.
 pub async fn moto_url() -> url::Url {
     static MOTO: tokio::sync::OnceCell<Arc<dyn Emulator>> = tokio::sync::OnceCell::const_new();
     MOTO.get_or_init(|| async {
-        let moto = emulator::start(Backend::Moto)
+        let options = MotoOptions::from_env()
             .await
             .unwrap_or_else(|e| panic!("moto is required by the proxy tests: {e}"));
-        Arc::from(moto)
+        let moto = MotoProcess::start(&options)
+            .await
+            .unwrap_or_else(|e| panic!("moto is required by the proxy tests: {e}"));
+        Arc::new(moto) as Arc<dyn Emulator>
     })
     .await
     .endpoint()

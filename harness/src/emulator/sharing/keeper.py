@@ -8,7 +8,11 @@
 # moto gets PR_SET_PDEATHSIG(SIGKILL): if the keeper itself is killed, moto dies with it, and
 # the next test process finds a dead keeper in the state file and starts a new one.
 #
-# usage: python3 keeper.py SCOPE_DIR POLL_MS MOTO_PROGRAM [MOTO_ARGS...]
+# The server may be several moto processes (shards, one keeper each, all named in state.json).
+# They share one fate: the keeper that stops (no lease left, or its moto died) stops the other
+# shards' keepers too, so no shard outlives the server it belonged to.
+#
+# usage: python3 keeper.py SCOPE_DIR POLL_MS PID_FILE_NAME MOTO_PROGRAM [MOTO_ARGS...]
 import ctypes
 import fcntl
 import json
@@ -25,7 +29,8 @@ os.closerange(3, os.sysconf("SC_OPEN_MAX"))
 
 scope = sys.argv[1]
 poll = int(sys.argv[2]) / 1000.0
-command = sys.argv[3:]
+pid_name = sys.argv[3]
+command = sys.argv[4:]
 leases = os.path.join(scope, "leases")
 state_path = os.path.join(scope, "state.json")
 libc = ctypes.CDLL(None, use_errno=True)
@@ -63,15 +68,30 @@ def live_leases():
     return live
 
 
-def forget_state():
-    # Only the state file that names this keeper is ours to remove.
+def keepers_in_state():
+    """(pid, start) of every shard's keeper the state file names; [] without one."""
     try:
         with open(state_path) as f:
-            mine = json.load(f).get("keeper_pid") == os.getpid()
-    except (OSError, ValueError):
-        mine = False
-    if mine:
-        os.unlink(state_path)
+            state = json.load(f)
+        shards = [state] + list(state.get("more_shards", []))
+        return [(int(s["keeper_pid"]), int(s["keeper_start"])) for s in shards]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+def forget_state():
+    # Only the state file that names this keeper is ours to remove, with the other shards.
+    keepers = keepers_in_state()
+    if not any(pid == os.getpid() for pid, _ in keepers):
+        return
+    for pid, start in keepers:
+        if pid != os.getpid() and alive(pid, start):
+            print("keeper %d: stopping shard keeper %d" % (os.getpid(), pid), flush=True)
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+    os.unlink(state_path)
 
 
 def stop_moto():
@@ -83,6 +103,8 @@ def stop_moto():
 
 
 def on_term(signum, frame):
+    print("keeper %d: stopped by signal %d (the server stops: a run ended or a shard died)"
+          % (os.getpid(), signum), flush=True)
     stop_moto()
     sys.exit(0)
 
@@ -90,10 +112,10 @@ def on_term(signum, frame):
 moto = subprocess.Popen(command, preexec_fn=arm_child, stdin=subprocess.DEVNULL)
 signal.signal(signal.SIGTERM, on_term)
 signal.signal(signal.SIGINT, on_term)
-tmp = os.path.join(scope, "moto.pid.tmp")
+tmp = os.path.join(scope, pid_name + ".tmp")
 with open(tmp, "w") as f:
     f.write(str(moto.pid))
-os.replace(tmp, os.path.join(scope, "moto.pid"))
+os.replace(tmp, os.path.join(scope, pid_name))
 print("keeper %d: moto pid %d: %s" % (os.getpid(), moto.pid, " ".join(command)), flush=True)
 
 lock = open(os.path.join(scope, "lock"), "a")

@@ -1,7 +1,7 @@
 //! Why this file exists: starting the shared moto means starting its keeper (`keeper.py`), a
 //! small Python process in a session of its own that owns moto and outlives the test process
-//! that started it (see `mod.rs` for the protocol). This file launches the keeper on a free
-//! port, waits until moto answers (with the same deadline and port-race retries as a private
+//! that started it (see `mod.rs` for the protocol); one keeper per moto shard. This file
+//! launches the keepers, each on a free port, waits until moto answers (with the same deadline and port-race retries as a private
 //! moto, `moto_process.rs`), and warms moto's service imports once for the whole run.
 
 use std::os::unix::process::CommandExt;
@@ -47,9 +47,15 @@ pub fn keeper_python(options: &MotoOptions) -> Result<PathBuf, EmulatorError> {
     })
 }
 
-/// Starts a keeper and its moto in `scope`; retried on a new port when moto loses the port race.
-pub async fn start(scope: &Path, options: &MotoOptions) -> Result<Started, EmulatorError> {
+/// Starts `count` keepers, each with its moto, in `scope` at once (shards 1 to `count`, in
+/// order). If one cannot start, the ones that did are stopped and the error names the shard.
+pub async fn start_shards(
+    scope: &Path,
+    options: &MotoOptions,
+    count: usize,
+) -> Result<Vec<Started>, EmulatorError> {
     let python = keeper_python(options)?;
+    // Written once, before any keeper runs it.
     let script = scope.join("keeper.py");
     std::fs::write(&script, KEEPER_PY)
         .map_err(|e| EmulatorError::io(format!("writing {}", script.display()), e))?;
@@ -59,10 +65,43 @@ pub async fn start(scope: &Path, options: &MotoOptions) -> Result<Started, Emula
             e,
         )
     })?;
+    let starts = (1..=count).map(|shard| start(scope, &python, &script, options, shard));
+    let results = futures::future::join_all(starts).await;
+    let mut failure = None;
+    let mut started = Vec::with_capacity(count);
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(s) => started.push(s),
+            Err(e) => {
+                failure.get_or_insert(e.in_shard(i + 1, count));
+            }
+        }
+    }
+    match failure {
+        None => Ok(started),
+        Some(e) => {
+            for s in &started {
+                kill_group(s.keeper);
+                kill_group(s.moto);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Starts the keeper of shard `shard` and its moto; retried on a new port when moto loses the
+/// port race.
+async fn start(
+    scope: &Path,
+    python: &Path,
+    script: &Path,
+    options: &MotoOptions,
+    shard: usize,
+) -> Result<Started, EmulatorError> {
     let attempts = options.port_attempts.max(1);
     for attempt in 1..=attempts {
         let log = paths::new_log_path(&options.log_dir, "moto-shared");
-        match start_once(scope, &python, &script, options, &log).await {
+        match start_once(scope, python, script, options, &log, shard).await {
             Ok(started) => return Ok(started),
             Err(Failure::PortTaken(port)) if attempt < attempts => {
                 tracing::info!(port, attempt, "shared moto lost the port race; retrying");
@@ -93,6 +132,7 @@ async fn start_once(
     script: &Path,
     options: &MotoOptions,
     log: &Path,
+    shard: usize,
 ) -> Result<Started, Failure> {
     let fail = |reason: String| {
         Failure::Other(EmulatorError::Start {
@@ -103,14 +143,16 @@ async fn start_once(
     };
     let port = free_port(options.host)
         .map_err(|e| fail(format!("finding a free port on {}: {e}", options.host)))?;
-    let moto_pid_file = scope.join("moto.pid");
+    let pid_name = format!("moto-{shard}.pid");
+    let moto_pid_file = scope.join(&pid_name);
     let _ = std::fs::remove_file(&moto_pid_file);
-    let mut child = spawn_keeper(python, script, scope, options, port, log).map_err(|e| {
-        fail(format!(
-            "could not run the keeper with {}: {e}",
-            python.display()
-        ))
-    })?;
+    let mut child =
+        spawn_keeper(python, script, scope, &pid_name, options, port, log).map_err(|e| {
+            fail(format!(
+                "could not run the keeper with {}: {e}",
+                python.display()
+            ))
+        })?;
     let keeper = ProcId::of(child.id()).ok_or_else(|| fail("the keeper exited at once".into()))?;
     let url = format!("http://{}:{port}", options.host);
     let probe_url = format!("{url}/moto-api/");
@@ -174,6 +216,7 @@ fn spawn_keeper(
     python: &Path,
     script: &Path,
     scope: &Path,
+    pid_name: &str,
     options: &MotoOptions,
     port: u16,
     log: &Path,
@@ -188,6 +231,7 @@ fn spawn_keeper(
         .arg(script)
         .arg(scope)
         .arg(KEEPER_POLL.as_millis().to_string())
+        .arg(pid_name)
         .arg(&options.command.program)
         .args(&options.command.args)
         .arg("-H")

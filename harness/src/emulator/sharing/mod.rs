@@ -1,17 +1,21 @@
 //! Why this module exists: moto takes seconds to start and to import its services, and
 //! `cargo test` runs many test processes. With this module the test processes of one run share
-//! one moto process (accounts keep their tests apart) instead of starting one each.
+//! one moto server (accounts keep their tests apart) instead of starting one each. The server is
+//! `HARNESS_MOTO_SHARDS` moto processes (`moto_shards.rs`; one per core by default), each owned
+//! by a keeper of its own; the proxies of every test process spread accounts over them.
 //!
 //! Protocol, all under one scope directory `<target>/harness/shared-moto/run-<pid>-<start>/`
 //! (the run: the `cargo` or `cargo-nextest` process that started this test process):
 //! - `lock`: a `flock` lock ([`lock::ScopeLock`]); every step below happens while holding it.
-//! - `state.json`: the running server (URL, keeper and moto identities, log). A process that
-//!   finds it checks that the keeper lives and moto answers, then *attaches*; otherwise (a
-//!   crashed keeper, a server that does not answer) it kills what is left and *starts* anew.
+//! - `state.json`: the running server (per shard: URL, keeper and moto identities, log). A
+//!   process that finds it checks that every keeper lives and every moto answers, then
+//!   *attaches*; otherwise (a crashed keeper, a shard that does not answer) it says which shard,
+//!   kills what is left and *starts* anew.
 //! - `leases/<pid>-<start>`: one per attached process, plus one for the run itself.
-//! - the keeper (`keeper.py`, started by [`keeper::start`]) owns moto; every 100 ms it removes
-//!   leases whose process is gone; when none is left it stops moto, removes `state.json` and
-//!   exits. `cargo test` runs its test binaries one after the other, so the run's own lease (the
+//! - the keepers (`keeper.py`, started by [`keeper::start_shards`]) own one moto each; every
+//!   100 ms each removes leases whose process is gone; when none is left, or when its moto dies,
+//!   a keeper stops its moto and the other shards' keepers (one server, one fate), removes
+//!   `state.json` and exits. `cargo test` runs its test binaries one after the other, so the run's own lease (the
 //!   cargo process) is what keeps moto up between them; after the run, moto is gone within
 //!   a poll interval.
 //!
@@ -31,9 +35,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::moto_process::MotoOptions;
+use super::moto_shards;
 use super::readiness::{self, DEFAULT_READY_TIMEOUT};
 use super::{paths, say, Backend, Emulator, EmulatorError, Endpoint};
-use faultproxy::UpstreamFlavor;
+use faultproxy::Shard;
 use lock::ScopeLock;
 use procs::ProcId;
 
@@ -97,7 +102,45 @@ impl Scope {
     }
 }
 
-/// What `state.json` holds.
+/// One moto process of the shared server and the keeper that owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardState {
+    pub url: url::Url,
+    pub keeper: ProcId,
+    pub moto: ProcId,
+    pub log: PathBuf,
+}
+
+impl ShardState {
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "url": self.url.as_str(),
+            "keeper_pid": self.keeper.pid,
+            "keeper_start": self.keeper.start,
+            "moto_pid": self.moto.pid,
+            "moto_start": self.moto.start,
+            "log": self.log.display().to_string(),
+        })
+    }
+
+    fn from_json(v: &serde_json::Value) -> Option<ShardState> {
+        let id = |pid: &str, start: &str| {
+            Some(ProcId {
+                pid: u32::try_from(v.get(pid)?.as_u64()?).ok()?,
+                start: v.get(start)?.as_u64()?,
+            })
+        };
+        Some(ShardState {
+            url: v.get("url")?.as_str()?.parse().ok()?,
+            keeper: id("keeper_pid", "keeper_start")?,
+            moto: id("moto_pid", "moto_start")?,
+            log: PathBuf::from(v.get("log")?.as_str()?),
+        })
+    }
+}
+
+/// What `state.json` holds: the first shard's fields at the top level (`url`, `keeper_pid`,
+/// ...), the others under `more_shards` (`HARNESS_MOTO_SHARDS`, `moto_shards.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerState {
     pub url: url::Url,
@@ -105,6 +148,8 @@ pub struct ServerState {
     pub moto: ProcId,
     pub log: PathBuf,
     pub description: String,
+    /// Shards 2.. (empty: one moto process).
+    pub more_shards: Vec<ShardState>,
 }
 
 impl ServerState {
@@ -113,33 +158,47 @@ impl ServerState {
     pub fn read(scope: &Scope) -> Option<ServerState> {
         let text = std::fs::read_to_string(scope.state_path()).ok()?;
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        let id = |pid: &str, start: &str| {
-            Some(ProcId {
-                pid: u32::try_from(v.get(pid)?.as_u64()?).ok()?,
-                start: v.get(start)?.as_u64()?,
-            })
+        let first = ShardState::from_json(&v)?;
+        let more_shards = match v.get("more_shards") {
+            None => Vec::new(),
+            Some(more) => more
+                .as_array()?
+                .iter()
+                .map(ShardState::from_json)
+                .collect::<Option<Vec<_>>>()?,
         };
         Some(ServerState {
-            url: v.get("url")?.as_str()?.parse().ok()?,
-            keeper: id("keeper_pid", "keeper_start")?,
-            moto: id("moto_pid", "moto_start")?,
-            log: PathBuf::from(v.get("log")?.as_str()?),
+            url: first.url,
+            keeper: first.keeper,
+            moto: first.moto,
+            log: first.log,
             description: v.get("description")?.as_str()?.to_string(),
+            more_shards,
         })
+    }
+
+    /// Every shard, the first one first.
+    pub fn shards(&self) -> Vec<ShardState> {
+        let first = ShardState {
+            url: self.url.clone(),
+            keeper: self.keeper,
+            moto: self.moto,
+            log: self.log.clone(),
+        };
+        std::iter::once(first)
+            .chain(self.more_shards.iter().cloned())
+            .collect()
     }
 
     /// Writes the state file atomically (temporary file, then rename).
     pub fn write(&self, scope: &Scope) -> Result<(), EmulatorError> {
-        let text = json!({
-            "url": self.url.as_str(),
-            "keeper_pid": self.keeper.pid,
-            "keeper_start": self.keeper.start,
-            "moto_pid": self.moto.pid,
-            "moto_start": self.moto.start,
-            "log": self.log.display().to_string(),
-            "description": self.description,
-        })
-        .to_string();
+        let shards = self.shards();
+        let mut v = shards[0].to_json();
+        v["description"] = json!(self.description);
+        if shards.len() > 1 {
+            v["more_shards"] = shards[1..].iter().map(ShardState::to_json).collect();
+        }
+        let text = v.to_string();
         let tmp = scope.dir.join(format!("state.json.{}", std::process::id()));
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, scope.state_path()))
@@ -203,9 +262,18 @@ impl Emulator for SharedMoto {
     }
 }
 
-/// Attaches to the scope's running moto, or starts it (and its keeper) when there is none or
-/// what the state file names is dead or does not answer.
+/// Attaches to the scope's running moto, or starts it (`HARNESS_MOTO_SHARDS` processes and
+/// their keepers) when there is none or what the state file names is dead or does not answer.
 pub async fn attach_or_start(scope: &Scope) -> Result<SharedMoto, EmulatorError> {
+    attach_or_start_shards(scope, moto_shards::shard_count()?).await
+}
+
+/// [`attach_or_start`] starting `count` shards when it starts the server (a running server is
+/// attached to as it is).
+pub async fn attach_or_start_shards(
+    scope: &Scope,
+    count: usize,
+) -> Result<SharedMoto, EmulatorError> {
     std::fs::create_dir_all(scope.leases())
         .map_err(|e| EmulatorError::io(format!("creating {}", scope.leases().display()), e))?;
     let ready_timeout = readiness::ready_timeout(DEFAULT_READY_TIMEOUT)?;
@@ -229,17 +297,36 @@ pub async fn attach_or_start(scope: &Scope) -> Result<SharedMoto, EmulatorError>
         }
     }
     let lease = take_leases(scope)?;
-    let started = keeper::start(&scope.dir, &options).await?;
-    let state = ServerState {
-        url: started.url,
-        keeper: started.keeper,
-        moto: started.moto,
-        log: started.log,
-        description: format!(
-            "process {}, {}",
-            started.moto.pid,
+    let mut started = keeper::start_shards(&scope.dir, &options, count).await?;
+    let first = started.remove(0);
+    let description = if started.is_empty() {
+        format!("process {}, {}", first.moto.pid, options.command.describe())
+    } else {
+        let pids: Vec<String> = std::iter::once(&first)
+            .chain(&started)
+            .map(|s| s.moto.pid.to_string())
+            .collect();
+        format!(
+            "{count} processes (pids {}; accounts spread by id), {}",
+            pids.join(", "),
             options.command.describe()
-        ),
+        )
+    };
+    let state = ServerState {
+        url: first.url,
+        keeper: first.keeper,
+        moto: first.moto,
+        log: first.log,
+        description,
+        more_shards: started
+            .into_iter()
+            .map(|s| ShardState {
+                url: s.url,
+                keeper: s.keeper,
+                moto: s.moto,
+                log: s.log,
+            })
+            .collect(),
     };
     state.write(scope)?;
     drop(lock);
@@ -253,11 +340,7 @@ async fn try_attach(scope: &Scope, _lock: &ScopeLock) -> Result<Option<SharedMot
         let _ = std::fs::remove_file(scope.state_path());
         return Ok(None);
     };
-    let answer = if state.keeper.is_alive() {
-        readiness::probe(&format!("{}moto-api/", state.url), ATTACH_PROBE).await
-    } else {
-        Err(format!("its keeper ({}) is gone", state.keeper))
-    };
+    let answer = check_shards(&state).await;
     match answer {
         Ok(_) => {
             let lease = take_leases(scope)?;
@@ -269,12 +352,46 @@ async fn try_attach(scope: &Scope, _lock: &ScopeLock) -> Result<Option<SharedMot
                 state.url,
                 scope.state_path().display()
             ));
-            keeper::kill_group(state.keeper);
-            keeper::kill_group(state.moto);
+            for shard in state.shards() {
+                keeper::kill_group(shard.keeper);
+                keeper::kill_group(shard.moto);
+            }
             let _ = std::fs::remove_file(scope.state_path());
             Ok(None)
         }
     }
+}
+
+/// `Ok` when every shard's keeper lives and its moto answers; else which shard is not, with
+/// its port, pid and log.
+async fn check_shards(state: &ServerState) -> Result<(), String> {
+    let shards = state.shards();
+    let count = shards.len();
+    for (i, shard) in shards.iter().enumerate() {
+        let which = || {
+            let name = if count > 1 {
+                format!("shard {} of {count} ", i + 1)
+            } else {
+                String::new()
+            };
+            format!(
+                "{name}(moto pid {}, log {})",
+                shard.moto.pid,
+                shard.log.display()
+            )
+        };
+        if !shard.keeper.is_alive() {
+            return Err(format!(
+                "the keeper ({}) of {} is gone",
+                shard.keeper,
+                which()
+            ));
+        }
+        readiness::probe(&format!("{}moto-api/", shard.url), ATTACH_PROBE)
+            .await
+            .map_err(|why| format!("{} at {} does not answer: {why}", which(), shard.url))?;
+    }
+    Ok(())
 }
 
 /// Writes this process's lease (and the run's); returns the path of ours.
@@ -289,13 +406,16 @@ fn take_leases(scope: &Scope) -> Result<PathBuf, EmulatorError> {
 }
 
 fn shared_moto(state: ServerState, started_here: bool, lease: PathBuf) -> SharedMoto {
+    let shards = state
+        .shards()
+        .into_iter()
+        .map(|s| Shard {
+            about: moto_shards::about(s.moto.pid, &s.log),
+            url: s.url,
+        })
+        .collect();
     SharedMoto {
-        endpoint: Endpoint {
-            url: state.url.clone(),
-            flavor: UpstreamFlavor::Moto,
-            serves_ecs: true,
-            routes: Vec::new(),
-        },
+        endpoint: moto_shards::sharded_endpoint(shards),
         state,
         started_here,
         lease,
