@@ -57,6 +57,7 @@ BENCH_ROWS = [
     ("suite_test_s", "`suite_test_s` (dev profile)", "< 30"),
     ("run_attach_ms", "`run_attach_ms` (`harness run -- true`, `harness up` running, debug build)", "≤ 300"),
     ("run_cold_ms", "`run_cold_ms` (`harness run -- true` from nothing, debug build)", "≤ 2000"),
+    ("moto_shards_speedup", "`moto_shards_speedup` (16 applies at once: default moto processes / one)", "≤ 0.75 on 2 cores"),
 ]
 
 

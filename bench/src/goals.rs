@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::harness_run::{RunCost, GOAL_RUN_ATTACH_MS, GOAL_RUN_COLD_MS};
 use crate::report::Results;
+use crate::shards::{ShardsRun, GOAL_MOTO_SHARDS_SPEEDUP};
 use crate::stack::StackResults;
 use crate::stats::{median, round};
 use crate::suite::SuiteRun;
@@ -82,10 +83,31 @@ pub struct UserFacing {
     pub run_attach_ms: Option<f64>,
     /// `harness run -- true` from nothing, median.
     pub run_cold_ms: Option<f64>,
+    /// Many applies at once on the default moto processes over the same on one (shards.rs).
+    pub moto_shards_speedup: Option<f64>,
     pub goals: Vec<Goal>,
     /// Why a figure is null; merged into results.json's `null_reasons`.
     #[serde(skip)]
     pub null_reasons: BTreeMap<String, String>,
+}
+
+/// A figure with `d` decimals, `null` when not measured.
+fn opt(v: Option<f64>, d: usize) -> String {
+    match v {
+        Some(x) => format!("{x:.d$}"),
+        None => "null".into(),
+    }
+}
+
+/// A figure per window, `5s: 120, 20s: 300`.
+fn map(m: &BTreeMap<String, f64>) -> String {
+    if m.is_empty() {
+        return "null".to_string();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k}: {v:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn max_of(m: &BTreeMap<String, f64>) -> Option<f64> {
@@ -100,6 +122,7 @@ pub struct Inputs<'a> {
     pub waits: Result<&'a [WindowRun], String>,
     pub suite: Result<&'a SuiteRun, String>,
     pub run: Result<&'a RunCost, String>,
+    pub shards: Result<&'a ShardsRun, String>,
 }
 
 impl UserFacing {
@@ -154,6 +177,12 @@ impl UserFacing {
                 }
             }
         }
+        match i.shards {
+            Ok(s) => f.moto_shards_speedup = Some(s.moto_shards_speedup),
+            Err(why) => {
+                f.null_reasons.insert("moto_shards_speedup".into(), why);
+            }
+        }
         f.proxy_cpu_ratio_to_nginx = match (
             i.results.proxy_cpu_us_per_req,
             i.results.nginx_cpu_us_per_req,
@@ -167,7 +196,14 @@ impl UserFacing {
                 None
             }
         };
-        f.goals = vec![
+        f.goals = f.goals();
+        f
+    }
+
+    /// Each goal with this run's value.
+    fn goals(&self) -> Vec<Goal> {
+        let f = self;
+        vec![
             Goal::new(
                 "pooled_to_warm_ratio",
                 f.pooled_to_warm_ratio,
@@ -195,8 +231,13 @@ impl UserFacing {
             Goal::new("suite_test_s", f.suite_test_s, "<", GOAL_SUITE_S),
             Goal::new("run_attach_ms", f.run_attach_ms, "<=", GOAL_RUN_ATTACH_MS),
             Goal::new("run_cold_ms", f.run_cold_ms, "<=", GOAL_RUN_COLD_MS),
-        ];
-        f
+            Goal::new(
+                "moto_shards_speedup",
+                f.moto_shards_speedup,
+                "<=",
+                GOAL_MOTO_SHARDS_SPEEDUP,
+            ),
+        ]
     }
 
     /// The CLI figures of user.rs and pooled.rs, or why they are null.
@@ -228,19 +269,6 @@ impl UserFacing {
 
     /// The "what the user sees" section of results.md: figures, then goals with their bounds.
     pub fn markdown(&self) -> String {
-        let opt = |v: Option<f64>, d: usize| match v {
-            Some(x) => format!("{x:.d$}"),
-            None => "null".into(),
-        };
-        let map = |m: &BTreeMap<String, f64>| {
-            if m.is_empty() {
-                return "null".to_string();
-            }
-            m.iter()
-                .map(|(k, v)| format!("{k}: {v:.0}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         let mut md = String::new();
         let _ = writeln!(md, "\n## What the user sees\n");
         let _ = writeln!(md, "| figure | value |");
@@ -293,6 +321,10 @@ impl UserFacing {
                 opt(self.run_attach_ms, 0),
             ),
             ("run_cold_ms (from nothing)", opt(self.run_cold_ms, 0)),
+            (
+                "moto_shards_speedup (default / 1 process)",
+                opt(self.moto_shards_speedup, 2),
+            ),
         ];
         for (k, v) in rows {
             let v = if v == "null" {

@@ -26,6 +26,7 @@ mod nginx;
 mod pooled;
 mod proxy_cost;
 mod report;
+mod shards;
 mod soak;
 mod stack;
 mod startup;
@@ -150,6 +151,8 @@ pub enum Part {
     /// `harness run -- true` from nothing and with a `harness up` running (run_cold_ms,
     /// run_attach_ms).
     Run,
+    /// Many applies at once on the default moto processes vs one (moto_shards_speedup).
+    Shards,
 }
 
 /// The allocator the `faultproxy` command runs with (faultproxy/src/main.rs): part 2 measures the
@@ -228,13 +231,10 @@ fn real_main() -> anyhow::Result<()> {
         (s, startup::moto_version().await)
     });
     rt.shutdown_timeout(Duration::from_secs(2));
+    let shards = shards::part(cores).map_err(|e| format!("{e:#}"));
 
     // 4. The scenario family, opt-in.
-    let suite = if args.suite {
-        suite::run(&out_dir.join("suite.log")).map_err(|e| format!("{e:#}"))
-    } else {
-        Err("not run (pass --suite to time `cargo test -p scenarios`)".to_string())
-    };
+    let suite = suite_if_asked(&args, &out_dir);
 
     // 5. The proxy soak.
     let soak = soak_if_asked(&args, cores);
@@ -261,6 +261,7 @@ fn real_main() -> anyhow::Result<()> {
             soak,
             classify: classify::run(&corpus_path(&out_dir)),
             run: run_part(&args, &out_dir).map_err(|e| format!("{e:#}")),
+            shards,
         },
     )
 }
@@ -281,6 +282,7 @@ struct Measured {
     soak: Result<soak::Soak, String>,
     classify: Result<classify::ClassifyCost, String>,
     run: Result<harness_run::RunCost, String>,
+    shards: Result<shards::ShardsRun, String>,
 }
 
 /// results.json and results.md, and the table on stdout.
@@ -297,6 +299,7 @@ fn write_outputs(
         waits: m.waits.as_deref().map_err(Clone::clone),
         suite: m.suite.as_ref().map_err(Clone::clone),
         run: m.run.as_ref().map_err(Clone::clone),
+        shards: m.shards.as_ref().map_err(Clone::clone),
     });
     results.null_reasons.extend(facing.null_reasons.clone());
     if let Err(why) = &m.soak {
@@ -316,6 +319,7 @@ fn write_outputs(
         "soak": m.soak.as_ref().ok(),
         "classify": m.classify.as_ref().ok(),
         "run": m.run.as_ref().ok(),
+        "shards": m.shards.as_ref().ok(),
     });
     // The user-facing figures and classify_ns_p50 sit at the top level of results.json.
     let mut top = serde_json::to_value(&facing)?;
@@ -407,19 +411,6 @@ fn proxy_settings(args: &Args, workers: usize) -> proxy_cost::Settings {
     }
 }
 
-/// The `--compare-proxy` builds' figures, one line each.
-fn print_compared(p: &proxy_cost::ProxyCost) {
-    for t in &p.compared {
-        eprintln!(
-            "bench: compared {}: overhead p50/p99 us {:?}, rps {}, cpu us/req {:?}",
-            t.name,
-            p.overhead(t),
-            t.rps,
-            t.cpu_us_per_req
-        );
-    }
-}
-
 /// `--only PART`: one part, its details printed as JSON.
 fn run_only(
     args: &Args,
@@ -438,6 +429,7 @@ fn run_only(
         }
         Part::Suite => serde_json::to_string_pretty(&suite::run(&out_dir.join("suite.log"))?)?,
         Part::Run => serde_json::to_string_pretty(&run_part(args, out_dir)?)?,
+        Part::Shards => serde_json::to_string_pretty(&shards::part(cores)?)?,
         Part::Classify => serde_json::to_string_pretty(
             &classify::run(&corpus_path(out_dir)).map_err(anyhow::Error::msg)?,
         )?,
@@ -460,7 +452,7 @@ fn run_only(
                 .as_ref()
                 .map(|t| (p.overhead(t), t.rps, t.cpu_us_per_req));
             eprintln!("bench: one thread/worker: proxy {one:?}, nginx {n1:?}");
-            print_compared(&p);
+            p.print_compared();
             eprintln!(
                 "bench: overhead p50/p99 us: proxy {o50}/{o99}, proxy+rules {r50}/{r99}, nginx {n:?}; rps: direct {}, proxy {}, proxy+rules {}, nginx {:?}; cpu us/req: upstream {:?}, proxy {:?}, proxy+rules {:?}, nginx {:?}",
                 p.direct.rps,
@@ -522,6 +514,14 @@ fn run_only(
 /// Part 3b: `harness run -- true`, cold and attached.
 fn run_part(args: &Args, out_dir: &std::path::Path) -> anyhow::Result<harness_run::RunCost> {
     harness_run::part(args.harness_bin.as_deref(), args.run_reps, out_dir)
+}
+
+/// The scenario suite in a full run, with `--suite`.
+fn suite_if_asked(args: &Args, out_dir: &std::path::Path) -> Result<suite::SuiteRun, String> {
+    if !args.suite {
+        return Err("not run (pass --suite to time `cargo test -p scenarios`)".to_string());
+    }
+    suite::run(&out_dir.join("suite.log")).map_err(|e| format!("{e:#}"))
 }
 
 /// The soak in a full run, unless `--soak-secs 0`.

@@ -100,6 +100,19 @@ pub struct ProxyCost {
 }
 
 impl ProxyCost {
+    /// The `--compare-proxy` builds' figures, one line each on stderr.
+    pub fn print_compared(&self) {
+        for t in &self.compared {
+            eprintln!(
+                "bench: compared {}: overhead p50/p99 us {:?}, rps {}, cpu us/req {:?}",
+                t.name,
+                self.overhead(t),
+                t.rps,
+                t.cpu_us_per_req
+            );
+        }
+    }
+
     pub fn overhead(&self, t: &Target) -> (f64, f64) {
         (
             round(t.latency.p50_us - self.direct.latency.p50_us, 1),
