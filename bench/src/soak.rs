@@ -86,6 +86,11 @@ pub struct Soak {
     pub journal_at_window_start: serde_json::Value,
     /// `(seconds since start, KiB)` samples.
     pub rss_timeline: Vec<(f64, u64)>,
+    /// Open file descriptors of the proxy (its client and upstream connections) at the window's
+    /// start and at its end: connections kept idle grow with the load's peaks, and their buffers
+    /// with them.
+    pub fds_window_start: usize,
+    pub fds_window_end: usize,
     /// `GET /_harness/journal/stats` at the end: capacity, kept, dropped.
     pub journal: serde_json::Value,
 }
@@ -96,7 +101,7 @@ impl Soak {
         format!(
             "bench: soak: {} requests ({:.0}/s), {} ok, errors {:?}; proxy RSS {} KiB at start, \
              {} after warm-up, {} max, {} at the end; over the last {:.0} s {:+.3} MiB (bound {} \
-             MiB, met {:?}); journal {} at the window's start, {} at the end",
+             MiB, met {:?}); open fds {} -> {}; journal {} at the window's start, {} at the end",
             self.requests,
             self.rps,
             self.ok,
@@ -109,6 +114,8 @@ impl Soak {
             self.rss_growth_window_mib,
             self.rss_growth_bound_mib,
             self.rss_growth_met,
+            self.fds_window_start,
+            self.fds_window_end,
             self.journal_at_window_start,
             self.journal
         )
@@ -173,6 +180,13 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .context("no VmRSS line in /proc/PID/status")
+}
+
+/// How many file descriptors `pid` has open.
+fn open_fds(pid: u32) -> anyhow::Result<usize> {
+    Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .with_context(|| format!("reading /proc/{pid}/fd"))?
+        .count())
 }
 
 /// The error kind of one answer or failure.
@@ -241,9 +255,10 @@ pub fn run(
         after_warmup,
         at_window_start,
         last,
+        last_fds: fds_window_end,
     } = sampled?;
-    let (rss_window_start, journal_at_window_start) =
-        at_window_start.unwrap_or((rss_start, serde_json::Value::Null));
+    let (rss_window_start, journal_at_window_start, fds_window_start) =
+        at_window_start.unwrap_or((rss_start, serde_json::Value::Null, 0));
     let journal_full_before_window = journal_at_window_start["dropped"]
         .as_u64()
         .is_some_and(|d| d > 0);
@@ -287,6 +302,8 @@ pub fn run(
         journal_full_before_window,
         journal_at_window_start,
         rss_timeline: timeline,
+        fds_window_start,
+        fds_window_end,
         journal,
     })
 }
@@ -297,10 +314,11 @@ struct Samples {
     timeline: Vec<(f64, u64)>,
     /// The first sample after the warm-up.
     after_warmup: Option<u64>,
-    /// RSS and the journal's bounds when the measured window started.
-    at_window_start: Option<(u64, serde_json::Value)>,
-    /// The last sample under load.
+    /// RSS, the journal's bounds and the open descriptors when the measured window started.
+    at_window_start: Option<(u64, serde_json::Value, usize)>,
+    /// The last sample under load, and the open descriptors then.
     last: u64,
+    last_fds: usize,
 }
 
 /// Samples the proxy's RSS every `sample_every` for `duration`, one sample exactly at the
@@ -320,6 +338,7 @@ fn sample(
         after_warmup: None,
         at_window_start: None,
         last: rss_start,
+        last_fds: 0,
     };
     let start = Instant::now();
     while start.elapsed() < s.duration {
@@ -333,11 +352,13 @@ fn sample(
         let rss = rss_kib(pid)?;
         out.timeline.push((t0.elapsed().as_secs_f64(), rss));
         out.last = rss;
+        out.last_fds = open_fds(pid)?;
         if out.after_warmup.is_none() && start.elapsed() >= warmup {
             out.after_warmup = Some(rss);
         }
         if out.at_window_start.is_none() && start.elapsed() >= window_from {
-            out.at_window_start = Some((rss, rt.block_on(journal_stats(addr))?));
+            let journal = rt.block_on(journal_stats(addr))?;
+            out.at_window_start = Some((rss, journal, open_fds(pid)?));
         }
     }
     Ok(out)
