@@ -9,6 +9,10 @@ typed exception), then repeats the call until it succeeds (the window closed). A
 row creates the resource and reads it at once (the row's not-found error), then until it is found.
 
 The only thing written here per (service, operation) is how to make that call: the recipes.
+With `--cli`, the row's own call goes through the AWS CLI instead of boto3 (the same recipe's
+parameters as `--cli-input-json`; setup stays on boto3), and the first call must print the row's
+error exactly as the CLI prints it: `An error occurred (CODE) when calling the OP operation:
+MESSAGE` (the CLI prints no HTTP status and raises no typed exception, so those are boto3's run's).
 Prints `PASS <row>` / `FAIL <row>: ...` and a last `SUMMARY {json}` line.
 """
 
@@ -16,7 +20,9 @@ import concurrent.futures
 import io
 import json
 import os
+import re
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -64,6 +70,55 @@ def lambda_zip():
     return buf.getvalue()
 
 
+# The AWS CLI's line for an error answer (awscli/clidriver.py, ClientError's str()).
+CLI_ERROR = re.compile(r"An error occurred \((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation"
+                       r"(?: \(reached max retries: \d+\))?: (?P<message>.*)", re.S)
+# botocore service names whose AWS CLI command is another (`aws s3` is the high-level one).
+CLI_SERVICE = {"s3": "s3api"}
+CLI = "--cli" in sys.argv
+
+
+def kebab(operation):
+    """`CreateDBInstance` -> `create-db-instance`, as the AWS CLI names commands."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", operation).lower()
+
+
+class CliClient:
+    """A boto3 client whose one operation (the row's) runs through the AWS CLI; every other
+    method is boto3's. An error the CLI prints is raised as botocore's ClientError with the code
+    and message parsed from the CLI's line (and no HTTP status: the CLI prints none)."""
+
+    def __init__(self, row, client, service, operation):
+        self._row, self._client = row, client
+        self._service, self._operation = service, operation
+
+    def __getattr__(self, method):
+        if self._client.meta.method_to_api_mapping.get(method) != self._operation:
+            return getattr(self._client, method)
+        return lambda **kwargs: self._cli(kwargs)
+
+    def _cli(self, kwargs):
+        args = [CLI_SERVICE.get(self._service, self._service), kebab(self._operation)]
+        code = kwargs.get("Code", {})
+        if isinstance(code.get("ZipFile"), bytes):
+            # The CLI takes a blob from a file (fileb://), not from --cli-input-json.
+            f = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)
+            f.write(code["ZipFile"])
+            f.close()
+            kwargs = {k: v for k, v in kwargs.items() if k != "Code"}
+            args += ["--zip-file", f"fileb://{f.name}"]
+        args += ["--cli-input-json", json.dumps(kwargs)]
+        rc, out, err = self._row.cx.cli(args)
+        if rc == 0:
+            return json.loads(out) if out.strip() else {}
+        m = CLI_ERROR.search(err)
+        if m is None:
+            raise RuntimeError(f"aws {' '.join(args[:2])} exited {rc} without an error line: {err}")
+        response = {"Error": {"Code": m["code"], "Message": m["message"].strip()},
+                    "ResponseMetadata": {}, "CliOperation": m["op"]}
+        raise botocore.exceptions.ClientError(response, self._operation)
+
+
 class Row:
     """One row, its account and what its setup made."""
 
@@ -72,9 +127,16 @@ class Row:
         self.cx = Cx(proxy, proxy.fresh_account(), f"c{index}")
         self.codes = codes
         self.ctx = {}
+        # Off while the principal is made: only the row's own call goes through the AWS CLI
+        # (IAM CreateRole is both a trigger and a row's call).
+        self.cli_on = True
 
     def client(self, service):
-        return self.cx.client(service)
+        client = self.cx.client(service)
+        if CLI and self.cli_on and service == self.row["service"]:
+            op = self.row.get("operation") or self.row["read"]
+            return CliClient(self, client, service, op)
+        return client
 
     def name(self, what):
         return self.cx.name(what)
@@ -279,7 +341,15 @@ def ecr_pull(arn):
 
 
 def principal(r, trigger, call):
-    """Performs the row's first trigger; returns the principal it made ({"name", "arn"})."""
+    """Performs the row's first trigger (through boto3); returns the principal it made."""
+    r.cli_on = False
+    try:
+        return _principal(r, trigger, call)
+    finally:
+        r.cli_on = True
+
+
+def _principal(r, trigger, call):
     iam = r.client("iam")
     if trigger in ("CreateRole", "UpdateAssumeRolePolicy", "PutRolePolicy", "AttachRolePolicy"):
         return r.role("p")
@@ -307,6 +377,25 @@ def expected_message(row, value, p, account):
             .replace("{arn}", p["arn"]).replace("{caller}", f"arn:aws:iam::{account}:root"))
 
 
+def first_error_problem(e, row, operation, message, client):
+    """What is wrong with the first call's error `e`, or None: boto3 must see the row's code,
+    message, HTTP status and typed exception; the AWS CLI must print the row's code and message
+    for the row's operation."""
+    err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
+    if CLI:
+        got = (err.get("Code"), e.response.get("CliOperation"), err.get("Message"))
+        want = (row["code"], operation, message)
+        return None if got == want else f"the AWS CLI printed {got}, want {want}"
+    got = (err.get("Code"), err.get("Message"), meta.get("HTTPStatusCode"))
+    want = (row["code"], message, row["status"])
+    if got != want:
+        return f"got {got}, want {want}"
+    exc = row["exception"]
+    if exc and not isinstance(e, getattr(client.exceptions, exc)):
+        return f"{type(e).__name__} is not botocore's {exc}"
+    return None
+
+
 def run_row(proxy, index, row, codes):
     name = row["spec"]["name"]
     names = row["names"]
@@ -319,24 +408,22 @@ def run_row(proxy, index, row, codes):
     try:
         if prepare:
             prepare(r)
+        if CLI:
+            r.cx.prime_cli()  # the CLI's start-up must not eat the window
         p = principal(r, row["triggers"][0], call)
         client = r.client(row["service"])
         try:
             value = call(r, p)
             return name, f"the first call right after {row['triggers'][0]} succeeded ({value})"
         except botocore.exceptions.ClientError as e:
-            err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
-            got = (err.get("Code"), err.get("Message"), meta.get("HTTPStatusCode"))
             # Fields ending in `Name` carry the name (RoleName, IamInstanceProfile.Name); the
             # others and every policy carry the ARN.
             by_name = names["in"] == "field" and path.endswith("Name")
             value = p["name"] if by_name else p["arn"]
-            want = (row["code"], expected_message(row, value, p, r.cx.account), row["status"])
-            if got != want:
-                return name, f"first call: got {got}, want {want}"
-            exc = row["exception"]
-            if exc and not isinstance(e, getattr(client.exceptions, exc)):
-                return name, f"first call: {type(e).__name__} is not botocore's {exc}"
+            problem = first_error_problem(e, row, row["operation"],
+                                          expected_message(row, value, p, r.cx.account), client)
+            if problem:
+                return name, f"first call: {problem}"
         deadline = time.monotonic() + LATER_DEADLINE_S
         while True:
             time.sleep(PAUSE_S)
@@ -383,20 +470,18 @@ def run_read_row(proxy, index, row, codes):
     create, read = recipe
     r = Row(proxy, index, row, codes)
     try:
+        if CLI:
+            r.cx.prime_cli()
         made = create(r)
         client = r.client(row["service"])
         try:
             read(r, made)
             return name, f"the read right after {row['create']} found {made}"
         except botocore.exceptions.ClientError as e:
-            err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
-            got = (err.get("Code"), err.get("Message"), meta.get("HTTPStatusCode"))
-            want = (row["code"], row["message"].replace("{id}", made), row["status"])
-            if got != want:
-                return name, f"first read: got {got}, want {want}"
-            exc = row["exception"]
-            if exc and not isinstance(e, getattr(client.exceptions, exc)):
-                return name, f"first read: {type(e).__name__} is not botocore's {exc}"
+            problem = first_error_problem(e, row, row["read"],
+                                          row["message"].replace("{id}", made), client)
+            if problem:
+                return name, f"first read: {problem}"
         deadline = time.monotonic() + LATER_DEADLINE_S
         while True:
             time.sleep(PAUSE_S)
@@ -432,11 +517,10 @@ def run_fidelity_row(proxy, index, row, codes):
             run()
             return name, f"RunInstances with the missing profile {value} succeeded"
         except botocore.exceptions.ClientError as e:
-            err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
-            got = (err.get("Code"), err.get("Message"), meta.get("HTTPStatusCode"))
-            want = (row["code"], row["message"].replace("{value}", value), row["status"])
-            if got != want:
-                return name, f"missing profile: got {got}, want {want}"
+            problem = first_error_problem(e, row, row["operation"],
+                                          row["message"].replace("{value}", value), ec2)
+            if problem:
+                return name, f"missing profile: {problem}"
         r.client("iam").create_instance_profile(InstanceProfileName=profile)
         r.settle("RunInstances once the profile exists", run)
         return name, None
@@ -445,7 +529,7 @@ def run_fidelity_row(proxy, index, row, codes):
 
 
 def main():
-    with open(sys.argv[1], encoding="utf-8") as f:
+    with open(next(a for a in sys.argv[1:] if not a.startswith("--")), encoding="utf-8") as f:
         catalogue = json.load(f)
     rows, reads = catalogue["principal_propagation"], catalogue["read_after_create"]
     fidelity = catalogue["fidelity"]
