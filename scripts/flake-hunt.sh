@@ -6,7 +6,8 @@
 #
 #   N                  runs (default 5)
 #   FLAKE_BURNERS      busy-looping processes beside the suite (default: one per core)
-#   FLAKE_COMMAND      the suite (default: cargo test --workspace); e.g.
+#   FLAKE_COMMAND      the suite (default: cargo test --workspace --no-fail-fast: a failing test
+#                      binary does not stop the others, so every failure of a run is seen); e.g.
 #                      FLAKE_COMMAND="cargo test -p scenarios" HARNESS_BACKEND=localstack+moto ...
 #
 # Every run's output goes to target/flake-hunt/run-<i>.log. At the end: one line per failed
@@ -25,7 +26,7 @@ burners=${FLAKE_BURNERS:-$(nproc)}
 case $burners in
   '' | *[!0-9]*) echo "flake-hunt: FLAKE_BURNERS must be a number, got '$burners'" >&2; exit 2 ;;
 esac
-read -r -a base <<< "${FLAKE_COMMAND:-cargo test --workspace}"
+read -r -a base <<< "${FLAKE_COMMAND:-cargo test --workspace --no-fail-fast}"
 suite=("${base[@]}" "$@")
 
 out=target/flake-hunt
