@@ -30,7 +30,7 @@ pub const GOAL_MOTO_SHARDS_SPEEDUP: f64 = 0.75;
 const ACCOUNTS: usize = 16;
 
 /// Batches per shard count.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ShardsRun {
