@@ -8,6 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::harness_run::{RunCost, GOAL_RUN_ATTACH_MS, GOAL_RUN_COLD_MS};
+use crate::proxy_cost::ProxyCost;
 use crate::report::Results;
 use crate::shards::{ShardsRun, GOAL_MOTO_SHARDS_SPEEDUP};
 use crate::stack::StackResults;
@@ -23,6 +24,9 @@ pub const GOAL_COLD_TO_WARM: f64 = 1.2;
 pub const GOAL_OVERSHOOT_MS: f64 = 500.0;
 /// Proxy CPU per request over nginx's, same load, same run.
 pub const GOAL_PROXY_CPU_RATIO: f64 = 1.0;
+/// Proxy CPU per request with every behaviour model and catalogue row on over the same proxy
+/// with none, same load, same run: a row must cost a request it does not name (almost) nothing.
+pub const GOAL_MODELS_CPU_RATIO: f64 = 1.1;
 /// The scenario suite's wall time bound (seconds): a suite a developer runs on every change.
 pub const GOAL_SUITE_S: f64 = 30.0;
 
@@ -79,6 +83,8 @@ pub struct UserFacing {
     pub retry_apply_minus_window_ms: BTreeMap<String, f64>,
     pub suite_test_s: Option<f64>,
     pub proxy_cpu_ratio_to_nginx: Option<f64>,
+    /// [`GOAL_MODELS_CPU_RATIO`]'s figure.
+    pub proxy_models_cpu_ratio: Option<f64>,
     /// `harness run -- true` with a `harness up` running, median (harness_run.rs).
     pub run_attach_ms: Option<f64>,
     /// `harness run -- true` from nothing, median.
@@ -118,6 +124,7 @@ fn max_of(m: &BTreeMap<String, f64>) -> Option<f64> {
 pub struct Inputs<'a> {
     pub stack: &'a StackResults,
     pub results: &'a Results,
+    pub proxy: &'a ProxyCost,
     pub user: Result<&'a UserResults, String>,
     pub waits: Result<&'a [WindowRun], String>,
     pub suite: Result<&'a SuiteRun, String>,
@@ -196,6 +203,19 @@ impl UserFacing {
                 None
             }
         };
+        f.proxy_models_cpu_ratio = match (
+            i.proxy.proxy_models.cpu_us_per_req,
+            i.proxy.proxy.cpu_us_per_req,
+        ) {
+            (Some(m), Some(p)) if p > 0.0 => Some(round(m / p, 2)),
+            _ => {
+                f.null_reasons.insert(
+                    "proxy_models_cpu_ratio".into(),
+                    "proxy CPU per request with or without models not measured".into(),
+                );
+                None
+            }
+        };
         f.goals = f.goals();
         f
     }
@@ -227,6 +247,12 @@ impl UserFacing {
                 f.proxy_cpu_ratio_to_nginx,
                 "<=",
                 GOAL_PROXY_CPU_RATIO,
+            ),
+            Goal::new(
+                "proxy_models_cpu_ratio",
+                f.proxy_models_cpu_ratio,
+                "<=",
+                GOAL_MODELS_CPU_RATIO,
             ),
             Goal::new("suite_test_s", f.suite_test_s, "<", GOAL_SUITE_S),
             Goal::new("run_attach_ms", f.run_attach_ms, "<=", GOAL_RUN_ATTACH_MS),

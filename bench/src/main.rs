@@ -295,6 +295,7 @@ fn write_outputs(
     let facing = goals::UserFacing::new(goals::Inputs {
         stack: &m.stack,
         results: &results,
+        proxy: &m.proxy,
         user: m.user.as_ref().map_err(Clone::clone),
         waits: m.waits.as_deref().map_err(Clone::clone),
         suite: m.suite.as_ref().map_err(Clone::clone),
@@ -452,6 +453,7 @@ fn run_only(
                 .as_ref()
                 .map(|t| (p.overhead(t), t.rps, t.cpu_us_per_req));
             eprintln!("bench: one thread/worker: proxy {one:?}, nginx {n1:?}");
+            p.print_models();
             p.print_compared();
             eprintln!(
                 "bench: overhead p50/p99 us: proxy {o50}/{o99}, proxy+rules {r50}/{r99}, nginx {n:?}; rps: direct {}, proxy {}, proxy+rules {}, nginx {:?}; cpu us/req: upstream {:?}, proxy {:?}, proxy+rules {:?}, nginx {:?}",

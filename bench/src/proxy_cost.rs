@@ -2,7 +2,8 @@
 //! answers instantly.
 //!
 //! Layout (each on its own threads): the trivial upstream on a 1-thread runtime; our proxies
-//! (one without rules, one with a realistic 20-rule set that matches nothing) each on `workers`
+//! (one without rules, one with a realistic 20-rule set that matches nothing, one with every
+//! behaviour model and catalogue row on: `fresh-account`) each on `workers`
 //! serving threads of their own, as the `faultproxy` command runs (`start_on_threads`); nginx with `worker_processes workers`; the load generator on its own
 //! 1-thread runtime. Latency: sequential keep-alive requests, interleaved in rounds over the
 //! four targets so background load on the machine hits all of them alike; overhead =
@@ -13,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use faultproxy::{parse_rules, ProxyConfig, ProxyHandle, UpstreamFlavor};
+use faultproxy::{parse_rules, Preset, ProxyConfig, ProxyHandle, UpstreamFlavor};
 use serde::Serialize;
 
 use crate::cpu::Probe;
@@ -85,6 +86,10 @@ pub struct ProxyCost {
     pub direct: Target,
     pub proxy: Target,
     pub proxy_rules: Target,
+    /// The proxy with the `fresh-account` preset: every model and catalogue row on (none of
+    /// them watches the bench's `ecs:ListClusters`, so this is what a row costs a request it
+    /// does not name).
+    pub proxy_models: Target,
     pub nginx: Option<Target>,
     pub nginx_error: Option<String>,
     /// Our proxy on a single-threaded runtime (as inside a `#[tokio::test]`), no rules.
@@ -111,6 +116,17 @@ impl ProxyCost {
                 t.cpu_us_per_req
             );
         }
+    }
+
+    /// The proxy with every model and row on, beside the plain one, on stderr.
+    pub fn print_models(&self) {
+        eprintln!(
+            "bench: every model and row on: overhead p50/p99 us {:?}, rps {}, cpu us/req {:?} (proxy without: {:?})",
+            self.overhead(&self.proxy_models),
+            self.proxy_models.rps,
+            self.proxy_models.cpu_us_per_req,
+            self.proxy.cpu_us_per_req,
+        );
     }
 
     pub fn overhead(&self, t: &Target) -> (f64, f64) {
@@ -196,7 +212,7 @@ impl Drop for OwnThreadProxy {
 /// `BENCH_TARGETS=proxy,nginx` (a profiling aid) keeps only those (direct is always kept).
 fn targets(
     upstream: SocketAddr,
-    [plain, ruled, one_thread]: [SocketAddr; 3],
+    [plain, ruled, models, one_thread]: [SocketAddr; 4],
     nginx_proc: Option<&Nginx>,
     nginx_1w: Option<&Nginx>,
     compared: &[(String, &ExternalProxy)],
@@ -212,6 +228,7 @@ fn targets(
         ),
         ("proxy".into(), plain, threads_of(plain)),
         ("proxy_rules".into(), ruled, threads_of(ruled)),
+        ("proxy_models".into(), models, threads_of(models)),
     ];
     if let Some(n) = nginx_proc {
         targets.push(("nginx".into(), n.addr, Probe::ProcessTree(n.pid())));
@@ -246,17 +263,10 @@ pub fn run(
     let upstream_url: url::Url = format!("http://{upstream}").parse()?;
 
     let proxy_rt = runtime(settings.workers, "bench-proxy")?;
-    // As the `faultproxy` command serves: one event loop per worker thread.
-    let plain = proxy_rt.block_on(faultproxy::start_on_threads(
-        ProxyConfig::new(upstream_url.clone(), UpstreamFlavor::Moto),
-        faultproxy::Limits::default(),
-        settings.workers,
-    ))?;
-    let ruled = proxy_rt.block_on(faultproxy::start_on_threads(
-        ProxyConfig::new(upstream_url.clone(), UpstreamFlavor::Moto),
-        faultproxy::Limits::default(),
-        settings.workers,
-    ))?;
+    let w = settings.workers;
+    let plain = proxy_rt.block_on(start_proxy(&upstream_url, w, None))?;
+    let ruled = proxy_rt.block_on(start_proxy(&upstream_url, w, None))?;
+    let models = proxy_rt.block_on(start_proxy(&upstream_url, w, Some("fresh-account")))?;
     let one_thread = OwnThreadProxy::start(ProxyConfig::new(upstream_url, UpstreamFlavor::Moto))?;
     let rules = parse_rules(RULES_JSON).context("the bench's rule set")?;
     let rule_count = rules.len();
@@ -286,20 +296,26 @@ pub fn run(
         .build()?;
     let targets = targets(
         upstream,
-        [plain.addr(), ruled.addr(), one_thread.handle.addr()],
+        [
+            plain.addr(),
+            ruled.addr(),
+            models.addr(),
+            one_thread.handle.addr(),
+        ],
         nginx_proc.as_ref(),
         nginx_1w.as_ref(),
         &compared_refs,
     );
     let result = client_rt.block_on(measure(&settings, &targets));
-    if targets.iter().any(|t| t.0 == "proxy") {
-        check_classification(&plain, "proxy")?;
-    }
-    if targets.iter().any(|t| t.0 == "proxy_rules") {
-        check_classification(&ruled, "proxy with rules")?;
-    }
-    if targets.iter().any(|t| t.0 == "proxy_1t") {
-        check_classification(&one_thread.handle, "single-threaded proxy")?;
+    for (name, proxy, what) in [
+        ("proxy", &plain, "proxy"),
+        ("proxy_rules", &ruled, "proxy with rules"),
+        ("proxy_models", &models, "proxy with every model and row on"),
+        ("proxy_1t", &one_thread.handle, "single-threaded proxy"),
+    ] {
+        if targets.iter().any(|t| t.0 == name) {
+            check_classification(proxy, what)?;
+        }
     }
 
     drop(nginx_proc);
@@ -310,6 +326,7 @@ pub fn run(
     proxy_rt.block_on(async {
         plain.shutdown().await;
         ruled.shutdown().await;
+        models.shutdown().await;
     });
     proxy_rt.shutdown_timeout(Duration::from_secs(1));
     upstream_rt.shutdown_timeout(Duration::from_secs(1));
@@ -322,6 +339,7 @@ pub fn run(
         direct: take("direct", &mut measured).context("direct measured")?,
         proxy: take("proxy", &mut measured).unwrap_or_default(),
         proxy_rules: take("proxy_rules", &mut measured).unwrap_or_default(),
+        proxy_models: take("proxy_models", &mut measured).unwrap_or_default(),
         nginx: take("nginx", &mut measured),
         nginx_error,
         proxy_1t: take("proxy_1t", &mut measured),
@@ -331,6 +349,21 @@ pub fn run(
         workers: settings.workers,
         connections: settings.connections,
     })
+}
+
+/// A proxy as the `faultproxy` command serves (one event loop per worker thread), with `preset`
+/// (`fresh-account`: every behaviour model and catalogue row on).
+async fn start_proxy(
+    upstream: &url::Url,
+    workers: usize,
+    preset: Option<&str>,
+) -> anyhow::Result<ProxyHandle> {
+    let mut cfg = ProxyConfig::new(upstream.clone(), UpstreamFlavor::Moto);
+    if let Some(p) = preset {
+        cfg.presets
+            .push(Preset::parse(p).context("the bench's preset")?);
+    }
+    Ok(faultproxy::start_on_threads(cfg, faultproxy::Limits::default(), workers).await?)
 }
 
 /// The proxy must have classified the calls (account, service, operation) and injected nothing.
