@@ -90,9 +90,10 @@ impl PrincipalEngine {
     }
 }
 
-/// A principal as the window keys it: account, kind, name.
+/// A principal as the window keys it, and as the seeded draw reads it: account, and
+/// `:TYPE/NAME` as its ARN ends under the default path.
 fn key(account: &str, kind: Kind, name: &str) -> ResourceKey {
-    ResourceKey::new(account, "", &format!("{}/{name}", kind.arn_type()))
+    ResourceKey::new(account, "", &format!(":{}/{name}", kind.arn_type()))
 }
 
 /// `(account, kind, name)` of an IAM ARN (`arn:aws:iam::123:role/path/name`).
