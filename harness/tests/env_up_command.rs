@@ -110,16 +110,33 @@ async fn up_prints_the_endpoint_serves_and_stops_on_sigterm() {
     assert!(status.success(), "{status}: {stderr}");
     let banner = stderr
         .lines()
-        .find(|l| l.starts_with("harness: backend = moto (process "))
+        .find_map(|l| l.strip_prefix("harness: backend = moto ("))
         .unwrap_or_else(|| panic!("backend banner missing: {stderr}"));
-    let pid: u32 = banner["harness: backend = moto (process ".len()..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        !alive(pid),
-        "moto {pid} still running after harness up exited"
-    );
+    for pid in moto_pids(banner) {
+        assert!(
+            !alive(pid),
+            "moto {pid} still running after harness up exited"
+        );
+    }
+}
+
+/// The moto pids the backend banner names: `process PID, ...` for one moto process, `N processes
+/// (pids A, B; ...), ...` for several (HARNESS_MOTO_SHARDS).
+fn moto_pids(banner: &str) -> Vec<u32> {
+    let numbers = |text: &str| -> Vec<u32> {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse().expect("a pid"))
+            .collect()
+    };
+    let pids = if let Some(rest) = banner.strip_prefix("process ") {
+        numbers(rest).into_iter().take(1).collect()
+    } else {
+        let (_, rest) = banner
+            .split_once("(pids ")
+            .unwrap_or_else(|| panic!("banner names no moto pid: {banner}"));
+        numbers(rest.split(';').next().unwrap_or(""))
+    };
+    assert!(!pids.is_empty(), "banner names no moto pid: {banner}");
+    pids
 }
