@@ -410,8 +410,9 @@ def run_row(proxy, index, row, codes):
             prepare(r)
         if CLI:
             r.cx.prime_cli()  # the CLI's start-up must not eat the window
-        p = principal(r, row["triggers"][0], call)
+        # Nor botocore's loading of the service's model (RDS's took seconds on a loaded machine).
         client = r.client(row["service"])
+        p = principal(r, row["triggers"][0], call)
         try:
             value = call(r, p)
             return name, f"the first call right after {row['triggers'][0]} succeeded ({value})"
@@ -472,8 +473,8 @@ def run_read_row(proxy, index, row, codes):
     try:
         if CLI:
             r.cx.prime_cli()
+        client = r.client(row["service"])  # loaded before the window opens, as in run_row
         made = create(r)
-        client = r.client(row["service"])
         try:
             read(r, made)
             return name, f"the read right after {row['create']} found {made}"
