@@ -266,6 +266,17 @@ pub async fn test_env_or_skip() -> Option<TestEnv> {
     }
 }
 
+/// [`test_env_or_skip`] for a test that needs ECS: a backend that cannot serve it (LocalStack
+/// without a token) is a loud skip too, or a failure under `HARNESS_REQUIRE_ECS=1`.
+pub async fn ecs_test_env_or_skip() -> Option<TestEnv> {
+    let env = test_env_or_skip().await?;
+    if let Err(e) = env.require_ecs() {
+        skip_or_fail_ecs(e);
+        return None;
+    }
+    Some(env)
+}
+
 /// For an error from [`TestEnv::new`]: an unavailable backend is a loud skip (returns, the
 /// caller then returns from its test) unless `HARNESS_REQUIRE_DOCKER=1`; anything else panics.
 pub fn skip_or_panic(err: anyhow::Error) {

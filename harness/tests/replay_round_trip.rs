@@ -40,18 +40,7 @@ fn failures(entries: &[JournalEntry]) -> BTreeMap<String, Vec<String>> {
 }
 
 async fn env() -> Option<TestEnv> {
-    let env = match TestEnv::new().await {
-        Ok(env) => env,
-        Err(e) => {
-            harness::env::skip_or_panic(e);
-            return None;
-        }
-    };
-    if let Err(e) = env.require_ecs() {
-        harness::env::skip_or_fail_ecs(e);
-        return None;
-    }
-    Some(env)
+    harness::env::ecs_test_env_or_skip().await
 }
 
 async fn apply(env: &TestEnv, project: &str, label: &str) -> Stack {

@@ -255,17 +255,7 @@ fn replay_show_prints_the_schedule_and_the_rules_without_the_caller() {
 /// (service `first-apply-service`, task role `first-apply-ecs-task-role`), with `file`'s rules for
 /// its account.
 async fn stack_meeting(file: &str) -> Option<(TestEnv, Stack)> {
-    let env = match TestEnv::new().await {
-        Ok(env) => env,
-        Err(e) => {
-            harness::env::skip_or_panic(e);
-            return None;
-        }
-    };
-    if let Err(e) = env.require_ecs() {
-        harness::env::skip_or_fail_ecs(e);
-        return None;
-    }
+    let env = harness::env::ecs_test_env_or_skip().await?;
     let mut spec = env
         .spec("first")
         .await

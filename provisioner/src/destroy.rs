@@ -324,30 +324,54 @@ mod tests {
         }
     }
 
+    /// What a [`Ctx`] borrows, for tests that make no AWS call (the endpoint is a closed port).
+    struct Offline {
+        clients: Clients,
+        spec: StackSpec,
+        names: Names,
+        retry: Retrier,
+    }
+
+    impl Offline {
+        fn new() -> Offline {
+            let cfg = SdkConfig::builder()
+                .endpoint_url("http://127.0.0.1:9")
+                .region(Region::new("ap-northeast-1"))
+                .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                    "a", "b", None, None, "t",
+                )))
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build();
+            let spec = StackSpec::example();
+            Offline {
+                clients: Clients::from_sdk_config(&cfg),
+                names: Names::new(&spec, "ap-northeast-1"),
+                spec,
+                retry: Retrier::new(RetryPolicy::default()),
+            }
+        }
+
+        fn ctx(&self) -> Ctx<'_> {
+            Ctx {
+                clients: &self.clients,
+                spec: &self.spec,
+                names: &self.names,
+                retry: &self.retry,
+            }
+        }
+    }
+
     /// A cluster read without its tags, then with ours, is ours; one that reads as someone
     /// else's twice stays theirs. Pure: no AWS call.
     #[test]
     fn a_second_read_with_our_tag_makes_a_resource_ours() {
-        let cfg = SdkConfig::builder()
-            .endpoint_url("http://127.0.0.1:9")
-            .region(Region::new("ap-northeast-1"))
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
-        let clients = Clients::from_sdk_config(&cfg);
-        let spec = StackSpec::example();
-        let names = Names::new(&spec, "ap-northeast-1");
-        let retry = Retrier::new(RetryPolicy::default());
-        let ctx = Ctx {
-            clients: &clients,
-            spec: &spec,
-            names: &names,
-            retry: &retry,
-        };
+        let offline = Offline::new();
+        let (ctx, names) = (offline.ctx(), &offline.names);
         let ours = BTreeMap::from([(OWNERSHIP_TAG_KEY.into(), names.stack.clone())]);
         let theirs = BTreeMap::from([(OWNERSHIP_TAG_KEY.into(), "someone-else".into())]);
         let observed = |tags: BTreeMap<String, String>| {
             let mut o = Observed::default();
-            o.set_erased(cluster::KIND, Some(Arc::new(cluster_tagged(&names, tags))));
+            o.set_erased(cluster::KIND, Some(Arc::new(cluster_tagged(names, tags))));
             o
         };
         let is_ours = |o: &Observed| read_as_not_ours(ctx, o).is_empty();
@@ -376,24 +400,8 @@ mod tests {
     /// No AWS call happens: the service is skipped (not ours), the cluster kept.
     #[tokio::test]
     async fn a_cluster_holding_a_service_that_is_not_ours_is_kept() {
-        let cfg = SdkConfig::builder()
-            .endpoint_url("http://127.0.0.1:9")
-            .region(Region::new("ap-northeast-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "a", "b", None, None, "t",
-            )))
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build();
-        let clients = Clients::from_sdk_config(&cfg);
-        let spec = StackSpec::example();
-        let names = Names::new(&spec, "ap-northeast-1");
-        let retry = Retrier::new(RetryPolicy::default());
-        let ctx = Ctx {
-            clients: &clients,
-            spec: &spec,
-            names: &names,
-            retry: &retry,
-        };
+        let offline = Offline::new();
+        let (ctx, names) = (offline.ctx(), &offline.names);
         let progress = Progress::silent();
         let rec = Record {
             progress: &progress,

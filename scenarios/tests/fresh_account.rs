@@ -287,7 +287,7 @@ async fn drain_a_bystander(env: &TestEnv, aws: &Aws, stack: &Stack) {
         .expect("the registry has ecs-service-draining");
     settings.seed = (0..)
         .find(|&seed| {
-            let mut s = settings.clone();
+            let mut s = settings;
             s.seed = seed;
             drain_of(&s, &env.region, cluster, &stack.names().service) <= OWN_DRAIN
         })
