@@ -235,7 +235,8 @@ async fn serves_iam_through_the_proxy_per_account() {
 
 /// The shared emulator is a static that is never dropped: the exit hook removes its container
 /// when the process ends. The child starts it through `emulator::shared()` with
-/// `HARNESS_BACKEND=moto-container`; the parent checks nothing of the child's is left.
+/// `HARNESS_BACKEND=moto-container` (one container per moto shard); the parent checks nothing of
+/// the child's is left.
 #[tokio::test]
 async fn shared_container_is_removed_when_the_process_exits() {
     if in_child() {
@@ -243,14 +244,17 @@ async fn shared_container_is_removed_when_the_process_exits() {
             .await
             .expect("shared moto container");
         assert_eq!(emulator.backend(), Backend::MotoContainer);
+        let shards = harness::emulator::moto_shards::shard_count().expect("HARNESS_MOTO_SHARDS");
         let mine = containers_of(std::process::id());
         assert_eq!(
             mine.len(),
-            1,
-            "exactly one container of this process: {mine:?}"
+            shards,
+            "one container per moto shard of this process: {mine:?}"
         );
-        println!("CHILD-CONTAINER {}", mine[0]);
-        return; // process exits with the static still holding the container
+        for id in &mine {
+            println!("CHILD-CONTAINER {id}");
+        }
+        return; // process exits with the static still holding its containers
     }
     // Parent: the same thing in-process, so this test asserts real behaviour either way.
     let Some(_probe) = start_or_skip().await else {
@@ -270,17 +274,22 @@ async fn shared_container_is_removed_when_the_process_exits() {
     let text = String::from_utf8_lossy(&output.stdout).to_string()
         + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "child failed: {text}");
-    let id = text
+    let ids: Vec<&str> = text
         .lines()
-        .find_map(|l| l.split("CHILD-CONTAINER ").nth(1))
-        .unwrap_or_else(|| panic!("child did not report its container: {text}"))
-        .trim()
-        .to_string();
-    let left = state(&id);
-    assert_eq!(
-        left, None,
-        "container {id} of the exited child is still there ({left:?}): {text}"
+        .filter_map(|l| l.split("CHILD-CONTAINER ").nth(1))
+        .map(str::trim)
+        .collect();
+    assert!(
+        !ids.is_empty(),
+        "child did not report its containers: {text}"
     );
+    for id in ids {
+        let left = state(id);
+        assert_eq!(
+            left, None,
+            "container {id} of the exited child is still there ({left:?}): {text}"
+        );
+    }
 }
 
 /// A process killed by SIGKILL cannot run its exit hook: its container stays until the next
