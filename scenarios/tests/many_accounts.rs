@@ -1,7 +1,9 @@
 //! Many accounts at once under chaos: 16 stacks in flight on the one shared emulator, each in
 //! its own fresh account with 20 % throttling and 20 % flaky answers, over 100 seeds in total with
-//! `SCENARIOS_EXHAUSTIVE=1` (16 seeds, all 16 at once, in the normal suite: one wave, sized for a
-//! 2-core machine running the rest of the suite beside it). Each seed applies, plans empty and
+//! `SCENARIOS_EXHAUSTIVE=1`. The normal suite runs 16 seeds 4 at a time: beside the rest of the
+//! suite, 16 chaos applies at once kept LocalStack's IAM (one Python process, `localstack+moto`)
+//! from answering GetRole within the SDK's 2-minute deadline on a 2-core machine, and every
+//! scenario of that run failed. Each seed applies, plans empty and
 //! destroys through the provisioner's library; after every destroy, chaos off, the account is
 //! read by the stack's names and by listing everything it holds, and must be empty
 //! (common/chaos.rs). What this adds to chaos.rs is the crowd: the emulator serves 16 accounts'
@@ -17,7 +19,7 @@ use crate::common::sweep::{sweep, Size};
 const CHAOS: [&str; 2] = ["throttle=20", "flaky=20"];
 const DEFAULT: Size = Size {
     seeds: 16,
-    at_once: 16,
+    at_once: 4,
 };
 const EXHAUSTIVE: Size = Size {
     seeds: 100,
