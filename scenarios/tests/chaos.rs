@@ -28,7 +28,7 @@ use provisioner::SlrMode;
 use rstest::rstest;
 
 use crate::common::chaos::library_seed;
-use crate::common::sweep::{sweep, Size};
+use crate::common::sweep::{sweep, CHAOS_SEEDS, CHAOS_SEEDS_EXHAUSTIVE};
 use crate::common::*;
 
 const SEED: u64 = 20_260_101;
@@ -137,23 +137,13 @@ async fn seeded_chaos_converges_destroys_cleanly_and_replays_identically(
     );
 }
 
-/// The sweep: [`SEEDS`], [`SEEDS_EXHAUSTIVE`] with `SCENARIOS_EXHAUSTIVE=1`.
-const SEEDS: Size = Size {
-    seeds: 20,
-    at_once: 5,
-};
-const SEEDS_EXHAUSTIVE: Size = Size {
-    seeds: 100,
-    at_once: 5,
-};
-
 #[rstest]
 #[tokio::test]
 async fn every_seed_converges_plans_empty_and_destroys_cleanly(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
     fixture_env!(_probe, test_env_or_skip, "chaos sweep");
-    sweep("chaos", &CHAOS, SEEDS, SEEDS_EXHAUSTIVE, |s| {
+    sweep("chaos", &CHAOS, CHAOS_SEEDS, CHAOS_SEEDS_EXHAUSTIVE, |s| {
         library_seed(s, &CHAOS)
     })
     .await;

@@ -18,19 +18,10 @@ use harness::env::{test_env_or_skip, TestEnv, TEST_SECRET_KEY};
 use provisioner::Names;
 use rstest::rstest;
 
-use crate::common::sweep::{sweep, SeedRun, Size};
+use crate::common::sweep::{sweep, SeedRun, CHAOS_SEEDS, CHAOS_SEEDS_EXHAUSTIVE};
 use crate::common::*;
 
 const CHAOS: [&str; 2] = ["throttle=20", "flaky=20"];
-/// The sweep: [`SEEDS`], [`SEEDS_EXHAUSTIVE`] with `SCENARIOS_EXHAUSTIVE=1`.
-const SEEDS: Size = Size {
-    seeds: 20,
-    at_once: 5,
-};
-const SEEDS_EXHAUSTIVE: Size = Size {
-    seeds: 100,
-    at_once: 5,
-};
 /// The stack every seed builds; the network is left to the provisioner's own EC2 lookups.
 const SPEC: &str = r#"project = "clichaos"
 environment = "dev"
@@ -153,5 +144,12 @@ async fn the_cli_converges_under_chaos_in_fresh_accounts(
     #[future(awt)] test_env_or_skip: Option<TestEnv>,
 ) {
     fixture_env!(_probe, test_env_or_skip, "cli chaos");
-    sweep("cli chaos", &CHAOS, SEEDS, SEEDS_EXHAUSTIVE, cli_seed).await;
+    sweep(
+        "cli chaos",
+        &CHAOS,
+        CHAOS_SEEDS,
+        CHAOS_SEEDS_EXHAUSTIVE,
+        cli_seed,
+    )
+    .await;
 }

@@ -24,6 +24,17 @@ pub struct Size {
     pub at_once: usize,
 }
 
+/// The chaos sweeps' size (`chaos`, `cli_chaos`): 20 seeds, 5 at a time; with
+/// `SCENARIOS_EXHAUSTIVE=1`, [`CHAOS_SEEDS_EXHAUSTIVE`].
+pub const CHAOS_SEEDS: Size = Size {
+    seeds: 20,
+    at_once: 5,
+};
+pub const CHAOS_SEEDS_EXHAUSTIVE: Size = Size {
+    seeds: 100,
+    at_once: 5,
+};
+
 /// [`Size`] of this run: `exhaustive` when [`EXHAUSTIVE_ENV`] asks for it, else `default`.
 pub fn size(default: Size, exhaustive_size: Size) -> Size {
     if exhaustive() {
